@@ -1,0 +1,75 @@
+/**
+ * One error class for the whole library, with a stable `code` from a fixed catalogue.
+ *
+ * The catalogue is the only place that knows the HTTP status and the public title of each
+ * code; the core throws codes, and the HTTP boundary maps them to `application/problem+json`.
+ * Messages never contain a token, a secret or a password: they name the rule that failed.
+ */
+
+export const ERROR_CATALOGUE = {
+  bad_request: { status: 400, title: 'The request is malformed' },
+  invalid_json: { status: 400, title: 'The request body is not valid JSON' },
+  validation_failed: { status: 400, title: 'The request body does not match the schema' },
+  weak_password: { status: 400, title: 'The password does not meet the password policy' },
+  invalid_grant: { status: 400, title: 'The grant or refresh token is invalid' },
+  unsupported_grant_type: { status: 400, title: 'The grant type is not supported' },
+  invalid_client: { status: 401, title: 'Client authentication failed' },
+  invalid_credentials: { status: 401, title: 'The email or password is incorrect' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  invalid_token: { status: 401, title: 'The access token is invalid' },
+  session_expired: { status: 401, title: 'The session has expired' },
+  session_revoked: { status: 401, title: 'The session has been revoked' },
+  csrf_failed: { status: 403, title: 'The request failed the CSRF check' },
+  cross_site_request: { status: 403, title: 'Cross-site requests are refused' },
+  forbidden: { status: 403, title: 'The request is not allowed' },
+  account_disabled: { status: 403, title: 'The account is disabled' },
+  not_found: { status: 404, title: 'The resource does not exist' },
+  method_not_allowed: { status: 405, title: 'The method is not allowed' },
+  email_taken: { status: 409, title: 'An account with this email already exists' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'The content type is not supported' },
+  too_many_requests: { status: 429, title: 'Too many attempts; retry later' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  store_unavailable: { status: 503, title: 'The store is unavailable; retry later' },
+  config_invalid: { status: 500, title: 'The configuration is invalid' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface LatchkeyErrorOptions {
+  /** Seconds after which the client may retry (429, 503). */
+  retryAfter?: number;
+  /** Safe, non-secret details for the problem document (e.g. the name of the failing claim). */
+  detail?: string;
+  /** Underlying error; logged, never sent to clients. */
+  cause?: unknown;
+  /** Extra members for the problem document; must never hold a secret. */
+  extensions?: Record<string, unknown>;
+}
+
+export class LatchkeyError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryAfter: number | undefined;
+  readonly extensions: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: LatchkeyErrorOptions = {}) {
+    super(message ?? options.detail ?? ERROR_CATALOGUE[code].title, { cause: options.cause });
+    this.name = 'LatchkeyError';
+    this.code = code;
+    this.status = ERROR_CATALOGUE[code].status;
+    this.retryAfter = options.retryAfter;
+    this.extensions = options.extensions;
+  }
+}
+
+/** True when `error` is a LatchkeyError, optionally of one of the given codes. */
+export function isLatchkeyError(error: unknown, ...codes: ErrorCode[]): error is LatchkeyError {
+  return error instanceof LatchkeyError && (codes.length === 0 || codes.includes(error.code));
+}
+
+/** Wraps a store driver failure so that the boundary answers 503 and nothing leaks. */
+export function storeUnavailable(cause: unknown): LatchkeyError {
+  if (cause instanceof LatchkeyError) return cause;
+  return new LatchkeyError('store_unavailable', undefined, { cause, retryAfter: 1 });
+}

@@ -1,0 +1,50 @@
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** 32 random bytes from the CSPRNG, base64url: 256 bits. */
+export function randomSecret(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+/** A random identifier: 16 bytes (128 bits), base64url, 22 characters. Not a secret. */
+export function randomId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** SHA-256 of a UTF-8 string, base64url. Used to store only the hash of a high-entropy secret. */
+export function sha256(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
+}
+
+export function hmacSha256(key: Uint8Array, value: string): string {
+  return createHmac('sha256', key).update(value, 'utf8').digest('base64url');
+}
+
+/** Constant-time comparison of two strings; unequal lengths compare false without early exit on content. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8');
+  const right = Buffer.from(b, 'utf8');
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left);
+    return false;
+  }
+  return timingSafeEqual(left, right);
+}
+
+/** Derives a purpose-bound 32-byte subkey from the master secret (HKDF-SHA256). */
+export function deriveKey(master: Uint8Array, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `latchkey:${purpose}`, 32));
+}
+
+/**
+ * Splits a credential of the form `id.secret`. Both parts are base64url of bounded length;
+ * returns null on anything else so that callers never look up attacker-shaped ids.
+ */
+export function parseCredential(value: string): { id: string; secret: string } | null {
+  if (value.length > 200) return null;
+  const dot = value.indexOf('.');
+  if (dot <= 0 || dot !== value.lastIndexOf('.')) return null;
+  const id = value.slice(0, dot);
+  const secret = value.slice(dot + 1);
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(id) || !/^[A-Za-z0-9_-]{22,128}$/.test(secret)) return null;
+  return { id, secret };
+}
