@@ -1,0 +1,147 @@
+import { createAuthService, type AuthService } from './auth/auth-service.js';
+import { systemClock, type Clock } from './clock.js';
+import type { LatchkeyConfig } from './config/config.js';
+import { createKeyring, type Keyring } from './keys/keyring.js';
+import { deriveKey } from './lib/secrets.js';
+import { createLogger, type Logger } from './log.js';
+import { createPasswordHasher, type PasswordHasher } from './password/hash.js';
+import { createRevocationRecorder, type RevocationRecorder } from './revocation/revocations.js';
+import { createSessionManager, type SessionManager } from './session/sessions.js';
+import type { Store } from './stores/types.js';
+import { createLoginThrottle } from './throttle/login-throttle.js';
+import { createAccessTokenService, type AccessTokenServiceWithVerifier } from './token/access-tokens.js';
+import { createRefreshTokenManager, type RefreshTokenManager } from './token/refresh-tokens.js';
+
+/** A running Latchkey core: everything the HTTP layer and the CLI need, and nothing about HTTP. */
+export interface Latchkey {
+  config: LatchkeyConfig;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  auth: AuthService;
+  sessions: SessionManager;
+  refreshTokens: RefreshTokenManager;
+  accessTokens: AccessTokenServiceWithVerifier;
+  keyring: Keyring;
+  revocations: RevocationRecorder;
+  csrfKey: Buffer;
+  /** Runs periodic work (sweeping, key rotation) until `close()`. */
+  startBackgroundTasks(): void;
+  /** Sweeps expired sessions and revocations and maintains keys once. */
+  maintain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateLatchkeyOptions {
+  config: LatchkeyConfig;
+  store: Store;
+  /** The master secret (at least 32 characters). */
+  secret: string;
+  clock?: Clock;
+  logger?: Logger;
+  hasher?: PasswordHasher;
+}
+
+/** Wires the core together on top of a store. Creates the first signing key if there is none. */
+export async function createLatchkey(options: CreateLatchkeyOptions): Promise<Latchkey> {
+  const { config, store } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const master = Buffer.from(options.secret, 'utf8');
+  const csrfKey = deriveKey(master, 'csrf');
+
+  const sessions = createSessionManager({
+    store,
+    clock,
+    policies: {
+      cookie: {
+        idleTimeout: config.sessionIdleTimeout,
+        absoluteTimeout: config.sessionAbsoluteTimeout,
+        touchInterval: config.sessionTouchInterval,
+      },
+      token: {
+        idleTimeout: config.refreshIdleTTL,
+        absoluteTimeout: config.refreshAbsoluteTTL,
+        touchInterval: config.sessionTouchInterval,
+      },
+      hybrid: {
+        idleTimeout: config.refreshIdleTTL,
+        absoluteTimeout: config.refreshAbsoluteTTL,
+        touchInterval: config.sessionTouchInterval,
+      },
+    },
+  });
+  const keyring = createKeyring({
+    store,
+    encryptionKey: deriveKey(master, 'signing-keys'),
+    algorithm: config.jwtAlgorithm,
+    clock,
+    rotationIntervalMs: config.keyRotationInterval,
+    accessTokenTtlMs: config.accessTokenTTL,
+  });
+  await keyring.init();
+  const accessTokens = createAccessTokenService({ config, keyring, clock });
+  const refreshTokens = createRefreshTokenManager({
+    store,
+    clock,
+    key: deriveKey(master, 'refresh-successor'),
+    idleTTL: config.refreshIdleTTL,
+    grace: config.refreshGrace,
+  });
+  const revocations = createRevocationRecorder({
+    store,
+    clock,
+    retention: config.accessTokenTTL + config.clockTolerance,
+  });
+  const throttle = createLoginThrottle({ counters: store, clock, deviceKey: deriveKey(master, 'device-cookie') });
+  const auth = createAuthService({
+    store,
+    clock,
+    logger,
+    hasher: options.hasher ?? createPasswordHasher(),
+    sessions,
+    throttle,
+    refreshTokens,
+    accessTokens,
+    revocations,
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  async function maintain(): Promise<void> {
+    const now = clock();
+    const swept = await store.deleteExpiredSessions(now);
+    const revocationsSwept = await store.deleteExpiredRevocations(now);
+    await keyring.maintain();
+    if (swept > 0 || revocationsSwept > 0) {
+      logger.info({ event: 'sweep', sessions: swept, revocations: revocationsSwept }, 'swept expired records');
+    }
+  }
+  return {
+    config,
+    store,
+    clock,
+    logger,
+    auth,
+    sessions,
+    refreshTokens,
+    accessTokens,
+    keyring,
+    revocations,
+    csrfKey,
+    maintain,
+    startBackgroundTasks() {
+      const run = (): void => {
+        maintain().catch((error: unknown) => {
+          logger.warn({ err: error, event: 'maintenance.failed' }, 'maintenance failed; will retry');
+        });
+      };
+      const timer = setInterval(run, Math.min(config.sweepInterval, 60_000));
+      timer.unref();
+      timers.push(timer);
+    },
+    async close() {
+      for (const timer of timers) clearInterval(timer);
+      await store.close();
+    },
+  };
+}

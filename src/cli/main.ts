@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createLatchkey, type Latchkey } from '../app.js';
+import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.js';
+import { loadMasterSecret } from '../config/secret.js';
+import { isLatchkeyError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { openStore } from '../stores/open.js';
+
+const USAGE = `Usage: latchkey <command> [options]
+
+Commands:
+  serve                      Start the HTTP server (configured by environment variables)
+  migrate                    Apply pending database migrations and exit
+  users list                 List users
+  users disable <email>      Disable a user and revoke all their sessions and tokens
+  users enable <email>       Enable a disabled user
+  sessions list <email>      List a user's live sessions
+  sessions revoke <email>    Revoke every session of a user
+  keys list                  List signing keys and their state
+  keys rotate [--now]        Create a new signing key (published first; --now signs at once)
+  bench [--quick]            Run the benchmarks
+
+Configuration is read from the environment; see README.md.`;
+
+async function openCore(config: LatchkeyConfig, options: { migrate?: boolean } = {}): Promise<Latchkey> {
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
+  const store = await openStore(config, options);
+  return createLatchkey({ config, store, secret: secret.value, logger });
+}
+
+function table(rows: Record<string, unknown>[]): string {
+  if (rows.length === 0) return '(none)';
+  const headers = Object.keys(rows[0] ?? {});
+  const cells = rows.map((row) => headers.map((h) => String(row[h] ?? '')));
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(headers), ...cells.map(line)].join('\n');
+}
+
+async function serve(config: LatchkeyConfig): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
+  const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
+  if (secret.source !== 'env') {
+    logger.warn(
+      { event: 'config.secret', source: secret.source, dataDir: config.dataDir },
+      'LATCHKEY_SECRET is not set: using a secret stored in the data directory. Set LATCHKEY_SECRET in production.',
+    );
+  }
+  if (config.insecureCookies) {
+    logger.warn({ event: 'config.insecure_cookies' }, 'LATCHKEY_INSECURE_COOKIES is on: cookies are not Secure');
+  }
+  const store = await openStore(config);
+  const latchkey = await createLatchkey({ config, store, secret: secret.value, logger });
+  const { createHTTPServer } = await import('../http/server.js');
+  const app = createHTTPServer(latchkey);
+  latchkey.startBackgroundTasks();
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    logger.info({ event: 'shutdown', signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    app
+      .close()
+      .then(() => latchkey.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason, event: 'unhandled_rejection' }, 'unhandled rejection');
+  });
+  await app.listen({ host: config.host, port: config.port });
+  logger.info(
+    { event: 'listening', store: store.kind, url: `http://${config.host}:${config.port}`, issuer: config.issuer },
+    'latchkey is listening',
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  const config = loadConfig();
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1;
+    case 'migrate': {
+      const latchkey = await openCore(config, { migrate: true });
+      await latchkey.close();
+      console.log(`migrations applied (${latchkey.store.kind})`);
+      return 0;
+    }
+    case 'bench': {
+      const { runBenchmarks } = await import('./bench.js');
+      return runBenchmarks(argv.slice(1));
+    }
+    case 'users':
+    case 'sessions':
+    case 'keys':
+      break;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { now: { type: 'boolean', default: false }, limit: { type: 'string', default: '100' } },
+    allowPositionals: true,
+  });
+  const latchkey = await openCore(config);
+  try {
+    const email = positionals[0];
+    if (command === 'users' && sub === 'list') {
+      const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
+      console.log(
+        table(users.map((u) => ({ email: u.email, status: u.status, id: u.id, created: new Date(u.createdAt).toISOString() }))),
+      );
+      return 0;
+    }
+    if (command === 'users' && (sub === 'disable' || sub === 'enable') && email !== undefined) {
+      const user = await latchkey.auth.setUserStatus(email, sub === 'disable' ? 'disabled' : 'active');
+      console.log(`${user.email} is now ${user.status}`);
+      return 0;
+    }
+    if (command === 'sessions' && (sub === 'list' || sub === 'revoke') && email !== undefined) {
+      const user = await latchkey.store.getUserByEmail(email.trim().toLowerCase());
+      if (user === null) {
+        console.error(`no user ${email}`);
+        return 1;
+      }
+      if (sub === 'revoke') {
+        const ids = await latchkey.store.revokeUserSessions(user.id, latchkey.clock());
+        for (const id of ids) await latchkey.revocations.sessionRevoked(id);
+        await latchkey.revocations.userRevoked(user.id);
+        console.log(`revoked ${ids.length} session(s) of ${user.email}`);
+        return 0;
+      }
+      const sessions = await latchkey.store.listUserSessions(user.id, latchkey.clock());
+      console.log(
+        table(
+          sessions.map((s) => ({
+            id: s.id,
+            mode: s.mode,
+            ip: s.ip ?? '',
+            created: new Date(s.createdAt).toISOString(),
+            last_seen: new Date(s.lastSeenAt).toISOString(),
+            agent: (s.userAgent ?? '').slice(0, 40),
+          })),
+        ),
+      );
+      return 0;
+    }
+    if (command === 'keys' && sub === 'list') {
+      console.log(
+        table(
+          latchkey.keyring.list().map((k) => ({
+            kid: k.kid,
+            alg: k.alg,
+            state: k.state,
+            created: new Date(k.createdAt).toISOString(),
+            activates: new Date(k.activatesAt).toISOString(),
+            retired: k.retiredAt === null ? '' : new Date(k.retiredAt).toISOString(),
+            expires: k.expiresAt === null ? '' : new Date(k.expiresAt).toISOString(),
+          })),
+        ),
+      );
+      return 0;
+    }
+    if (command === 'keys' && sub === 'rotate') {
+      const key = await latchkey.keyring.rotate({ immediate: values.now });
+      console.log(
+        `new key ${key.kid} (${key.alg}) published; signs from ${new Date(key.activatesAt).toISOString()}`,
+      );
+      return 0;
+    }
+    console.error(USAGE);
+    return 1;
+  } finally {
+    await latchkey.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(`latchkey: configuration error: ${error.message}`);
+    } else if (isLatchkeyError(error)) {
+      console.error(`latchkey: ${error.code}: ${error.message}`);
+    } else {
+      console.error('latchkey: fatal:', error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,242 @@
+import { parseDuration } from './duration.js';
+import type { KeyAlgorithm } from '../stores/types.js';
+
+/** The server's whole configuration, validated. Every duration is in milliseconds. */
+export interface LatchkeyConfig {
+  host: string;
+  port: number;
+  /** Public base URL of this server; also the `iss` of its tokens and its own origin for CSRF checks. */
+  issuer: string;
+  /** `aud` of access tokens for first-party use. */
+  audience: string;
+  dataDir: string;
+  /** Master secret from LATCHKEY_SECRET; null means "generate or load one in the data directory". */
+  secret: string | null;
+  databaseURL: string | null;
+  redisURL: string | null;
+  /** `memory` for demos and tests; otherwise chosen from the URLs (PGlite when neither is set). */
+  store: 'auto' | 'memory';
+  migrateOnStart: boolean;
+  sessionIdleTimeout: number;
+  sessionAbsoluteTimeout: number;
+  /** Minimum interval between two writes of a session's sliding expiry. */
+  sessionTouchInterval: number;
+  accessTokenTTL: number;
+  refreshIdleTTL: number;
+  refreshAbsoluteTTL: number;
+  refreshGrace: number;
+  jwtAlgorithm: KeyAlgorithm;
+  keyRotationInterval: number;
+  clockTolerance: number;
+  /** Origins (scheme://host[:port]) allowed to make credentialed cross-origin requests. */
+  allowedOrigins: string[];
+  /** Proxies whose X-Forwarded-For is believed: IPs or CIDRs. */
+  trustedProxies: string[];
+  logLevel: string;
+  /** Send cookies without `Secure` and without the `__Host-` prefix: only for plain-HTTP development. */
+  insecureCookies: boolean;
+  sweepInterval: number;
+}
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+export interface ConfigVariable {
+  name: string;
+  default: string;
+  description: string;
+}
+
+/** The documented environment variables, in the order the README's table lists them. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  { name: 'PORT', default: '8080', description: 'TCP port to listen on.' },
+  { name: 'HOST', default: '127.0.0.1', description: 'Address to bind; `0.0.0.0` to listen on every interface.' },
+  {
+    name: 'LATCHKEY_ISSUER',
+    default: 'http://localhost:PORT',
+    description: 'Public base URL; the `iss` of tokens and the origin that may send unsafe requests.',
+  },
+  { name: 'LATCHKEY_AUDIENCE', default: 'the issuer', description: 'Default `aud` of access tokens.' },
+  {
+    name: 'LATCHKEY_SECRET',
+    default: 'generated into the data directory',
+    description:
+      'Master secret (at least 32 characters) that encrypts signing keys and keys CSRF tokens. Set it in production.',
+  },
+  { name: 'LATCHKEY_DATA_DIR', default: './.latchkey', description: 'Data directory of the embedded store.' },
+  { name: 'DATABASE_URL', default: '(unset)', description: '`postgres://...`: use PostgreSQL instead of PGlite.' },
+  { name: 'REDIS_URL', default: '(unset)', description: '`redis://...`: keep sessions, tokens and counters in Redis.' },
+  { name: 'LATCHKEY_STORE', default: 'auto', description: '`memory` keeps everything in memory (demos only).' },
+  {
+    name: 'LATCHKEY_MIGRATE',
+    default: 'true',
+    description: 'Apply pending migrations at start; `false` refuses to start while any are pending.',
+  },
+  { name: 'LATCHKEY_SESSION_IDLE_TIMEOUT', default: '30m', description: 'Cookie session idle timeout (sliding).' },
+  { name: 'LATCHKEY_SESSION_ABSOLUTE_TIMEOUT', default: '12h', description: 'Cookie session absolute lifetime.' },
+  { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
+  { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },
+  { name: 'LATCHKEY_REFRESH_ABSOLUTE_TTL', default: '30d', description: 'Refresh token family absolute lifetime.' },
+  {
+    name: 'LATCHKEY_REFRESH_GRACE',
+    default: '10s',
+    description: 'Window in which a just-rotated refresh token returns the same successor.',
+  },
+  { name: 'LATCHKEY_JWT_ALG', default: 'EdDSA', description: 'Signing algorithm: EdDSA, ES256, RS256 or HS256.' },
+  { name: 'LATCHKEY_KEY_ROTATION', default: '30d', description: 'Signing key rotation interval.' },
+  { name: 'LATCHKEY_CLOCK_TOLERANCE', default: '30s', description: 'Leeway for `exp`, `nbf` and `iat`.' },
+  {
+    name: 'LATCHKEY_ALLOWED_ORIGINS',
+    default: '(none)',
+    description: 'Comma-separated origins allowed for CORS with credentials and cross-site unsafe requests.',
+  },
+  {
+    name: 'LATCHKEY_TRUSTED_PROXIES',
+    default: '(none)',
+    description: 'Comma-separated IPs/CIDRs whose `X-Forwarded-For` is trusted for the client IP.',
+  },
+  {
+    name: 'LATCHKEY_INSECURE_COOKIES',
+    default: 'false',
+    description: 'Development over plain HTTP only: drop `Secure` and the `__Host-` prefix.',
+  },
+  { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+];
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const text = read(env, name) ?? fallback;
+  const ms = parseDuration(text);
+  if (ms === null) throw new ConfigError(name, `"${text}" is not a duration (examples: 30s, 15m, 12h, 7d)`);
+  return ms;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  if (/^(1|true|yes|on)$/i.test(text)) return true;
+  if (/^(0|false|no|off)$/i.test(text)) return false;
+  throw new ConfigError(name, `"${text}" is not a boolean (true or false)`);
+}
+
+function origin(name: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(name, `"${text}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, `"${text}" is not http(s)`);
+  return url.origin;
+}
+
+const ALGORITHMS: readonly KeyAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the configuration; throws a ConfigError that names the bad variable. */
+export function loadConfig(env: Env = process.env): LatchkeyConfig {
+  const portText = read(env, 'PORT') ?? '8080';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 0 || port > 65535) {
+    throw new ConfigError('PORT', `"${portText}" is not a port number (0-65535)`);
+  }
+  const issuerText = read(env, 'LATCHKEY_ISSUER') ?? `http://localhost:${port}`;
+  const issuerOrigin = origin('LATCHKEY_ISSUER', issuerText);
+  const issuer = issuerText.replace(/\/+$/, '');
+  void issuerOrigin;
+
+  const secret = read(env, 'LATCHKEY_SECRET') ?? null;
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError('LATCHKEY_SECRET', 'must be at least 32 characters (use `openssl rand -base64 32`)');
+  }
+  const databaseURL = read(env, 'DATABASE_URL') ?? null;
+  if (databaseURL !== null && !/^postgres(ql)?:\/\//.test(databaseURL)) {
+    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  }
+  const redisURL = read(env, 'REDIS_URL') ?? null;
+  if (redisURL !== null && !/^rediss?:\/\//.test(redisURL)) {
+    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+  }
+  const storeText = read(env, 'LATCHKEY_STORE') ?? 'auto';
+  if (storeText !== 'auto' && storeText !== 'memory') {
+    throw new ConfigError('LATCHKEY_STORE', `"${storeText}" is not one of auto, memory`);
+  }
+  const alg = read(env, 'LATCHKEY_JWT_ALG') ?? 'EdDSA';
+  if (!ALGORITHMS.includes(alg as KeyAlgorithm)) {
+    throw new ConfigError('LATCHKEY_JWT_ALG', `"${alg}" is not one of ${ALGORITHMS.join(', ')}`);
+  }
+  const logLevel = read(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const list = (name: string): string[] =>
+    (read(env, name) ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  const allowedOrigins = list('LATCHKEY_ALLOWED_ORIGINS').map((item) => {
+    if (item === 'null' || item === '*') throw new ConfigError('LATCHKEY_ALLOWED_ORIGINS', `"${item}" is never allowed`);
+    return origin('LATCHKEY_ALLOWED_ORIGINS', item);
+  });
+  const trustedProxies = list('LATCHKEY_TRUSTED_PROXIES');
+  for (const proxy of trustedProxies) {
+    if (!/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(proxy)) {
+      throw new ConfigError('LATCHKEY_TRUSTED_PROXIES', `"${proxy}" is not an IP address or CIDR`);
+    }
+  }
+
+  const config: LatchkeyConfig = {
+    host: read(env, 'HOST') ?? '127.0.0.1',
+    port,
+    issuer,
+    audience: read(env, 'LATCHKEY_AUDIENCE') ?? issuer,
+    dataDir: read(env, 'LATCHKEY_DATA_DIR') ?? './.latchkey',
+    secret,
+    databaseURL,
+    redisURL,
+    store: storeText,
+    migrateOnStart: boolean(env, 'LATCHKEY_MIGRATE', true),
+    sessionIdleTimeout: duration(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', '30m'),
+    sessionAbsoluteTimeout: duration(env, 'LATCHKEY_SESSION_ABSOLUTE_TIMEOUT', '12h'),
+    sessionTouchInterval: 60_000,
+    accessTokenTTL: duration(env, 'LATCHKEY_ACCESS_TOKEN_TTL', '15m'),
+    refreshIdleTTL: duration(env, 'LATCHKEY_REFRESH_IDLE_TTL', '7d'),
+    refreshAbsoluteTTL: duration(env, 'LATCHKEY_REFRESH_ABSOLUTE_TTL', '30d'),
+    refreshGrace: duration(env, 'LATCHKEY_REFRESH_GRACE', '10s'),
+    jwtAlgorithm: alg as KeyAlgorithm,
+    keyRotationInterval: duration(env, 'LATCHKEY_KEY_ROTATION', '30d'),
+    clockTolerance: duration(env, 'LATCHKEY_CLOCK_TOLERANCE', '30s'),
+    allowedOrigins,
+    trustedProxies,
+    logLevel,
+    insecureCookies: boolean(env, 'LATCHKEY_INSECURE_COOKIES', false),
+    sweepInterval: 5 * 60_000,
+  };
+  if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
+    throw new ConfigError('LATCHKEY_SESSION_IDLE_TIMEOUT', 'must not exceed LATCHKEY_SESSION_ABSOLUTE_TIMEOUT');
+  }
+  if (config.refreshIdleTTL > config.refreshAbsoluteTTL) {
+    throw new ConfigError('LATCHKEY_REFRESH_IDLE_TTL', 'must not exceed LATCHKEY_REFRESH_ABSOLUTE_TTL');
+  }
+  if (config.accessTokenTTL > 24 * 3_600_000) {
+    throw new ConfigError('LATCHKEY_ACCESS_TOKEN_TTL', 'must be at most 24h: access tokens are meant to be short');
+  }
+  return config;
+}
+
+/** A configuration for tests and embedding: defaults, with overrides. */
+export function defaultConfig(overrides: Partial<LatchkeyConfig> = {}): LatchkeyConfig {
+  return { ...loadConfig({}), ...overrides };
+}

@@ -1,0 +1,62 @@
+import type { FastifyRequest } from 'fastify';
+import type { Latchkey } from '../app.js';
+import type { Principal } from '../auth/auth-service.js';
+import { CSRF_HEADER, isUnsafeMethod, verifyCSRFToken } from '../csrf/csrf.js';
+import { LatchkeyError } from '../errors.js';
+import type { CookieNames } from './cookie-names.js';
+
+export interface RequestPrincipal extends Principal {
+  /** True when the credential came in a cookie (so CSRF rules applied). */
+  cookie: boolean;
+}
+
+/** Error raised for a Bearer credential: the boundary adds the `invalid_token` challenge. */
+export class BearerError extends LatchkeyError {}
+
+function bearerToken(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (!match?.[1]) throw new LatchkeyError('invalid_token', 'The Authorization header is not a Bearer token');
+  return match[1];
+}
+
+/**
+ * Finds the caller of a request: a Bearer access token first (never sent by a browser on its
+ * own, so no CSRF check), then the session cookie, then the hybrid access cookie. Cookie
+ * credentials on unsafe methods need the session's CSRF token in `X-CSRF-Token`.
+ */
+export async function authenticateRequest(
+  request: FastifyRequest,
+  latchkey: Latchkey,
+  names: CookieNames,
+): Promise<RequestPrincipal> {
+  const token = bearerToken(request.headers.authorization);
+  if (token !== null) {
+    try {
+      return { ...(await latchkey.auth.authenticateAccessToken(token, 'bearer')), cookie: false };
+    } catch (error) {
+      if (error instanceof LatchkeyError && error.status === 401) {
+        throw new BearerError(error.code, error.message);
+      }
+      throw error;
+    }
+  }
+  const sessionCookie = request.cookies.get(names.session);
+  const accessCookie = request.cookies.get(names.access);
+  let principal: Principal;
+  if (sessionCookie !== undefined) {
+    principal = await latchkey.auth.authenticateSessionToken(sessionCookie);
+  } else if (accessCookie !== undefined) {
+    principal = await latchkey.auth.authenticateAccessToken(accessCookie, 'access-cookie');
+  } else {
+    throw new LatchkeyError('unauthenticated');
+  }
+  if (isUnsafeMethod(request.method)) {
+    const header = request.headers[CSRF_HEADER];
+    const csrf = typeof header === 'string' ? header : undefined;
+    if (!verifyCSRFToken(latchkey.csrfKey, principal.session.id, csrf)) {
+      throw new LatchkeyError('csrf_failed', csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid');
+    }
+  }
+  return { ...principal, cookie: true };
+}

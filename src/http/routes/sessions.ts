@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import type { Latchkey } from '../../app.js';
+import { authenticateRequest } from '../authenticate.js';
+import type { CookieNames } from '../cookie-names.js';
+import { clearAuthCookies } from './auth.js';
+
+const idParams = {
+  params: {
+    type: 'object',
+    required: ['id'],
+    properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
+  },
+} as const;
+
+const revokeAllQuery = {
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { keep_current: { type: 'string', enum: ['true', 'false', '1', '0'] } },
+  },
+} as const;
+
+export function registerSessionRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
+  const { auth } = latchkey;
+
+  app.get('/v1/sessions', async (request, reply) => {
+    const principal = await authenticateRequest(request, latchkey, names);
+    return reply.send({ sessions: await auth.listSessions(principal) });
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: idParams }, async (request, reply) => {
+    const principal = await authenticateRequest(request, latchkey, names);
+    await auth.revokeSession(principal, request.params.id);
+    if (request.params.id === principal.session.id) clearAuthCookies(reply, names);
+    return reply.code(204).send();
+  });
+
+  app.delete<{ Querystring: { keep_current?: string } }>(
+    '/v1/sessions',
+    { schema: revokeAllQuery },
+    async (request, reply) => {
+      const principal = await authenticateRequest(request, latchkey, names);
+      const keepCurrent = request.query.keep_current === 'true' || request.query.keep_current === '1';
+      const revoked = await auth.revokeAllSessions(principal, { keepCurrent });
+      if (!keepCurrent) clearAuthCookies(reply, names);
+      return reply.send({ revoked });
+    },
+  );
+}

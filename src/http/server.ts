@@ -1,0 +1,151 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Latchkey } from '../app.js';
+import { parseCookies } from '../cookies/cookies.js';
+import { checkRequestOrigin, isUnsafeMethod } from '../csrf/csrf.js';
+import { LatchkeyError } from '../errors.js';
+import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from './problem.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerSessionRoutes } from './routes/sessions.js';
+import { registerWellKnownRoutes } from './routes/well-known.js';
+import { cookieNames } from './cookie-names.js';
+import { BearerError } from './authenticate.js';
+import { registerCORS } from './cors.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    cookies: Map<string, string>;
+  }
+}
+
+function hasForbiddenContent(value: unknown, depth = 0): string | null {
+  if (depth > 20) return 'the body is nested too deeply';
+  if (typeof value === 'string') return value.includes('\u0000') ? 'NUL characters are not allowed' : null;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const problem = hasForbiddenContent(item, depth + 1);
+      if (problem !== null) return problem;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') return `the key "${key}" is not allowed`;
+      const problem = hasForbiddenContent(item, depth + 1);
+      if (problem !== null) return problem;
+    }
+  }
+  return null;
+}
+
+/** Sends a problem+json response for any error; the single place where errors meet HTTP. */
+export function sendProblem(reply: FastifyReply, error: LatchkeyError, options: { bearer?: boolean } = {}): FastifyReply {
+  const problem = toProblem(error);
+  if (error.retryAfter !== undefined) void reply.header('retry-after', String(error.retryAfter));
+  if (error.status === 401) {
+    const bearer = error.code === 'invalid_token' || options.bearer === true || error instanceof BearerError;
+    const bearerError = bearer ? ' error="invalid_token"' : '';
+    void reply.header('www-authenticate', `Bearer realm="latchkey"${bearerError}`);
+  }
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+/** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
+export function createHTTPServer(latchkey: Latchkey): FastifyInstance {
+  const { config, logger } = latchkey;
+  const names = cookieNames(config.insecureCookies);
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    routerOptions: { maxParamLength: 200 },
+  });
+
+  app.decorateRequest('cookies', {
+    getter(this: FastifyRequest) {
+      return parseCookies(this.headers.cookie);
+    },
+  } as never);
+
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body as string);
+    } catch {
+      done(new LatchkeyError('invalid_json'), undefined);
+      return;
+    }
+    const problem = hasForbiddenContent(parsed);
+    if (problem !== null) {
+      done(new LatchkeyError('bad_request', `The body is refused: ${problem}`), undefined);
+      return;
+    }
+    done(null, parsed);
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const latchkeyError = toLatchkeyError(error);
+    if (latchkeyError.status >= 500) {
+      request.log.error({ err: error, code: latchkeyError.code }, 'request failed');
+    }
+    return sendProblem(reply, latchkeyError);
+  });
+  app.setNotFoundHandler((_request, reply) => sendProblem(reply, new LatchkeyError('not_found')));
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('x-frame-options', 'DENY');
+    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+    if (request.url.startsWith('/v1') || request.url.startsWith('/oauth')) {
+      void reply.header('cache-control', 'no-store');
+      void reply.header('pragma', 'no-cache');
+    }
+    done(null, payload);
+  });
+
+  registerCORS(app, { allowedOrigins: config.allowedOrigins });
+
+  // Refuse cross-site unsafe requests before any work is done (CSRF defence in depth, login CSRF).
+  const ownOrigin = new URL(config.issuer).origin;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isUnsafeMethod(request.method)) {
+      const verdict = checkRequestOrigin(
+        {
+          origin: request.headers.origin,
+          secFetchSite: request.headers['sec-fetch-site'] as string | undefined,
+        },
+        { ownOrigin, allowedOrigins: config.allowedOrigins },
+      );
+      if (!verdict.allowed) {
+        request.log.warn({ event: 'csrf.cross_site', reason: verdict.reason }, 'cross-site request refused');
+        void sendProblem(reply, new LatchkeyError('cross_site_request', verdict.reason));
+        return;
+      }
+    }
+    done();
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await latchkey.store.ping();
+      return await reply.send({ status: 'ok', store: latchkey.store.kind });
+    } catch (error) {
+      return sendProblem(reply, toLatchkeyError(error));
+    }
+  });
+
+  registerAuthRoutes(app, latchkey, names);
+  registerSessionRoutes(app, latchkey, names);
+  registerWellKnownRoutes(app, latchkey);
+  return app;
+}

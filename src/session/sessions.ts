@@ -1,0 +1,120 @@
+import type { Clock } from '../clock.js';
+import { LatchkeyError } from '../errors.js';
+import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
+import type { SessionMode, SessionRecord, SessionStore } from '../stores/types.js';
+
+/** How long a session lives in one mode. */
+export interface SessionPolicy {
+  /** Sliding idle timeout. */
+  idleTimeout: number;
+  /** Hard lifetime from creation. */
+  absoluteTimeout: number;
+  /** Minimum interval between two writes of the sliding expiry (at most one write per interval). */
+  touchInterval: number;
+}
+
+export interface ClientInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface CreatedSession {
+  session: SessionRecord;
+  /** The credential for the client, `id.secret`; shown once, only its hash is stored. */
+  token: string;
+}
+
+export interface SessionManager {
+  create(options: { userId: string; mode: SessionMode; client: ClientInfo }): Promise<CreatedSession>;
+  /** Validates an `id.secret` credential; slides the idle expiry. Throws 401-class errors. */
+  validateToken(token: string, options?: { mode?: SessionMode }): Promise<SessionRecord>;
+  /** Validates a session known by id (from a verified access token); slides nothing. */
+  validateId(sessionId: string): Promise<SessionRecord>;
+  /** Slides the idle expiry of a session (token-mode refresh). */
+  touch(session: SessionRecord): Promise<SessionRecord>;
+  isLive(session: SessionRecord): boolean;
+  policy(mode: SessionMode): SessionPolicy;
+}
+
+/**
+ * Sessions as in Lucia's reference design: a random id, a 256-bit secret of which only the
+ * SHA-256 is stored, a constant-time comparison, and a sliding expiry written at most once per
+ * `touchInterval`.
+ * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html
+ */
+export function createSessionManager(options: {
+  store: SessionStore;
+  clock: Clock;
+  policies: Record<SessionMode, SessionPolicy>;
+}): SessionManager {
+  const { store, clock, policies } = options;
+
+  function assertLive(session: SessionRecord, now: number): void {
+    if (session.revokedAt !== null) throw new LatchkeyError('session_revoked');
+    if (now >= session.idleExpiresAt || now >= session.absoluteExpiresAt) {
+      throw new LatchkeyError('session_expired');
+    }
+  }
+
+  const manager: SessionManager = {
+    policy: (mode) => policies[mode],
+
+    isLive(session) {
+      const now = clock();
+      return session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
+    },
+
+    async create({ userId, mode, client }) {
+      const now = clock();
+      const policy = policies[mode];
+      const secret = randomSecret();
+      const absoluteExpiresAt = now + policy.absoluteTimeout;
+      const session: SessionRecord = {
+        id: randomId(),
+        userId,
+        secretHash: sha256(secret),
+        mode,
+        createdAt: now,
+        lastSeenAt: now,
+        idleExpiresAt: Math.min(now + policy.idleTimeout, absoluteExpiresAt),
+        absoluteExpiresAt,
+        userAgent: client.userAgent === null ? null : client.userAgent.slice(0, 256),
+        ip: client.ip,
+        revokedAt: null,
+      };
+      await store.createSession(session);
+      return { session, token: `${session.id}.${secret}` };
+    },
+
+    async validateToken(token, validateOptions = {}) {
+      const credential = parseCredential(token);
+      if (credential === null) throw new LatchkeyError('unauthenticated');
+      const session = await store.getSession(credential.id);
+      if (session === null || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
+        throw new LatchkeyError('unauthenticated');
+      }
+      if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) {
+        throw new LatchkeyError('unauthenticated');
+      }
+      assertLive(session, clock());
+      return manager.touch(session);
+    },
+
+    async validateId(sessionId) {
+      const session = await store.getSession(sessionId);
+      if (session === null) throw new LatchkeyError('session_revoked');
+      assertLive(session, clock());
+      return session;
+    },
+
+    async touch(session) {
+      const now = clock();
+      const policy = policies[session.mode];
+      if (now - session.lastSeenAt < policy.touchInterval) return session;
+      const idleExpiresAt = Math.min(now + policy.idleTimeout, session.absoluteExpiresAt);
+      await store.touchSession(session.id, { lastSeenAt: now, idleExpiresAt });
+      return { ...session, lastSeenAt: now, idleExpiresAt };
+    },
+  };
+  return manager;
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { parseDuration } from '../../src/config/duration.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.issuer).toBe('http://localhost:8080');
+    expect(config.sessionIdleTimeout).toBe(30 * 60_000);
+    expect(config.sessionAbsoluteTimeout).toBe(12 * 3_600_000);
+    expect(config.accessTokenTTL).toBe(15 * 60_000);
+    expect(config.refreshIdleTTL).toBe(7 * 86_400_000);
+    expect(config.refreshAbsoluteTTL).toBe(30 * 86_400_000);
+    expect(config.refreshGrace).toBe(10_000);
+    expect(config.jwtAlgorithm).toBe('EdDSA');
+    expect(config.dataDir).toBe('./.latchkey');
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['LATCHKEY_SECRET', 'too short'],
+    ['LATCHKEY_SESSION_IDLE_TIMEOUT', '30 minutes'],
+    ['LATCHKEY_JWT_ALG', 'none'],
+    ['LATCHKEY_JWT_ALG', 'HS512'],
+    ['LATCHKEY_ISSUER', 'not a url'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['REDIS_URL', 'http://localhost'],
+    ['LATCHKEY_ALLOWED_ORIGINS', 'null'],
+    ['LATCHKEY_ALLOWED_ORIGINS', '*'],
+    ['LATCHKEY_TRUSTED_PROXIES', 'everyone'],
+    ['LATCHKEY_MIGRATE', 'perhaps'],
+    ['LOG_LEVEL', 'loud'],
+    ['LATCHKEY_ACCESS_TOKEN_TTL', '30d'],
+  ])('names the bad variable %s=%s', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      expect((error as ConfigError).variable).toBe(name);
+      expect((error as Error).message.startsWith(`${name}:`)).toBe(true);
+    }
+  });
+
+  it('refuses an idle timeout longer than the absolute one', () => {
+    expect(() =>
+      loadConfig({ LATCHKEY_SESSION_IDLE_TIMEOUT: '13h', LATCHKEY_SESSION_ABSOLUTE_TIMEOUT: '12h' }),
+    ).toThrow(/LATCHKEY_SESSION_IDLE_TIMEOUT/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('10')).toBe(10_000);
+    expect(parseDuration('15m')).toBe(900_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
+    expect(parseDuration('-1s')).toBeNull();
+    expect(parseDuration('0s')).toBeNull();
+    expect(parseDuration('1y')).toBeNull();
+  });
+});
