@@ -50,7 +50,7 @@ export function sendProblem(reply: FastifyReply, error: LatchkeyError, options: 
   if (error.retryAfter !== undefined) void reply.header('retry-after', String(error.retryAfter));
   if (error.status === 401) {
     const bearer = error.code === 'invalid_token' || options.bearer === true || error instanceof BearerError;
-    const bearerError = bearer ? ' error="invalid_token"' : '';
+    const bearerError = bearer ? ', error="invalid_token"' : '';
     void reply.header('www-authenticate', `Bearer realm="latchkey"${bearerError}`);
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
