@@ -93,7 +93,11 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clock,
     retention: config.accessTokenTTL + config.clockTolerance,
   });
-  const throttle = createLoginThrottle({ counters: store, clock, deviceKey: deriveKey(master, 'device-cookie') });
+  const throttle = createLoginThrottle({
+    counters: store,
+    clock,
+    deviceKey: deriveKey(master, 'device-cookie'),
+  });
   const auth = createAuthService({
     store,
     clock,
@@ -113,7 +117,10 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     const revocationsSwept = await store.deleteExpiredRevocations(now);
     await keyring.maintain();
     if (swept > 0 || revocationsSwept > 0) {
-      logger.info({ event: 'sweep', sessions: swept, revocations: revocationsSwept }, 'swept expired records');
+      logger.info(
+        { event: 'sweep', sessions: swept, revocations: revocationsSwept },
+        'swept expired records',
+      );
     }
   }
   return {

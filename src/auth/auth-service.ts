@@ -77,7 +77,10 @@ export interface AuthService {
   listSessions(principal: Principal): Promise<PublicSession[]>;
   revokeSession(principal: Principal, sessionId: string): Promise<void>;
   revokeAllSessions(principal: Principal, options: { keepCurrent: boolean }): Promise<number>;
-  changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }): Promise<void>;
+  changePassword(
+    principal: Principal,
+    input: { currentPassword: string; newPassword: string },
+  ): Promise<void>;
   setUserStatus(email: string, status: 'active' | 'disabled'): Promise<UserRecord>;
   publicUser(user: UserRecord): PublicUser;
 }
@@ -99,7 +102,8 @@ export interface AuthServiceOptions {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function createAuthService(options: AuthServiceOptions): AuthService {
-  const { store, clock, logger, hasher, sessions, throttle, refreshTokens, accessTokens, revocations } = options;
+  const { store, clock, logger, hasher, sessions, throttle, refreshTokens, accessTokens, revocations } =
+    options;
   const signupLimit = options.signupLimitPerHour ?? 20;
 
   async function activeUser(userId: string): Promise<UserRecord> {
@@ -182,7 +186,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         const passwordHash = await hasher.hash(password);
         await store.updateUser(user.id, { passwordHash, updatedAt: clock() });
         user.passwordHash = passwordHash;
-        logger.info({ event: 'password.rehash', userId: user.id }, 'password rehashed with current parameters');
+        logger.info(
+          { event: 'password.rehash', userId: user.id },
+          'password rehashed with current parameters',
+        );
       }
       const newDeviceCookie = await throttle.recordSuccess(attempt);
       const { session, token } = await sessions.create({ userId: user.id, mode, client });
@@ -192,7 +199,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         accessToken = accessTokens.issue({ user, session });
         refreshToken = (await refreshTokens.issue(session)).token;
       }
-      logger.info({ event: 'login.success', userId: user.id, sessionId: session.id, mode }, 'login succeeded');
+      logger.info(
+        { event: 'login.success', userId: user.id, sessionId: session.id, mode },
+        'login succeeded',
+      );
       return { user, session, sessionToken: token, accessToken, refreshToken, deviceCookie: newDeviceCookie };
     },
 
@@ -205,7 +215,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const claims = accessTokens.verify(token);
       if (claims.sid === undefined) throw new LatchkeyError('invalid_token', 'token has no session');
       const session = await sessions.validateId(claims.sid);
-      if (session.userId !== claims.sub) throw new LatchkeyError('invalid_token', 'token does not match its session');
+      if (session.userId !== claims.sub)
+        throw new LatchkeyError('invalid_token', 'token does not match its session');
       return { user: await activeUser(session.userId), session, via };
     },
 
@@ -243,7 +254,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 
     async logout(principal) {
       await revokeOne(principal.session.id);
-      logger.info({ event: 'logout', userId: principal.user.id, sessionId: principal.session.id }, 'logged out');
+      logger.info(
+        { event: 'logout', userId: principal.user.id, sessionId: principal.session.id },
+        'logged out',
+      );
     },
 
     async listSessions(principal) {
@@ -273,7 +287,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     async revokeAllSessions(principal, { keepCurrent }) {
       const count = await revokeMany(principal.user.id, keepCurrent ? principal.session.id : undefined);
       if (!keepCurrent) await revocations.userRevoked(principal.user.id);
-      logger.info({ event: 'session.revoke_all', userId: principal.user.id, count, keepCurrent }, 'sessions revoked');
+      logger.info(
+        { event: 'session.revoke_all', userId: principal.user.id, count, keepCurrent },
+        'sessions revoked',
+      );
       return count;
     },
 
@@ -298,7 +315,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
         await revokeMany(user.id);
         await revocations.userRevoked(user.id);
       }
-      logger.info({ event: `user.${status === 'active' ? 'enable' : 'disable'}`, userId: user.id }, 'user status set');
+      logger.info(
+        { event: `user.${status === 'active' ? 'enable' : 'disable'}`, userId: user.id },
+        'user status set',
+      );
       return { ...user, status };
     },
   };

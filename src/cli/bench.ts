@@ -1,6 +1,5 @@
 /** Placeholder entry for `latchkey bench`; the harness lives in bench/ (issue: Benchmarks). */
-export function runBenchmarks(args: string[]): number {
-  void args;
+export function runBenchmarks(_args: string[]): number {
   console.error('latchkey bench: not available yet in this build; run `npm run bench` from a checkout');
   return 1;
 }

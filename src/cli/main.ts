@@ -33,9 +33,13 @@ async function openCore(config: LatchkeyConfig, options: { migrate?: boolean } =
 function table(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '(none)';
   const headers = Object.keys(rows[0] ?? {});
-  const cells = rows.map((row) => headers.map((h) => String(row[h] ?? '')));
+  const cells = rows.map((row) => headers.map((h) => String((row[h] as string | number | undefined) ?? '')));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
@@ -49,7 +53,10 @@ async function serve(config: LatchkeyConfig): Promise<void> {
     );
   }
   if (config.insecureCookies) {
-    logger.warn({ event: 'config.insecure_cookies' }, 'LATCHKEY_INSECURE_COOKIES is on: cookies are not Secure');
+    logger.warn(
+      { event: 'config.insecure_cookies' },
+      'LATCHKEY_INSECURE_COOKIES is on: cookies are not Secure',
+    );
   }
   const store = await openStore(config);
   const latchkey = await createLatchkey({ config, store, secret: secret.value, logger });
@@ -79,7 +86,12 @@ async function serve(config: LatchkeyConfig): Promise<void> {
   });
   await app.listen({ host: config.host, port: config.port });
   logger.info(
-    { event: 'listening', store: store.kind, url: `http://${config.host}:${config.port}`, issuer: config.issuer },
+    {
+      event: 'listening',
+      store: store.kind,
+      url: `http://${config.host}:${config.port}`,
+      issuer: config.issuer,
+    },
     'latchkey is listening',
   );
 }
@@ -124,7 +136,14 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'users' && sub === 'list') {
       const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
       console.log(
-        table(users.map((u) => ({ email: u.email, status: u.status, id: u.id, created: new Date(u.createdAt).toISOString() }))),
+        table(
+          users.map((u) => ({
+            email: u.email,
+            status: u.status,
+            id: u.id,
+            created: new Date(u.createdAt).toISOString(),
+          })),
+        ),
       );
       return 0;
     }

@@ -56,7 +56,11 @@ export interface ConfigVariable {
 /** The documented environment variables, in the order the README's table lists them. */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'PORT', default: '8080', description: 'TCP port to listen on.' },
-  { name: 'HOST', default: '127.0.0.1', description: 'Address to bind; `0.0.0.0` to listen on every interface.' },
+  {
+    name: 'HOST',
+    default: '127.0.0.1',
+    description: 'Address to bind; `0.0.0.0` to listen on every interface.',
+  },
   {
     name: 'LATCHKEY_ISSUER',
     default: 'http://localhost:PORT',
@@ -70,25 +74,53 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Master secret (at least 32 characters) that encrypts signing keys and keys CSRF tokens. Set it in production.',
   },
   { name: 'LATCHKEY_DATA_DIR', default: './.latchkey', description: 'Data directory of the embedded store.' },
-  { name: 'DATABASE_URL', default: '(unset)', description: '`postgres://...`: use PostgreSQL instead of PGlite.' },
-  { name: 'REDIS_URL', default: '(unset)', description: '`redis://...`: keep sessions, tokens and counters in Redis.' },
-  { name: 'LATCHKEY_STORE', default: 'auto', description: '`memory` keeps everything in memory (demos only).' },
+  {
+    name: 'DATABASE_URL',
+    default: '(unset)',
+    description: '`postgres://...`: use PostgreSQL instead of PGlite.',
+  },
+  {
+    name: 'REDIS_URL',
+    default: '(unset)',
+    description: '`redis://...`: keep sessions, tokens and counters in Redis.',
+  },
+  {
+    name: 'LATCHKEY_STORE',
+    default: 'auto',
+    description: '`memory` keeps everything in memory (demos only).',
+  },
   {
     name: 'LATCHKEY_MIGRATE',
     default: 'true',
     description: 'Apply pending migrations at start; `false` refuses to start while any are pending.',
   },
-  { name: 'LATCHKEY_SESSION_IDLE_TIMEOUT', default: '30m', description: 'Cookie session idle timeout (sliding).' },
-  { name: 'LATCHKEY_SESSION_ABSOLUTE_TIMEOUT', default: '12h', description: 'Cookie session absolute lifetime.' },
+  {
+    name: 'LATCHKEY_SESSION_IDLE_TIMEOUT',
+    default: '30m',
+    description: 'Cookie session idle timeout (sliding).',
+  },
+  {
+    name: 'LATCHKEY_SESSION_ABSOLUTE_TIMEOUT',
+    default: '12h',
+    description: 'Cookie session absolute lifetime.',
+  },
   { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
   { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },
-  { name: 'LATCHKEY_REFRESH_ABSOLUTE_TTL', default: '30d', description: 'Refresh token family absolute lifetime.' },
+  {
+    name: 'LATCHKEY_REFRESH_ABSOLUTE_TTL',
+    default: '30d',
+    description: 'Refresh token family absolute lifetime.',
+  },
   {
     name: 'LATCHKEY_REFRESH_GRACE',
     default: '10s',
     description: 'Window in which a just-rotated refresh token returns the same successor.',
   },
-  { name: 'LATCHKEY_JWT_ALG', default: 'EdDSA', description: 'Signing algorithm: EdDSA, ES256, RS256 or HS256.' },
+  {
+    name: 'LATCHKEY_JWT_ALG',
+    default: 'EdDSA',
+    description: 'Signing algorithm: EdDSA, ES256, RS256 or HS256.',
+  },
   { name: 'LATCHKEY_KEY_ROTATION', default: '30d', description: 'Signing key rotation interval.' },
   { name: 'LATCHKEY_CLOCK_TOLERANCE', default: '30s', description: 'Leeway for `exp`, `nbf` and `iat`.' },
   {
@@ -106,7 +138,11 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: 'false',
     description: 'Development over plain HTTP only: drop `Secure` and the `__Host-` prefix.',
   },
-  { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  {
+    name: 'LOG_LEVEL',
+    default: 'info',
+    description: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+  },
 ];
 
 type Env = Record<string, string | undefined>;
@@ -138,7 +174,8 @@ function origin(name: string, text: string): string {
   } catch {
     throw new ConfigError(name, `"${text}" is not a URL`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, `"${text}" is not http(s)`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(name, `"${text}" is not http(s)`);
   return url.origin;
 }
 
@@ -153,13 +190,15 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     throw new ConfigError('PORT', `"${portText}" is not a port number (0-65535)`);
   }
   const issuerText = read(env, 'LATCHKEY_ISSUER') ?? `http://localhost:${port}`;
-  const issuerOrigin = origin('LATCHKEY_ISSUER', issuerText);
+  origin('LATCHKEY_ISSUER', issuerText);
   const issuer = issuerText.replace(/\/+$/, '');
-  void issuerOrigin;
 
   const secret = read(env, 'LATCHKEY_SECRET') ?? null;
   if (secret !== null && secret.length < 32) {
-    throw new ConfigError('LATCHKEY_SECRET', 'must be at least 32 characters (use `openssl rand -base64 32`)');
+    throw new ConfigError(
+      'LATCHKEY_SECRET',
+      'must be at least 32 characters (use `openssl rand -base64 32`)',
+    );
   }
   const databaseURL = read(env, 'DATABASE_URL') ?? null;
   if (databaseURL !== null && !/^postgres(ql)?:\/\//.test(databaseURL)) {
@@ -187,7 +226,8 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
       .map((item) => item.trim())
       .filter((item) => item !== '');
   const allowedOrigins = list('LATCHKEY_ALLOWED_ORIGINS').map((item) => {
-    if (item === 'null' || item === '*') throw new ConfigError('LATCHKEY_ALLOWED_ORIGINS', `"${item}" is never allowed`);
+    if (item === 'null' || item === '*')
+      throw new ConfigError('LATCHKEY_ALLOWED_ORIGINS', `"${item}" is never allowed`);
     return origin('LATCHKEY_ALLOWED_ORIGINS', item);
   });
   const trustedProxies = list('LATCHKEY_TRUSTED_PROXIES');
@@ -225,13 +265,19 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     sweepInterval: 5 * 60_000,
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
-    throw new ConfigError('LATCHKEY_SESSION_IDLE_TIMEOUT', 'must not exceed LATCHKEY_SESSION_ABSOLUTE_TIMEOUT');
+    throw new ConfigError(
+      'LATCHKEY_SESSION_IDLE_TIMEOUT',
+      'must not exceed LATCHKEY_SESSION_ABSOLUTE_TIMEOUT',
+    );
   }
   if (config.refreshIdleTTL > config.refreshAbsoluteTTL) {
     throw new ConfigError('LATCHKEY_REFRESH_IDLE_TTL', 'must not exceed LATCHKEY_REFRESH_ABSOLUTE_TTL');
   }
   if (config.accessTokenTTL > 24 * 3_600_000) {
-    throw new ConfigError('LATCHKEY_ACCESS_TOKEN_TTL', 'must be at most 24h: access tokens are meant to be short');
+    throw new ConfigError(
+      'LATCHKEY_ACCESS_TOKEN_TTL',
+      'must be at most 24h: access tokens are meant to be short',
+    );
   }
   return config;
 }

@@ -12,7 +12,10 @@ export interface MasterSecret {
  * Returns the master secret: LATCHKEY_SECRET when set; otherwise the one stored in
  * `<dataDir>/secret`, created once (mode 0600) on first start.
  */
-export async function loadMasterSecret(options: { configured: string | null; dataDir: string }): Promise<MasterSecret> {
+export async function loadMasterSecret(options: {
+  configured: string | null;
+  dataDir: string;
+}): Promise<MasterSecret> {
   if (options.configured !== null) return { value: options.configured, source: 'env' };
   const file = join(options.dataDir, 'secret');
   try {
@@ -25,7 +28,7 @@ export async function loadMasterSecret(options: { configured: string | null; dat
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const value = randomBytes(32).toString('base64url');
-  await writeFile(file, `${value}\n`, { mode: 0o600, flag: 'wx' }).catch(async (error: unknown) => {
+  await writeFile(file, `${value}\n`, { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
     // Another process created it first: use theirs.
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   });

@@ -55,7 +55,10 @@ export async function authenticateRequest(
     const header = request.headers[CSRF_HEADER];
     const csrf = typeof header === 'string' ? header : undefined;
     if (!verifyCSRFToken(latchkey.csrfKey, principal.session.id, csrf)) {
-      throw new LatchkeyError('csrf_failed', csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid');
+      throw new LatchkeyError(
+        'csrf_failed',
+        csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid',
+      );
     }
   }
   return { ...principal, cookie: true };

@@ -29,9 +29,15 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export function toLatchkeyError(error: unknown): LatchkeyError {
   if (error instanceof LatchkeyError) return error;
   if (typeof error === 'object' && error !== null) {
-    const { code, statusCode, validation } = error as { code?: string; statusCode?: number; validation?: unknown };
+    const { code, statusCode, validation } = error as {
+      code?: string;
+      statusCode?: number;
+      validation?: unknown;
+    };
     if (validation !== undefined) {
-      const errors = (validation as { instancePath?: string; message?: string; params?: Record<string, unknown> }[])
+      const errors = (
+        validation as { instancePath?: string; message?: string; params?: Record<string, unknown> }[]
+      )
         .slice(0, 10)
         .map((item) => ({
           field:

@@ -28,8 +28,9 @@ export interface PasswordHasher {
 const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/;
 
 export function createPasswordHasher(parameters: PasswordHashParameters = OWASP_ARGON2ID): PasswordHasher {
-  // `Algorithm` is an ambient const enum; 2 is Argon2id.
-  const options = { algorithm: 2 as Algorithm.Argon2id, ...parameters };
+  // `Algorithm` is an ambient const enum (not importable as a value); 2 is Argon2id.
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+  const options = { algorithm: 2 as Algorithm, ...parameters };
   let dummy: Promise<string> | undefined;
   const hasher: PasswordHasher = {
     hash: (password) => hash(normalizePassword(password), options),

@@ -23,7 +23,12 @@ export function createRevocationRecorder(options: {
   retention: number;
 }): RevocationRecorder {
   const listeners = new Set<RevocationListener>();
-  async function add(kind: RevocationRecord['kind'], subject: string, issuedBefore: number | null, expiresAt?: number) {
+  async function add(
+    kind: RevocationRecord['kind'],
+    subject: string,
+    issuedBefore: number | null,
+    expiresAt?: number,
+  ) {
     const now = options.clock();
     const record = await options.store.addRevocation({
       kind,

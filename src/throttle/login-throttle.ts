@@ -65,7 +65,12 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   function deviceNonce(email: string, cookie: string | undefined): string | null {
     if (cookie === undefined || cookie.length > 128) return null;
     const [nonce, mac, extra] = cookie.split('.');
-    if (nonce === undefined || mac === undefined || extra !== undefined || !/^[A-Za-z0-9_-]{22}$/.test(nonce)) {
+    if (
+      nonce === undefined ||
+      mac === undefined ||
+      extra !== undefined ||
+      !/^[A-Za-z0-9_-]{22}$/.test(nonce)
+    ) {
       return null;
     }
     return constantTimeEqual(hmacSha256(deviceKey, `device:${emailKey(email)}:${nonce}`), mac) ? nonce : null;

@@ -1,6 +1,13 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import { constantTimeEqual, hmacSha256, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
+import {
+  constantTimeEqual,
+  hmacSha256,
+  parseCredential,
+  randomId,
+  randomSecret,
+  sha256,
+} from '../lib/secrets.js';
 import type { RefreshTokenRecord, RefreshTokenStore, SessionRecord } from '../stores/types.js';
 
 export interface RefreshOutcome {
@@ -104,14 +111,20 @@ export function createRefreshTokenManager(options: {
       let rotatedAt = record.rotatedAt;
       if (rotatedAt === null) {
         if (await store.rotateRefreshToken(record.id, successor, now)) {
-          return { kind: 'ok', outcome: { token: `${next.id}.${next.secret}`, record: successor, replayed: false } };
+          return {
+            kind: 'ok',
+            outcome: { token: `${next.id}.${next.secret}`, record: successor, replayed: false },
+          };
         }
         // Lost the race to a concurrent call: that call stored the same successor.
         rotatedAt = (await store.getRefreshToken(record.id))?.rotatedAt ?? now;
       }
       const current = await store.getRefreshToken(next.id);
       if (now - rotatedAt <= grace && current !== null && current.rotatedAt === null) {
-        return { kind: 'ok', outcome: { token: `${next.id}.${next.secret}`, record: current, replayed: true } };
+        return {
+          kind: 'ok',
+          outcome: { token: `${next.id}.${next.secret}`, record: current, replayed: true },
+        };
       }
       return { kind: 'reuse', sessionId: record.sessionId };
     },

@@ -25,7 +25,10 @@ export interface ServerProcess {
 }
 
 /** Starts `latchkey serve` from source (through tsx) and waits for /healthz. */
-export async function startServer(env: Record<string, string>, options: { timeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  options: { timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {

@@ -114,7 +114,9 @@ describe('login throttling', () => {
     // A device cookie for another account, or a forged one, earns nothing.
     await signup(t.app, 'mallory@example.com');
     const mallory = await loginCookie(t.app, 'mallory@example.com');
-    const stolen = await login('alice@example.com', PASSWORD, { cookie: `__Host-latchkey_device=${mallory.device}` });
+    const stolen = await login('alice@example.com', PASSWORD, {
+      cookie: `__Host-latchkey_device=${mallory.device}`,
+    });
     expect(stolen.statusCode).toBe(429);
     const forged = await login('alice@example.com', PASSWORD, {
       cookie: `__Host-latchkey_device=${'A'.repeat(22)}.${'B'.repeat(43)}`,
@@ -149,8 +151,14 @@ describe('client IP and trusted proxies', () => {
     const trusted = await createTestApp({ config: { trustedProxies: ['127.0.0.1'] } });
     try {
       await signup(trusted.app, 'bob@example.com');
-      const b = await loginCookie(trusted.app, 'bob@example.com', PASSWORD, { 'x-forwarded-for': '198.51.100.7' });
-      const list = await trusted.app.inject({ method: 'GET', url: '/v1/sessions', headers: { cookie: b.cookie } });
+      const b = await loginCookie(trusted.app, 'bob@example.com', PASSWORD, {
+        'x-forwarded-for': '198.51.100.7',
+      });
+      const list = await trusted.app.inject({
+        method: 'GET',
+        url: '/v1/sessions',
+        headers: { cookie: b.cookie },
+      });
       expect(json<{ sessions: { ip: string }[] }>(list).sessions[0]?.ip).toBe('198.51.100.7');
     } finally {
       await trusted.close();

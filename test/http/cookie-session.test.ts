@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, json, loginCookie, PASSWORD, setCookies, signup, type TestApp } from '../helpers/app.js';
+import {
+  createTestApp,
+  json,
+  loginCookie,
+  PASSWORD,
+  setCookies,
+  signup,
+  type TestApp,
+} from '../helpers/app.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -146,7 +154,9 @@ describe('cookie sessions', () => {
     const b = await loginCookie(t.app, 'gina@example.com', PASSWORD, { 'user-agent': 'Browser B' });
     const c = await loginCookie(t.app, 'gina@example.com', PASSWORD, { 'user-agent': 'Browser C' });
     const list = await t.app.inject({ method: 'GET', url: '/v1/sessions', headers: { cookie: a.cookie } });
-    const sessions = json<{ sessions: { id: string; current: boolean; user_agent: string; ip: string }[] }>(list).sessions;
+    const sessions = json<{ sessions: { id: string; current: boolean; user_agent: string; ip: string }[] }>(
+      list,
+    ).sessions;
     expect(sessions).toHaveLength(3);
     expect(sessions.find((s) => s.current)?.id).toBe(a.sessionId);
     expect(sessions.map((s) => s.user_agent).sort()).toEqual(['Browser A', 'Browser B', 'Browser C']);
@@ -158,7 +168,9 @@ describe('cookie sessions', () => {
       headers: { cookie: a.cookie, 'x-csrf-token': a.csrf },
     });
     expect(revokeB.statusCode).toBe(204);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: b.cookie } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: b.cookie } })).statusCode,
+    ).toBe(401);
 
     const keep = await t.app.inject({
       method: 'DELETE',
@@ -166,8 +178,12 @@ describe('cookie sessions', () => {
       headers: { cookie: a.cookie, 'x-csrf-token': a.csrf },
     });
     expect(json(keep)).toEqual({ revoked: 1 });
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: c.cookie } })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: c.cookie } })).statusCode,
+    ).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode,
+    ).toBe(200);
 
     const all = await t.app.inject({
       method: 'DELETE',
@@ -175,7 +191,9 @@ describe('cookie sessions', () => {
       headers: { cookie: a.cookie, 'x-csrf-token': a.csrf },
     });
     expect(json(all)).toEqual({ revoked: 1 });
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode,
+    ).toBe(401);
   });
 
   it("answers 404 for someone else's session and leaves it alone", async () => {
@@ -189,7 +207,9 @@ describe('cookie sessions', () => {
       headers: { cookie: hank.cookie, 'x-csrf-token': hank.csrf },
     });
     expect(response.statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: ivy.cookie } })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: ivy.cookie } })).statusCode,
+    ).toBe(200);
   });
 
   it('changes the password, revoking every other session but keeping this one', async () => {
@@ -218,8 +238,12 @@ describe('cookie sessions', () => {
       payload: { current_password: PASSWORD, new_password: 'a brand new passphrase' },
     });
     expect(ok.statusCode).toBe(204);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: b.cookie } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: b.cookie } })).statusCode,
+    ).toBe(401);
     await expect(loginCookie(t.app, 'jane@example.com')).rejects.toThrow(/401/);
     await loginCookie(t.app, 'jane@example.com', 'a brand new passphrase');
   });

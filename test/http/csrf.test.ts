@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCSRFToken } from '../../src/csrf/csrf.js';
-import { createTestApp, json, loginCookie, PASSWORD, signup, type TestApp, type CookieLogin } from '../helpers/app.js';
+import {
+  createTestApp,
+  json,
+  loginCookie,
+  PASSWORD,
+  signup,
+  type TestApp,
+  type CookieLogin,
+} from '../helpers/app.js';
 
 let t: TestApp;
 let alice: CookieLogin;
@@ -17,12 +25,19 @@ afterAll(async () => {
 });
 
 async function stillLoggedIn(login: CookieLogin): Promise<boolean> {
-  return (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: login.cookie } })).statusCode === 200;
+  return (
+    (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: login.cookie } })).statusCode ===
+    200
+  );
 }
 
 describe('CSRF defence for cookie sessions', () => {
   it('refuses an unsafe request with the session cookie but no X-CSRF-Token', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/v1/logout', headers: { cookie: alice.cookie } });
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/logout',
+      headers: { cookie: alice.cookie },
+    });
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toContain('application/problem+json');
     expect(json(response)).toMatchObject({ code: 'csrf_failed' });
@@ -30,7 +45,12 @@ describe('CSRF defence for cookie sessions', () => {
   });
 
   it('refuses a wrong token, a token of another session, and an empty one', async () => {
-    for (const token of ['x'.repeat(43), bob.csrf, '', createCSRFToken(Buffer.from('other key'), alice.sessionId)]) {
+    for (const token of [
+      'x'.repeat(43),
+      bob.csrf,
+      '',
+      createCSRFToken(Buffer.from('other key'), alice.sessionId),
+    ]) {
       const response = await t.app.inject({
         method: 'DELETE',
         url: '/v1/sessions',
@@ -60,7 +80,12 @@ describe('CSRF defence for cookie sessions', () => {
   });
 
   it('refuses cross-site requests by Origin, including Origin: null, even with a valid token', async () => {
-    for (const origin of ['https://evil.example', 'null', 'https://auth.example.test.evil.example', 'http://auth.example.test']) {
+    for (const origin of [
+      'https://evil.example',
+      'null',
+      'https://auth.example.test.evil.example',
+      'http://auth.example.test',
+    ]) {
       const response = await t.app.inject({
         method: 'POST',
         url: '/v1/logout',
@@ -115,19 +140,33 @@ describe('CSRF defence for cookie sessions', () => {
     const sameOrigin = await t.app.inject({
       method: 'DELETE',
       url: '/v1/sessions?keep_current=true',
-      headers: { cookie: me.cookie, 'x-csrf-token': me.csrf, origin: 'https://auth.example.test', 'sec-fetch-site': 'same-origin' },
+      headers: {
+        cookie: me.cookie,
+        'x-csrf-token': me.csrf,
+        origin: 'https://auth.example.test',
+        'sec-fetch-site': 'same-origin',
+      },
     });
     expect(sameOrigin.statusCode).toBe(200);
     const listed = await t.app.inject({
       method: 'POST',
       url: '/v1/logout',
-      headers: { cookie: me.cookie, 'x-csrf-token': me.csrf, origin: 'https://app.example.test', 'sec-fetch-site': 'cross-site' },
+      headers: {
+        cookie: me.cookie,
+        'x-csrf-token': me.csrf,
+        origin: 'https://app.example.test',
+        'sec-fetch-site': 'cross-site',
+      },
     });
     expect(listed.statusCode).toBe(204);
   });
 
   it('does not need a CSRF token for safe methods', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/v1/sessions', headers: { cookie: bob.cookie } });
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/v1/sessions',
+      headers: { cookie: bob.cookie },
+    });
     expect(response.statusCode).toBe(200);
   });
 });

@@ -15,8 +15,16 @@ describe('logs never carry a credential', () => {
   it('keeps passwords, cookies, CSRF tokens and bearer tokens out of every log line', async () => {
     await signup(t.app, 'alice@example.com');
     const login = await loginCookie(t.app, 'alice@example.com');
-    await t.app.inject({ method: 'POST', url: '/v1/login', payload: { email: 'alice@example.com', password: 'a wrong one!' } });
-    await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: login.cookie, authorization: 'Bearer abc.def.ghi' } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'alice@example.com', password: 'a wrong one!' },
+    });
+    await t.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { cookie: login.cookie, authorization: 'Bearer abc.def.ghi' },
+    });
     await t.app.inject({
       method: 'POST',
       url: '/v1/password',
@@ -29,7 +37,11 @@ describe('logs never carry a credential', () => {
       payload: { email: 'alice@example.com', password: 'the next long passphrase', mode: 'token' },
     });
     const { access_token, refresh_token } = json<{ access_token: string; refresh_token: string }>(token);
-    await t.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${access_token}` } });
+    await t.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: `Bearer ${access_token}` },
+    });
     await t.app.inject({ method: 'POST', url: '/v1/refresh', payload: { refresh_token } });
 
     const output = t.logs.join('');

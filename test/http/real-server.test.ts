@@ -62,7 +62,9 @@ describe('latchkey serve over a real socket, on the embedded store', () => {
     expect(again.status).toBe(200);
     expect(((await again.json()) as { user: { email: string } }).user.email).toBe('socket@example.com');
     // The signing key survived too (encrypted with the same stored secret).
-    expect((await fetch(`${second.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${second.url}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status,
+    ).toBe(200);
     const logout = await fetch(`${second.url}/v1/logout`, {
       method: 'POST',
       headers: { cookie, 'x-csrf-token': csrf },
@@ -73,8 +75,11 @@ describe('latchkey serve over a real socket, on the embedded store', () => {
   });
 
   it('refuses to start with a clear message naming a bad variable', async () => {
-    await expect(startServer({ LATCHKEY_SESSION_IDLE_TIMEOUT: 'forever', LATCHKEY_STORE: 'memory' }, { timeoutMs: 20_000 })).rejects.toThrow(
-      /LATCHKEY_SESSION_IDLE_TIMEOUT: "forever" is not a duration/,
-    );
+    await expect(
+      startServer(
+        { LATCHKEY_SESSION_IDLE_TIMEOUT: 'forever', LATCHKEY_STORE: 'memory' },
+        { timeoutMs: 20_000 },
+      ),
+    ).rejects.toThrow(/LATCHKEY_SESSION_IDLE_TIMEOUT: "forever" is not a duration/);
   });
 });

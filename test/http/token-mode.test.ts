@@ -52,10 +52,9 @@ describe('token mode', () => {
     const header = decodeProtectedHeader(body.access_token);
     expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
     expect(typeof header.kid).toBe('string');
-    const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString()) as Record<
-      string,
-      unknown
-    >;
+    const payload = JSON.parse(
+      Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString(),
+    ) as Record<string, unknown>;
     expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
     expect(payload).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: body.user.id, sid: body.session.id });
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
@@ -115,11 +114,19 @@ print(json.dumps({"sub": claims["sub"], "sid": claims["sid"]}))
   it('accepts the Bearer token on every endpoint, without CSRF, and logs out at once', async () => {
     const body = await loginToken();
     expect((await me(body.access_token)).statusCode).toBe(200);
-    const sessions = await t.app.inject({ method: 'GET', url: '/v1/sessions', headers: bearer(body.access_token) });
+    const sessions = await t.app.inject({
+      method: 'GET',
+      url: '/v1/sessions',
+      headers: bearer(body.access_token),
+    });
     expect(json<{ sessions: { current: boolean; mode: string }[] }>(sessions).sessions).toEqual([
       expect.objectContaining({ current: true, mode: 'token' }),
     ]);
-    const logout = await t.app.inject({ method: 'POST', url: '/v1/logout', headers: bearer(body.access_token) });
+    const logout = await t.app.inject({
+      method: 'POST',
+      url: '/v1/logout',
+      headers: bearer(body.access_token),
+    });
     expect(logout.statusCode).toBe(204);
     const after = await me(body.access_token);
     expect(after.statusCode).toBe(401);
@@ -145,7 +152,11 @@ print(json.dumps({"sub": claims["sub"], "sid": claims["sid"]}))
       expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
       expect(response.body).not.toContain(token.slice(0, 30));
     }
-    const basic = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: 'Basic YTpi' } });
+    const basic = await t.app.inject({
+      method: 'GET',
+      url: '/v1/me',
+      headers: { authorization: 'Basic YTpi' },
+    });
     expect(basic.statusCode).toBe(401);
   });
 
@@ -213,7 +224,9 @@ describe('refresh rotation', () => {
     const [successor] = successors;
     const live = await t.store.getRefreshToken((successor ?? '').split('.')[0] ?? '');
     expect(live?.rotatedAt).toBeNull();
-    expect((await t.store.getRefreshToken(first.refresh_token.split('.')[0] ?? ''))?.successorId).toBe(live?.id);
+    expect((await t.store.getRefreshToken(first.refresh_token.split('.')[0] ?? ''))?.successorId).toBe(
+      live?.id,
+    );
   });
 
   it('refuses refresh tokens that are unknown, tampered, expired or of a revoked session', async () => {
@@ -254,8 +267,13 @@ describe('revocation paths', () => {
     const c = await loginToken();
     const d = await loginToken();
     expect(
-      (await t.app.inject({ method: 'DELETE', url: `/v1/sessions/${b.session.id}`, headers: bearer(a.access_token) }))
-        .statusCode,
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/v1/sessions/${b.session.id}`,
+          headers: bearer(a.access_token),
+        })
+      ).statusCode,
     ).toBe(204);
     await expectDead(b);
     const password = await t.app.inject({
@@ -268,7 +286,11 @@ describe('revocation paths', () => {
     await expectDead(c);
     await expectDead(d);
     expect((await me(a.access_token)).statusCode).toBe(200);
-    const all = await t.app.inject({ method: 'DELETE', url: '/v1/sessions', headers: bearer(a.access_token) });
+    const all = await t.app.inject({
+      method: 'DELETE',
+      url: '/v1/sessions',
+      headers: bearer(a.access_token),
+    });
     expect(json(all)).toEqual({ revoked: 1 });
     await expectDead(a);
     const kinds = (await t.store.listRevocations({ now: t.clock() })).map((r) => r.kind);
@@ -334,10 +356,16 @@ describe('hybrid mode', () => {
 
   it('reads the access cookie, needs the CSRF token on unsafe methods, refreshes from the cookie, and logs out', async () => {
     const h = await loginHybrid();
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: h.access } })).statusCode).toBe(200);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: h.access } })).statusCode,
+    ).toBe(200);
     const noCsrf = await t.app.inject({ method: 'POST', url: '/v1/logout', headers: { cookie: h.access } });
     expect(noCsrf.statusCode).toBe(403);
-    const refreshNoCsrf = await t.app.inject({ method: 'POST', url: '/v1/refresh', headers: { cookie: h.refresh } });
+    const refreshNoCsrf = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: { cookie: h.refresh },
+    });
     expect(refreshNoCsrf.statusCode).toBe(403);
     t.clock.advance(60_000);
     const refreshed = await t.app.inject({
@@ -360,7 +388,9 @@ describe('hybrid mode', () => {
     const cleared = setCookies(logout);
     expect(cleared.get('__Host-latchkey_access')?.header).toContain('Max-Age=0');
     expect(cleared.get('__Secure-latchkey_refresh')?.header).toContain('Max-Age=0');
-    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: newAccess } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: newAccess } })).statusCode,
+    ).toBe(401);
   });
 
   it('refuses a hybrid refresh token in the body and a token-mode refresh token in the cookie, changing nothing', async () => {

@@ -3,14 +3,16 @@ import { parseCookies, serializeCookie } from '../../src/cookies/cookies.js';
 
 describe('cookies', () => {
   it('serializes a __Host- cookie with its required attributes', () => {
-    expect(serializeCookie('__Host-a', 'v', { secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 60 })).toBe(
-      '__Host-a=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax',
-    );
+    expect(
+      serializeCookie('__Host-a', 'v', { secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 60 }),
+    ).toBe('__Host-a=v; Path=/; Max-Age=60; HttpOnly; Secure; SameSite=Lax');
   });
 
   it('refuses __Host- cookies that are not Secure, have a Domain or another Path', () => {
     expect(() => serializeCookie('__Host-a', 'v', {})).toThrow(/__Host-/);
-    expect(() => serializeCookie('__Host-a', 'v', { secure: true, domain: 'example.com' })).toThrow(/__Host-/);
+    expect(() => serializeCookie('__Host-a', 'v', { secure: true, domain: 'example.com' })).toThrow(
+      /__Host-/,
+    );
     expect(() => serializeCookie('__Host-a', 'v', { secure: true, path: '/v1' })).toThrow(/__Host-/);
     expect(() => serializeCookie('__Secure-a', 'v', {})).toThrow(/__Secure-/);
     expect(() => serializeCookie('a', 'v', { sameSite: 'None' })).toThrow(/SameSite=None/);

@@ -63,7 +63,15 @@ describe('email normalization', () => {
   it('trims, lower-cases and NFKC-normalizes; refuses non-addresses', () => {
     expect(normalizeEmail('  Alice@Example.COM ')).toBe('alice@example.com');
     expect(normalizeEmail('\uff41lice@example.com')).toBe('alice@example.com');
-    for (const bad of ['', 'alice', 'alice@', '@example.com', 'a b@example.com', 'a@b', `${'a'.repeat(300)}@example.com`]) {
+    for (const bad of [
+      '',
+      'alice',
+      'alice@',
+      '@example.com',
+      'a b@example.com',
+      'a@b',
+      `${'a'.repeat(300)}@example.com`,
+    ]) {
       expect(normalizeEmail(bad), bad).toBeNull();
     }
   });

@@ -65,13 +65,20 @@ export function clearAuthCookies(reply: FastifyReply, names: CookieNames): void 
 function setHybridCookies(
   reply: FastifyReply,
   names: CookieNames,
-  result: { accessToken: { token: string; expiresIn: number }; refreshToken: string; session: { absoluteExpiresAt: number } },
+  result: {
+    accessToken: { token: string; expiresIn: number };
+    refreshToken: string;
+    session: { absoluteExpiresAt: number };
+  },
   now: number,
   extra: string[] = [],
 ): void {
   const base = baseCookie(names);
   void reply.header('set-cookie', [
-    serializeCookie(names.access, result.accessToken.token, { ...base, maxAge: result.accessToken.expiresIn }),
+    serializeCookie(names.access, result.accessToken.token, {
+      ...base,
+      maxAge: result.accessToken.expiresIn,
+    }),
     serializeCookie(names.refresh, result.refreshToken, {
       ...base,
       sameSite: 'Strict',
@@ -83,7 +90,7 @@ function setHybridCookies(
 }
 
 export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
-  const { auth, config, clock } = latchkey;
+  const { auth, clock } = latchkey;
   const sessionSummary = (session: LoginResult['session']): Record<string, unknown> => ({
     id: session.id,
     mode: session.mode,
@@ -120,11 +127,18 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
           .catch(() => undefined);
       }
       const base = baseCookie(names);
-      const device = serializeCookie(names.device, result.deviceCookie, { ...base, sameSite: 'Strict', maxAge: 31_536_000 });
+      const device = serializeCookie(names.device, result.deviceCookie, {
+        ...base,
+        sameSite: 'Strict',
+        maxAge: 31_536_000,
+      });
       const user = auth.publicUser(result.user);
       if (mode === 'cookie') {
         const maxAge = Math.floor((result.session.absoluteExpiresAt - clock()) / 1000);
-        void reply.header('set-cookie', [serializeCookie(names.session, result.sessionToken, { ...base, maxAge }), device]);
+        void reply.header('set-cookie', [
+          serializeCookie(names.session, result.sessionToken, { ...base, maxAge }),
+          device,
+        ]);
         return reply.send({
           user,
           session: sessionSummary(result.session),
@@ -135,7 +149,9 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
       const refreshToken = result.refreshToken;
       if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
       if (mode === 'hybrid') {
-        setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), [device]);
+        setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), [
+          device,
+        ]);
         return reply.send({
           user,
           session: sessionSummary(result.session),
@@ -180,7 +196,9 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
       const record = await latchkey.refreshTokens.lookup(fromCookie);
       const header = request.headers[CSRF_HEADER];
       if (record === null) throw new LatchkeyError('invalid_grant');
-      if (!verifyCSRFToken(latchkey.csrfKey, record.sessionId, typeof header === 'string' ? header : undefined)) {
+      if (
+        !verifyCSRFToken(latchkey.csrfKey, record.sessionId, typeof header === 'string' ? header : undefined)
+      ) {
         throw new LatchkeyError('csrf_failed');
       }
       result = await auth.refresh(fromCookie, 'hybrid');
@@ -217,5 +235,4 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
       return reply.code(204).send();
     },
   );
-  void config;
 }

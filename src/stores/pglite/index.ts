@@ -1,0 +1,95 @@
+/**
+ * The PGlite store: embedded Postgres (WASM) in the server process, on a data directory or in
+ * memory. It runs the SQL store unchanged.
+ *
+ * PGlite is a single connection. Its own mutexes already keep statements and transactions from
+ * interleaving: a top-level `query()` waits for any open `transaction()` to finish, and
+ * transactions run one after another. The wrapper below only has to route the statements of a
+ * transaction through PGlite's transaction object (a top-level call from inside would wait for
+ * itself forever).
+ */
+
+import { PGlite } from '@electric-sql/pglite';
+import type { Transaction } from '@electric-sql/pglite';
+import { storeUnavailable } from '../../errors.js';
+import type { SqlClient, SqlParam, SqlResult } from '../sql/client.js';
+import { migrate as runMigrations } from '../sql/migrate.js';
+import { createSqlStore } from '../sql/store.js';
+import type { Store } from '../types.js';
+
+/** Options of {@link openPGliteStore}. */
+export interface PGliteStoreOptions {
+  /** A directory for the database files; in memory (lost on close) when undefined. */
+  dataDir?: string | undefined;
+  /** Applies pending migrations before returning (default true). */
+  migrate?: boolean | undefined;
+}
+
+function transactionClient(tx: Transaction): SqlClient {
+  const client: SqlClient = {
+    async query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
+      const result = await tx.query<T>(sql, [...params]);
+      return { rows: result.rows };
+    },
+    async exec(sql: string): Promise<void> {
+      await tx.exec(sql);
+    },
+    transaction<U>(fn: (inner: SqlClient) => Promise<U>): Promise<U> {
+      return fn(client);
+    },
+    close(): Promise<void> {
+      return Promise.reject(new Error('A transaction cannot close the database'));
+    },
+  };
+  return client;
+}
+
+/**
+ * Wraps an open PGlite instance as a {@link SqlClient}; `close()` closes the instance.
+ *
+ * @example
+ * const client = createPGliteClient(await PGlite.create());
+ */
+export function createPGliteClient(db: PGlite): SqlClient {
+  return {
+    async query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
+      const result = await db.query<T>(sql, [...params]);
+      return { rows: result.rows };
+    },
+    async exec(sql: string): Promise<void> {
+      await db.exec(sql);
+    },
+    transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+      return db.transaction((tx) => fn(transactionClient(tx)));
+    },
+    async close(): Promise<void> {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+/**
+ * Opens (creating if needed) a PGlite database and returns a store over it (`kind: 'pglite'`).
+ * The first creation of a data directory takes a few seconds; reopening is faster.
+ *
+ * @example
+ * const store = await openPGliteStore({ dataDir: '.latchkey/pglite' });
+ */
+export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise<Store> {
+  let db: PGlite;
+  try {
+    db = options.dataDir === undefined ? await PGlite.create() : await PGlite.create(options.dataDir);
+  } catch (error) {
+    throw storeUnavailable(error);
+  }
+  const client = createPGliteClient(db);
+  if (options.migrate ?? true) {
+    try {
+      await runMigrations(client);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+  }
+  return createSqlStore(client, { kind: 'pglite' });
+}

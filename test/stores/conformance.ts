@@ -1,0 +1,775 @@
+/**
+ * The store conformance suite: every store must pass it. It covers every method of the
+ * contract in `src/stores/types.ts`, attacks the atomic operations with concurrent calls, and
+ * loads large counts.
+ *
+ * Records use fixed times (from `T0`), never `Date.now()`.
+ */
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { LatchkeyError } from '../../src/errors.js';
+import type {
+  NewRevocation,
+  RefreshTokenRecord,
+  RevocationRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  Store,
+  UserRecord,
+} from '../../src/stores/types.js';
+
+/** How a test file provides its store. */
+export interface StoreConformanceSetup {
+  /** Opens the store once for the whole file. */
+  open(): Promise<Store>;
+  /** Empties it between tests. */
+  reset(store: Store): Promise<void>;
+  close(store: Store): Promise<void>;
+}
+
+/** Tuning for slow stores. */
+export interface StoreConformanceOptions {
+  /** Sessions written by the large-count test (default 100 000; keep at least 10 000). */
+  largeSessionCount?: number;
+  /** Concurrent writes per batch in the large-count tests (default 1 000). */
+  batchSize?: number;
+  /** Timeout of each large-count test in ms (default 180 000). */
+  largeTimeoutMs?: number;
+}
+
+/** 2026-01-01T00:00:00Z. */
+export const T0 = Date.UTC(2026, 0, 1);
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+function user(overrides: Partial<UserRecord> = {}): UserRecord {
+  const id = overrides.id ?? 'user-1';
+  return {
+    id,
+    email: `${id}@example.com`,
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g',
+    status: 'active',
+    roles: ['member'],
+    createdAt: T0,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: 'session-1',
+    userId: 'user-1',
+    secretHash: 'c2VjcmV0LWhhc2g',
+    mode: 'cookie',
+    createdAt: T0,
+    lastSeenAt: T0,
+    idleExpiresAt: T0 + DAY,
+    absoluteExpiresAt: T0 + 30 * DAY,
+    userAgent: 'Mozilla/5.0 (conformance)',
+    ip: '203.0.113.7',
+    revokedAt: null,
+    ...overrides,
+  };
+}
+
+function refreshToken(overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+  return {
+    id: 'refresh-1',
+    sessionId: 'session-1',
+    secretHash: 'cmVmcmVzaC1oYXNo',
+    createdAt: T0,
+    expiresAt: T0 + 30 * DAY,
+    rotatedAt: null,
+    successorId: null,
+    ...overrides,
+  };
+}
+
+function signingKey(overrides: Partial<SigningKeyRecord> = {}): SigningKeyRecord {
+  return {
+    kid: 'kid-1',
+    alg: 'EdDSA',
+    publicJwk: '{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}',
+    encryptedPrivateKey: 'ZW5jcnlwdGVk',
+    createdAt: T0,
+    activatesAt: T0 + HOUR,
+    retiredAt: null,
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+function revocation(overrides: Partial<NewRevocation> = {}): NewRevocation {
+  return {
+    kind: 'session',
+    subject: 'session-1',
+    issuedBefore: null,
+    createdAt: T0,
+    expiresAt: T0 + 15 * MINUTE,
+    ...overrides,
+  };
+}
+
+function pad(n: number): string {
+  return String(n).padStart(6, '0');
+}
+
+/** Runs `task(i)` for i in [0, count), `batchSize` at a time. */
+async function inBatches(
+  count: number,
+  batchSize: number,
+  task: (i: number) => Promise<void>,
+): Promise<void> {
+  for (let start = 0; start < count; start += batchSize) {
+    const end = Math.min(count, start + batchSize);
+    const batch: Promise<void>[] = [];
+    for (let i = start; i < end; i += 1) batch.push(task(i));
+    await Promise.all(batch);
+  }
+}
+
+async function expectLatchkeyError(promise: Promise<unknown>, code: LatchkeyError['code']): Promise<void> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(LatchkeyError);
+  expect((error as LatchkeyError).code).toBe(code);
+}
+
+/**
+ * Registers the conformance tests for one store.
+ *
+ * @example
+ * describeStoreConformance('memory', {
+ *   open: async () => createMemoryStore(),
+ *   reset: async () => {},
+ *   close: (store) => store.close(),
+ * });
+ */
+export function describeStoreConformance(
+  name: string,
+  setup: StoreConformanceSetup,
+  options: StoreConformanceOptions = {},
+): void {
+  const largeSessionCount = options.largeSessionCount ?? 100_000;
+  if (largeSessionCount < 10_000) throw new RangeError('largeSessionCount must be at least 10 000');
+  const batchSize = options.batchSize ?? 1_000;
+  const largeTimeout = options.largeTimeoutMs ?? 180_000;
+
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+
+    beforeAll(async () => {
+      store = await setup.open();
+    });
+
+    afterAll(async () => {
+      await setup.close(store);
+    });
+
+    beforeEach(async () => {
+      await setup.reset(store);
+    });
+
+    it('has a kind and answers ping', async () => {
+      expect(typeof store.kind).toBe('string');
+      expect(store.kind.length).toBeGreaterThan(0);
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    // ---- users ---------------------------------------------------------------------------------
+
+    describe('users', () => {
+      it('creates a user and reads it by id and by email', async () => {
+        const record = user({ roles: ['admin', 'member'] });
+        await store.createUser(record);
+        expect(await store.getUserById(record.id)).toEqual(record);
+        expect(await store.getUserByEmail(record.email)).toEqual(record);
+      });
+
+      it('returns null for a missing user', async () => {
+        expect(await store.getUserById('nobody')).toBeNull();
+        expect(await store.getUserByEmail('nobody@example.com')).toBeNull();
+      });
+
+      it('round-trips empty roles and roles with special characters', async () => {
+        const odd = ['', 'a,b', '"quoted"', '{braces}', 'back\\slash', 'NULL', 'émoji 🔑'];
+        await store.createUser(user({ id: 'u-empty', roles: [] }));
+        await store.createUser(user({ id: 'u-odd', roles: odd }));
+        expect((await store.getUserById('u-empty'))?.roles).toEqual([]);
+        expect((await store.getUserById('u-odd'))?.roles).toEqual(odd);
+      });
+
+      it('rejects a duplicate email with email_taken and keeps the first user', async () => {
+        const first = user({ id: 'u1', email: 'same@example.com' });
+        await store.createUser(first);
+        await expectLatchkeyError(
+          store.createUser(user({ id: 'u2', email: 'same@example.com' })),
+          'email_taken',
+        );
+        expect(await store.getUserByEmail('same@example.com')).toEqual(first);
+        expect(await store.getUserById('u2')).toBeNull();
+      });
+
+      it('lets exactly one of 20 concurrent creations with the same email succeed', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) =>
+            store.createUser(user({ id: `racer-${i}`, email: 'race@example.com' })),
+          ),
+        );
+        const fulfilled = results.filter((result) => result.status === 'fulfilled');
+        expect(fulfilled).toHaveLength(1);
+        for (const result of results) {
+          if (result.status === 'rejected') {
+            expect(result.reason).toBeInstanceOf(LatchkeyError);
+            expect((result.reason as LatchkeyError).code).toBe('email_taken');
+          }
+        }
+        expect(await store.listUsers({ limit: 100 })).toHaveLength(1);
+      });
+
+      it('returns copies: mutating a returned record does not change the store', async () => {
+        await store.createUser(user());
+        const copy = await store.getUserById('user-1');
+        copy?.roles.push('root');
+        if (copy !== null) copy.status = 'disabled';
+        expect(await store.getUserById('user-1')).toEqual(user());
+      });
+
+      it('updates only the fields in the patch', async () => {
+        await store.createUser(user());
+        expect(await store.updateUser('user-1', { passwordHash: 'new-hash', updatedAt: T0 + 1 })).toBe(true);
+        expect(await store.getUserById('user-1')).toEqual(
+          user({ passwordHash: 'new-hash', updatedAt: T0 + 1 }),
+        );
+
+        expect(await store.updateUser('user-1', { status: 'disabled', updatedAt: T0 + 2 })).toBe(true);
+        expect(await store.updateUser('user-1', { roles: ['admin'], updatedAt: T0 + 3 })).toBe(true);
+        expect(await store.getUserById('user-1')).toEqual(
+          user({ passwordHash: 'new-hash', status: 'disabled', roles: ['admin'], updatedAt: T0 + 3 }),
+        );
+
+        expect(await store.updateUser('user-1', { roles: [], updatedAt: T0 + 4 })).toBe(true);
+        expect((await store.getUserById('user-1'))?.roles).toEqual([]);
+      });
+
+      it('returns false when updating a missing user', async () => {
+        expect(await store.updateUser('nobody', { status: 'disabled', updatedAt: T0 })).toBe(false);
+        expect(await store.getUserById('nobody')).toBeNull();
+      });
+
+      it('lists users by email, page by page', async () => {
+        const emails = Array.from({ length: 25 }, (_, i) => `user${pad(i)}@example.com`);
+        // Insert in a scrambled order: the listing must sort.
+        const scrambled = emails
+          .map((email, i) => ({ email, key: (i * 7) % 25 }))
+          .sort((a, b) => a.key - b.key);
+        for (const [i, { email }] of scrambled.entries()) {
+          await store.createUser(user({ id: `id-${i}`, email }));
+        }
+        const seen: string[] = [];
+        let after: string | undefined;
+        const pageSizes: number[] = [];
+        for (;;) {
+          const page = await store.listUsers(after === undefined ? { limit: 10 } : { limit: 10, after });
+          if (page.length === 0) break;
+          pageSizes.push(page.length);
+          seen.push(...page.map((record) => record.email));
+          after = page.at(-1)?.email;
+        }
+        expect(pageSizes).toEqual([10, 10, 5]);
+        expect(seen).toEqual(emails);
+
+        expect(await store.listUsers({ limit: 100 })).toHaveLength(25);
+        expect(await store.listUsers({ limit: 0 })).toEqual([]);
+        expect(await store.listUsers({ limit: 10, after: 'zzz@example.com' })).toEqual([]);
+        const fromMiddle = await store.listUsers({ limit: 3, after: emails[11] ?? '' });
+        expect(fromMiddle.map((record) => record.email)).toEqual(emails.slice(12, 15));
+      });
+
+      it('orders emails by code point, not by locale', async () => {
+        const emails = ['b@example.com', 'B@example.com', 'a@example.com', '_@example.com', 'é@example.com'];
+        for (const [i, email] of emails.entries()) await store.createUser(user({ id: `cp-${i}`, email }));
+        const listed = (await store.listUsers({ limit: 10 })).map((record) => record.email);
+        expect(listed).toEqual([
+          'B@example.com',
+          '_@example.com',
+          'a@example.com',
+          'b@example.com',
+          'é@example.com',
+        ]);
+      });
+    });
+
+    // ---- sessions ------------------------------------------------------------------------------
+
+    describe('sessions', () => {
+      it('creates a session and reads it back', async () => {
+        const record = session();
+        await store.createSession(record);
+        expect(await store.getSession(record.id)).toEqual(record);
+      });
+
+      it('round-trips null user agent and ip, and every mode', async () => {
+        const modes = ['cookie', 'token', 'hybrid'] as const;
+        for (const mode of modes) {
+          const record = session({ id: `s-${mode}`, mode, userAgent: null, ip: null });
+          await store.createSession(record);
+          expect(await store.getSession(record.id)).toEqual(record);
+        }
+      });
+
+      it('returns null for a missing session', async () => {
+        expect(await store.getSession('missing')).toBeNull();
+      });
+
+      it('rejects a duplicate session id', async () => {
+        await store.createSession(session());
+        await expect(store.createSession(session({ secretHash: 'other' }))).rejects.toBeInstanceOf(
+          LatchkeyError,
+        );
+        expect((await store.getSession('session-1'))?.secretHash).toBe(session().secretHash);
+      });
+
+      it('touches a live session', async () => {
+        await store.createSession(session());
+        await store.touchSession('session-1', { lastSeenAt: T0 + HOUR, idleExpiresAt: T0 + HOUR + DAY });
+        expect(await store.getSession('session-1')).toEqual(
+          session({ lastSeenAt: T0 + HOUR, idleExpiresAt: T0 + HOUR + DAY }),
+        );
+      });
+
+      it('does not touch a revoked session, and ignores a missing one', async () => {
+        await store.createSession(session());
+        expect(await store.revokeSession('session-1', T0 + MINUTE)).toBe(true);
+        await store.touchSession('session-1', { lastSeenAt: T0 + HOUR, idleExpiresAt: T0 + HOUR + DAY });
+        expect(await store.getSession('session-1')).toEqual(session({ revokedAt: T0 + MINUTE }));
+        await expect(
+          store.touchSession('missing', { lastSeenAt: T0, idleExpiresAt: T0 + DAY }),
+        ).resolves.toBeUndefined();
+        expect(await store.getSession('missing')).toBeNull();
+      });
+
+      it('revokes a session exactly once', async () => {
+        await store.createSession(session());
+        expect(await store.revokeSession('session-1', T0 + MINUTE)).toBe(true);
+        expect(await store.revokeSession('session-1', T0 + HOUR)).toBe(false);
+        expect((await store.getSession('session-1'))?.revokedAt).toBe(T0 + MINUTE);
+        expect(await store.revokeSession('missing', T0)).toBe(false);
+      });
+
+      it('returns true to exactly one of 20 concurrent revocations', async () => {
+        await store.createSession(session());
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.revokeSession('session-1', T0 + i + 1)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        expect((await store.getSession('session-1'))?.revokedAt).toBe(T0 + winner + 1);
+      });
+
+      it("revokes every live session of a user except one, and not other users' sessions", async () => {
+        await store.createSession(session({ id: 'a', userId: 'u1' }));
+        await store.createSession(session({ id: 'b', userId: 'u1' }));
+        await store.createSession(session({ id: 'keep', userId: 'u1' }));
+        await store.createSession(session({ id: 'old', userId: 'u1', revokedAt: T0 }));
+        await store.createSession(session({ id: 'other', userId: 'u2' }));
+
+        const revoked = await store.revokeUserSessions('u1', T0 + HOUR, { except: 'keep' });
+        expect([...revoked].sort()).toEqual(['a', 'b']);
+        expect((await store.getSession('a'))?.revokedAt).toBe(T0 + HOUR);
+        expect((await store.getSession('b'))?.revokedAt).toBe(T0 + HOUR);
+        expect((await store.getSession('keep'))?.revokedAt).toBeNull();
+        expect((await store.getSession('old'))?.revokedAt).toBe(T0);
+        expect((await store.getSession('other'))?.revokedAt).toBeNull();
+
+        expect(await store.revokeUserSessions('u1', T0 + 2 * HOUR, { except: 'keep' })).toEqual([]);
+        expect(await store.revokeUserSessions('u1', T0 + 2 * HOUR)).toEqual(['keep']);
+        expect(await store.revokeUserSessions('nobody', T0)).toEqual([]);
+      });
+
+      it('revokes each session once under concurrent revokeUserSessions and revokeSession', async () => {
+        const ids = Array.from({ length: 10 }, (_, i) => `s${i}`);
+        for (const id of ids) await store.createSession(session({ id, userId: 'u1' }));
+        const [bulk, single] = await Promise.all([
+          Promise.all(Array.from({ length: 10 }, (_, i) => store.revokeUserSessions('u1', T0 + i))),
+          Promise.all(ids.map((id) => store.revokeSession(id, T0 + HOUR))),
+        ]);
+        const revokedByBulk = bulk.flat();
+        const revokedBySingle = ids.filter((_, i) => single[i] === true);
+        const all = [...revokedByBulk, ...revokedBySingle].sort();
+        expect(all).toEqual([...ids].sort());
+      });
+
+      it('lists the live sessions of a user, newest first', async () => {
+        const now = T0 + 10 * DAY;
+        await store.createSession(
+          session({ id: 'live-old', userId: 'u1', createdAt: T0, idleExpiresAt: now + DAY }),
+        );
+        await store.createSession(
+          session({ id: 'live-new', userId: 'u1', createdAt: T0 + DAY, idleExpiresAt: now + DAY }),
+        );
+        await store.createSession(
+          session({ id: 'live-newest', userId: 'u1', createdAt: T0 + 2 * DAY, idleExpiresAt: now + 1 }),
+        );
+        await store.createSession(session({ id: 'idle', userId: 'u1', idleExpiresAt: now }));
+        await store.createSession(
+          session({ id: 'absolute', userId: 'u1', idleExpiresAt: now + DAY, absoluteExpiresAt: now }),
+        );
+        await store.createSession(
+          session({ id: 'revoked', userId: 'u1', idleExpiresAt: now + DAY, revokedAt: T0 + DAY }),
+        );
+        await store.createSession(session({ id: 'other', userId: 'u2', idleExpiresAt: now + DAY }));
+
+        const listed = await store.listUserSessions('u1', now);
+        expect(listed.map((record) => record.id)).toEqual(['live-newest', 'live-new', 'live-old']);
+        expect(listed[2]).toEqual(
+          session({ id: 'live-old', userId: 'u1', createdAt: T0, idleExpiresAt: now + DAY }),
+        );
+        expect(await store.listUserSessions('nobody', now)).toEqual([]);
+      });
+
+      it('deletes expired and revoked sessions with their refresh tokens', async () => {
+        const now = T0 + 10 * DAY;
+        const sessions = [
+          session({ id: 'live', idleExpiresAt: now + 1 }),
+          session({ id: 'idle', idleExpiresAt: now }),
+          session({ id: 'absolute', idleExpiresAt: now + DAY, absoluteExpiresAt: now - 1 }),
+          session({ id: 'revoked', idleExpiresAt: now + DAY, revokedAt: now - HOUR }),
+        ];
+        for (const record of sessions) {
+          await store.createSession(record);
+          await store.createRefreshToken(refreshToken({ id: `rt-${record.id}-1`, sessionId: record.id }));
+          await store.createRefreshToken(refreshToken({ id: `rt-${record.id}-2`, sessionId: record.id }));
+        }
+
+        expect(await store.deleteExpiredSessions(now)).toBe(3);
+        expect(await store.getSession('live')).not.toBeNull();
+        for (const id of ['idle', 'absolute', 'revoked']) {
+          expect(await store.getSession(id)).toBeNull();
+          expect(await store.getRefreshToken(`rt-${id}-1`)).toBeNull();
+          expect(await store.getRefreshToken(`rt-${id}-2`)).toBeNull();
+        }
+        expect(await store.getRefreshToken('rt-live-1')).not.toBeNull();
+        expect(await store.getRefreshToken('rt-live-2')).not.toBeNull();
+        expect(await store.deleteExpiredSessions(now)).toBe(0);
+        expect(await store.deleteExpiredSessions(now + 1)).toBe(1);
+        expect(await store.getRefreshToken('rt-live-1')).toBeNull();
+      });
+    });
+
+    // ---- refresh tokens ------------------------------------------------------------------------
+
+    describe('refresh tokens', () => {
+      it('creates a refresh token and reads it back', async () => {
+        await store.createRefreshToken(refreshToken());
+        expect(await store.getRefreshToken('refresh-1')).toEqual(refreshToken());
+        expect(await store.getRefreshToken('missing')).toBeNull();
+      });
+
+      it('rotates a token once', async () => {
+        await store.createRefreshToken(refreshToken());
+        const successor = refreshToken({ id: 'refresh-2', createdAt: T0 + HOUR });
+        expect(await store.rotateRefreshToken('refresh-1', successor, T0 + HOUR)).toBe(true);
+        expect(await store.getRefreshToken('refresh-1')).toEqual(
+          refreshToken({ rotatedAt: T0 + HOUR, successorId: 'refresh-2' }),
+        );
+        expect(await store.getRefreshToken('refresh-2')).toEqual(successor);
+
+        const late = refreshToken({ id: 'refresh-3', createdAt: T0 + 2 * HOUR });
+        expect(await store.rotateRefreshToken('refresh-1', late, T0 + 2 * HOUR)).toBe(false);
+        expect(await store.getRefreshToken('refresh-3')).toBeNull();
+        expect((await store.getRefreshToken('refresh-1'))?.successorId).toBe('refresh-2');
+
+        // The successor rotates in its turn.
+        expect(await store.rotateRefreshToken('refresh-2', late, T0 + 2 * HOUR)).toBe(true);
+        expect(await store.getRefreshToken('refresh-3')).toEqual(late);
+      });
+
+      it('rejects a duplicate refresh token id', async () => {
+        await store.createRefreshToken(refreshToken());
+        await expect(store.createRefreshToken(refreshToken({ secretHash: 'other' }))).rejects.toBeInstanceOf(
+          LatchkeyError,
+        );
+        expect(await store.getRefreshToken('refresh-1')).toEqual(refreshToken());
+      });
+
+      it('rotates all or nothing: a successor whose id exists rejects and changes nothing', async () => {
+        await store.createRefreshToken(refreshToken());
+        const taken = refreshToken({ id: 'taken', secretHash: 'taken-hash' });
+        await store.createRefreshToken(taken);
+        await expect(
+          store.rotateRefreshToken('refresh-1', refreshToken({ id: 'taken' }), T0 + HOUR),
+        ).rejects.toBeInstanceOf(LatchkeyError);
+        expect(await store.getRefreshToken('refresh-1')).toEqual(refreshToken());
+        expect(await store.getRefreshToken('taken')).toEqual(taken);
+      });
+
+      it('does not rotate a missing token and stores nothing', async () => {
+        expect(await store.rotateRefreshToken('missing', refreshToken({ id: 'orphan' }), T0)).toBe(false);
+        expect(await store.getRefreshToken('orphan')).toBeNull();
+      });
+
+      it('lets exactly one of 20 concurrent rotations win and stores only its successor', async () => {
+        await store.createRefreshToken(refreshToken());
+        const successors = Array.from({ length: 20 }, (_, i) =>
+          refreshToken({ id: `successor-${i}`, createdAt: T0 + i + 1 }),
+        );
+        const results = await Promise.all(
+          successors.map((successor, i) => store.rotateRefreshToken('refresh-1', successor, T0 + i + 1)),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        const stored = (
+          await Promise.all(successors.map((successor) => store.getRefreshToken(successor.id)))
+        ).filter((token) => token !== null);
+        expect(stored).toEqual([successors[winner]]);
+        expect(await store.getRefreshToken('refresh-1')).toEqual(
+          refreshToken({ rotatedAt: T0 + winner + 1, successorId: `successor-${winner}` }),
+        );
+      });
+    });
+
+    // ---- signing keys --------------------------------------------------------------------------
+
+    describe('signing keys', () => {
+      it('inserts and lists keys in creation order', async () => {
+        const hs = signingKey({ kid: 'hs', alg: 'HS256', publicJwk: null, createdAt: T0 + DAY });
+        const ed = signingKey({ kid: 'ed' });
+        await store.insertKey(hs);
+        await store.insertKey(ed);
+        expect(await store.listKeys()).toEqual([ed, hs]);
+      });
+
+      it('rejects a duplicate kid and keeps the first key', async () => {
+        await store.insertKey(signingKey());
+        const error: unknown = await store.insertKey(signingKey({ alg: 'ES256' })).then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(error).toBeInstanceOf(LatchkeyError);
+        expect((error as LatchkeyError).code).not.toBe('store_unavailable');
+        expect(await store.listKeys()).toEqual([signingKey()]);
+      });
+
+      it('updates only the given fields, including back to null', async () => {
+        await store.insertKey(signingKey());
+        await store.updateKey('kid-1', { retiredAt: T0 + DAY });
+        expect(await store.listKeys()).toEqual([signingKey({ retiredAt: T0 + DAY })]);
+        await store.updateKey('kid-1', { expiresAt: T0 + 2 * DAY });
+        expect(await store.listKeys()).toEqual([
+          signingKey({ retiredAt: T0 + DAY, expiresAt: T0 + 2 * DAY }),
+        ]);
+        await store.updateKey('kid-1', { retiredAt: null, expiresAt: null });
+        expect(await store.listKeys()).toEqual([signingKey()]);
+        await store.updateKey('kid-1', {});
+        expect(await store.listKeys()).toEqual([signingKey()]);
+        await expect(store.updateKey('missing', { retiredAt: T0 })).resolves.toBeUndefined();
+        expect(await store.listKeys()).toEqual([signingKey()]);
+      });
+
+      it('deletes a key, and ignores a missing one', async () => {
+        await store.insertKey(signingKey({ kid: 'a' }));
+        await store.insertKey(signingKey({ kid: 'b' }));
+        await store.deleteKey('a');
+        expect(await store.listKeys()).toEqual([signingKey({ kid: 'b' })]);
+        await expect(store.deleteKey('missing')).resolves.toBeUndefined();
+        expect(await store.listKeys()).toHaveLength(1);
+      });
+    });
+
+    // ---- revocations ---------------------------------------------------------------------------
+
+    describe('revocations', () => {
+      it('assigns strictly increasing seqs and returns the stored record', async () => {
+        const first = await store.addRevocation(revocation());
+        expect(first).toEqual({ ...revocation(), seq: first.seq });
+        expect(Number.isSafeInteger(first.seq)).toBe(true);
+        const user = revocation({ kind: 'user', subject: 'user-1', issuedBefore: T0 });
+        const second = await store.addRevocation(user);
+        expect(second).toEqual({ ...user, seq: second.seq });
+        const third = await store.addRevocation(revocation({ kind: 'token', subject: 'jti-1' }));
+        expect(second.seq).toBeGreaterThan(first.seq);
+        expect(third.seq).toBeGreaterThan(second.seq);
+      });
+
+      it('gives 50 concurrent additions 50 distinct seqs, listed in seq order', async () => {
+        const added = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => store.addRevocation(revocation({ subject: `s-${i}` }))),
+        );
+        const seqs = added.map((record) => record.seq);
+        expect(new Set(seqs).size).toBe(50);
+        const listed = await store.listRevocations({ now: T0 });
+        expect(listed).toHaveLength(50);
+        expect(listed.map((record) => record.seq)).toEqual([...seqs].sort((a, b) => a - b));
+        expect(new Set(listed.map((record) => record.subject)).size).toBe(50);
+      });
+
+      it('lists after a seq, up to a limit, hiding expired records', async () => {
+        const records: RevocationRecord[] = [];
+        for (let i = 0; i < 10; i += 1) {
+          // Odd ones expire at T0 + 5 min; even ones at T0 + 15 min.
+          const expiresAt = i % 2 === 1 ? T0 + 5 * MINUTE : T0 + 15 * MINUTE;
+          records.push(await store.addRevocation(revocation({ subject: `s-${i}`, expiresAt })));
+        }
+        const seqOf = (i: number): number => records[i]?.seq ?? Number.NaN;
+
+        expect(await store.listRevocations({ now: T0 })).toEqual(records);
+        expect(await store.listRevocations({ now: T0, afterSeq: seqOf(6) })).toEqual(records.slice(7));
+        expect(await store.listRevocations({ now: T0, limit: 3 })).toEqual(records.slice(0, 3));
+        expect(await store.listRevocations({ now: T0, afterSeq: seqOf(2), limit: 2 })).toEqual(
+          records.slice(3, 5),
+        );
+        expect(await store.listRevocations({ now: T0, afterSeq: seqOf(9) })).toEqual([]);
+        expect(await store.listRevocations({ now: T0, limit: 0 })).toEqual([]);
+
+        const now = T0 + 5 * MINUTE; // odd ones expire exactly now
+        const live = records.filter((_, i) => i % 2 === 0);
+        expect(await store.listRevocations({ now })).toEqual(live);
+        expect(await store.listRevocations({ now, afterSeq: seqOf(3), limit: 2 })).toEqual(live.slice(2, 4));
+        expect(await store.listRevocations({ now: T0 + 15 * MINUTE })).toEqual([]);
+      });
+
+      it('deletes expired revocations and never reuses a seq', async () => {
+        const a = await store.addRevocation(revocation({ subject: 'a', expiresAt: T0 + MINUTE }));
+        const b = await store.addRevocation(revocation({ subject: 'b', expiresAt: T0 + HOUR }));
+        expect(await store.deleteExpiredRevocations(T0 + MINUTE)).toBe(1);
+        expect(await store.listRevocations({ now: T0 })).toEqual([b]);
+        expect(await store.deleteExpiredRevocations(T0 + MINUTE)).toBe(0);
+        expect(await store.deleteExpiredRevocations(T0 + HOUR)).toBe(1);
+        const c = await store.addRevocation(revocation({ subject: 'c' }));
+        expect(c.seq).toBeGreaterThan(b.seq);
+        expect(c.seq).toBeGreaterThan(a.seq);
+      });
+    });
+
+    // ---- counters ------------------------------------------------------------------------------
+
+    describe('counters', () => {
+      it('starts at 1, grows, keeps its expiry, and restarts once expired', async () => {
+        expect(await store.increment('k', MINUTE, T0)).toEqual({ count: 1, expiresAt: T0 + MINUTE });
+        expect(await store.increment('k', MINUTE, T0 + 1_000)).toEqual({ count: 2, expiresAt: T0 + MINUTE });
+        expect(await store.increment('k', 5 * MINUTE, T0 + MINUTE - 1)).toEqual({
+          count: 3,
+          expiresAt: T0 + MINUTE,
+        });
+        expect(await store.increment('k', MINUTE, T0 + MINUTE)).toEqual({
+          count: 1,
+          expiresAt: T0 + 2 * MINUTE,
+        });
+        expect(await store.increment('other', HOUR, T0)).toEqual({ count: 1, expiresAt: T0 + HOUR });
+      });
+
+      it('counts 50 concurrent increments exactly', async () => {
+        const values = await Promise.all(
+          Array.from({ length: 50 }, () => store.increment('hot', MINUTE, T0)),
+        );
+        expect(values.map((value) => value.count).sort((a, b) => a - b)).toEqual(
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+        expect(new Set(values.map((value) => value.expiresAt))).toEqual(new Set([T0 + MINUTE]));
+        expect(await store.getCounter('hot', T0)).toEqual({ count: 50, expiresAt: T0 + MINUTE });
+      });
+
+      it('reads the live value, or null when absent or expired', async () => {
+        expect(await store.getCounter('k', T0)).toBeNull();
+        await store.increment('k', MINUTE, T0);
+        await store.increment('k', MINUTE, T0);
+        expect(await store.getCounter('k', T0 + MINUTE - 1)).toEqual({ count: 2, expiresAt: T0 + MINUTE });
+        expect(await store.getCounter('k', T0 + MINUTE)).toBeNull();
+      });
+
+      it('deletes a counter, and ignores a missing one', async () => {
+        await store.increment('k', MINUTE, T0);
+        await store.increment('k', MINUTE, T0);
+        await store.deleteCounter('k');
+        expect(await store.getCounter('k', T0)).toBeNull();
+        expect(await store.increment('k', MINUTE, T0 + 1)).toEqual({ count: 1, expiresAt: T0 + MINUTE + 1 });
+        await expect(store.deleteCounter('missing')).resolves.toBeUndefined();
+      });
+
+      it('keeps counting correctly across many keys (and any internal sweep of expired ones)', async () => {
+        await inBatches(1_200, 200, async (i) => {
+          await store.increment(`burst-${i}`, MINUTE, T0);
+        });
+        expect(await store.increment('survivor', HOUR, T0 + 2 * MINUTE)).toEqual({
+          count: 1,
+          expiresAt: T0 + 2 * MINUTE + HOUR,
+        });
+        await inBatches(1_200, 200, async (i) => {
+          expect(await store.increment(`burst-${i}`, MINUTE, T0 + 2 * MINUTE)).toEqual({
+            count: 1,
+            expiresAt: T0 + 3 * MINUTE,
+          });
+        });
+        expect(await store.getCounter('survivor', T0 + 2 * MINUTE)).toEqual({
+          count: 1,
+          expiresAt: T0 + 2 * MINUTE + HOUR,
+        });
+      });
+    });
+
+    // ---- large counts --------------------------------------------------------------------------
+
+    describe('large counts', () => {
+      it(`holds ${largeSessionCount} sessions and sweeps them`, { timeout: largeTimeout }, async () => {
+        const now = T0 + 10 * DAY;
+        const started = performance.now();
+        // Every third session has expired; 100 users share them.
+        await inBatches(largeSessionCount, batchSize, async (i) => {
+          await store.createSession(
+            session({
+              id: `bulk-${pad(i)}`,
+              userId: `bulk-user-${i % 100}`,
+              createdAt: T0 + i,
+              idleExpiresAt: i % 3 === 0 ? now - 1 : now + DAY,
+            }),
+          );
+        });
+        const written = performance.now();
+
+        for (const i of [0, 1, Math.floor(largeSessionCount / 2), largeSessionCount - 1]) {
+          const id = `bulk-${pad(i)}`;
+          expect((await store.getSession(id))?.id).toBe(id);
+        }
+        const expired = Math.ceil(largeSessionCount / 3);
+        const live = await store.listUserSessions('bulk-user-1', now);
+        expect(live.length).toBe(
+          Array.from({ length: largeSessionCount }, (_, i) => i).filter((i) => i % 100 === 1 && i % 3 !== 0)
+            .length,
+        );
+        expect(await store.deleteExpiredSessions(now)).toBe(expired);
+        expect(await store.getSession('bulk-000000')).toBeNull();
+        expect(await store.getSession('bulk-000001')).not.toBeNull();
+        expect(await store.deleteExpiredSessions(now + DAY)).toBe(largeSessionCount - expired);
+        const finished = performance.now();
+        console.info(
+          `[${name}] ${largeSessionCount} sessions: write ${Math.round(written - started)} ms, ` +
+            `read+sweep ${Math.round(finished - written)} ms`,
+        );
+      });
+
+      it('lists and revokes 1 000 sessions of one user', { timeout: largeTimeout }, async () => {
+        const now = T0 + HOUR;
+        await inBatches(1_000, batchSize, async (i) => {
+          await store.createSession(session({ id: `mine-${pad(i)}`, userId: 'heavy', createdAt: T0 + i }));
+        });
+        await store.createSession(session({ id: 'someone-else', userId: 'light' }));
+
+        const listed = await store.listUserSessions('heavy', now);
+        expect(listed).toHaveLength(1_000);
+        expect(listed[0]?.id).toBe('mine-000999');
+        expect(listed.at(-1)?.id).toBe('mine-000000');
+
+        const revoked = await store.revokeUserSessions('heavy', now);
+        expect(revoked).toHaveLength(1_000);
+        expect(new Set(revoked).size).toBe(1_000);
+        expect(await store.listUserSessions('heavy', now)).toEqual([]);
+        expect(await store.listUserSessions('light', now)).toHaveLength(1);
+      });
+    });
+  });
+}
