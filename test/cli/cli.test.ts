@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLatchkey } from '../../src/app.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { createLogger } from '../../src/log.js';
+import { createPasswordHasher } from '../../src/password/hash.js';
+import { openPGliteStore } from '../../src/stores/pglite/index.js';
+import { FAST_HASHER_PARAMETERS, PASSWORD, SECRET } from '../helpers/app.js';
+import { ROOT } from '../helpers/process.js';
+
+let dataDir = '';
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'latchkey-cli-'));
+});
+afterAll(async () => {
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, LATCHKEY_DATA_DIR: dataDir, LATCHKEY_SECRET: SECRET, LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function openCore() {
+  const config = defaultConfig({ dataDir, logLevel: 'silent' });
+  const store = await openPGliteStore({ dataDir: join(dataDir, 'pglite') });
+  return createLatchkey({
+    config,
+    store,
+    secret: SECRET,
+    logger: createLogger({ level: 'silent' }),
+    hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
+  });
+}
+
+describe('the latchkey command', () => {
+  it('migrates, lists and disables users, lists and revokes sessions, lists and rotates keys', async () => {
+    expect(cli('migrate')).toMatchObject({ status: 0 });
+    const core = await openCore();
+    const user = await core.auth.signup({ email: 'alice@example.com', password: PASSWORD, ip: '127.0.0.1' });
+    await core.auth.signup({ email: 'bob@example.com', password: PASSWORD, ip: '127.0.0.1' });
+    const login = await core.auth.login({
+      email: 'alice@example.com',
+      password: PASSWORD,
+      mode: 'token',
+      client: { userAgent: 'cli-test', ip: '127.0.0.1' },
+      deviceCookie: undefined,
+    });
+    await core.close();
+
+    const users = cli('users', 'list');
+    expect(users.status).toBe(0);
+    expect(users.stdout).toMatch(/alice@example\.com\s+active/);
+    expect(users.stdout).toMatch(/bob@example\.com\s+active/);
+
+    const sessions = cli('sessions', 'list', 'alice@example.com');
+    expect(sessions.stdout).toContain(login.session.id);
+    expect(sessions.stdout).toContain('cli-test');
+
+    const disable = cli('users', 'disable', 'alice@example.com');
+    expect(disable).toMatchObject({ status: 0 });
+    expect(disable.stdout).toContain('alice@example.com is now disabled');
+    expect(cli('users', 'list').stdout).toMatch(/alice@example\.com\s+disabled/);
+    expect(cli('sessions', 'list', 'alice@example.com').stdout).toContain('(none)');
+
+    const keysBefore = cli('keys', 'list');
+    expect(keysBefore.status).toBe(0);
+    expect(keysBefore.stdout.match(/\bactive\b/g)).toHaveLength(1);
+    const rotate = cli('keys', 'rotate', '--now');
+    expect(rotate.status).toBe(0);
+    const kid = /new key (\S+)/.exec(rotate.stdout)?.[1];
+    expect(kid).toBeDefined();
+    const keysAfter = cli('keys', 'list').stdout;
+    expect(keysAfter).toContain(kid);
+    expect(keysAfter).toMatch(/retired/);
+
+    const enable = cli('users', 'enable', 'alice@example.com');
+    expect(enable.stdout).toContain('alice@example.com is now active');
+
+    const reopened = await openCore();
+    try {
+      expect((await reopened.store.getUserById(user.id))?.status).toBe('active');
+      const session = await reopened.store.getSession(login.session.id);
+      expect(session?.revokedAt).not.toBeNull();
+      const revocations = await reopened.store.listRevocations({ now: Date.now() });
+      expect(revocations).toContainEqual(expect.objectContaining({ kind: 'user', subject: user.id }));
+      expect(reopened.keyring.signingKey().kid).toBe(kid);
+    } finally {
+      await reopened.close();
+    }
+  }, 240_000);
+
+  it('answers unknown commands and users with a non-zero exit and a message', () => {
+    const unknown = cli('frobnicate');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('unknown command');
+    const missing = cli('users', 'disable', 'nobody@example.com');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('not_found');
+    const help = cli('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: latchkey');
+  }, 120_000);
+});
