@@ -1,0 +1,69 @@
+/**
+ * A store made of two: a durable one for what must survive and a hot one for what is read and
+ * written on every request and dies young.
+ *
+ * - `durable` (Postgres, PGlite): users and signing keys. Losing them means locked-out accounts
+ *   and tokens that no longer verify, so they belong where a Redis flush or eviction cannot reach.
+ * - `hot` (Redis): sessions, refresh tokens, counters and revocations. They are touched on every
+ *   authenticated request, expire within hours or days, and losing them is recoverable (users
+ *   sign in again; counters restart; revocation records only matter for one access-token life).
+ *
+ * It is a plain delegation table: no method spans both stores, so there is nothing to coordinate.
+ */
+
+import type { Store } from './types.js';
+
+/**
+ * Combines a durable store (users, signing keys) and a hot store (sessions, refresh tokens,
+ * counters, revocations) into one `Store` of kind `<durable.kind>+<hot.kind>`. `ping` and
+ * `close` act on both.
+ *
+ * @example
+ * const store = createCompositeStore({
+ *   durable: await openPostgresStore({ url: process.env.DATABASE_URL ?? '' }),
+ *   hot: await openRedisStore({ url: process.env.REDIS_URL ?? '' }),
+ * });
+ */
+export function createCompositeStore(stores: { durable: Store; hot: Store }): Store {
+  const { durable, hot } = stores;
+  return {
+    kind: `${durable.kind}+${hot.kind}`,
+
+    async ping(): Promise<void> {
+      await Promise.all([durable.ping(), hot.ping()]);
+    },
+    async close(): Promise<void> {
+      const results = await Promise.allSettled([durable.close(), hot.close()]);
+      for (const result of results) if (result.status === 'rejected') throw result.reason;
+    },
+
+    // Users and signing keys: durable.
+    createUser: (user) => durable.createUser(user),
+    getUserById: (id) => durable.getUserById(id),
+    getUserByEmail: (email) => durable.getUserByEmail(email),
+    updateUser: (id, patch) => durable.updateUser(id, patch),
+    listUsers: (options) => durable.listUsers(options),
+    listKeys: () => durable.listKeys(),
+    insertKey: (key) => durable.insertKey(key),
+    updateKey: (kid, patch) => durable.updateKey(kid, patch),
+    deleteKey: (kid) => durable.deleteKey(kid),
+
+    // Sessions, refresh tokens, revocations and counters: hot.
+    createSession: (session) => hot.createSession(session),
+    getSession: (id) => hot.getSession(id),
+    touchSession: (id, update) => hot.touchSession(id, update),
+    revokeSession: (id, at) => hot.revokeSession(id, at),
+    revokeUserSessions: (userId, at, options) => hot.revokeUserSessions(userId, at, options),
+    listUserSessions: (userId, now) => hot.listUserSessions(userId, now),
+    deleteExpiredSessions: (now) => hot.deleteExpiredSessions(now),
+    createRefreshToken: (token) => hot.createRefreshToken(token),
+    getRefreshToken: (id) => hot.getRefreshToken(id),
+    rotateRefreshToken: (oldId, successor, at) => hot.rotateRefreshToken(oldId, successor, at),
+    addRevocation: (record) => hot.addRevocation(record),
+    listRevocations: (options) => hot.listRevocations(options),
+    deleteExpiredRevocations: (now) => hot.deleteExpiredRevocations(now),
+    increment: (key, ttlMs, now) => hot.increment(key, ttlMs, now),
+    getCounter: (key, now) => hot.getCounter(key, now),
+    deleteCounter: (key) => hot.deleteCounter(key),
+  };
+}
