@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.j
 import { loadMasterSecret } from '../config/secret.js';
 import { isLatchkeyError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { openStore } from '../stores/open.js';
+import { migrateStore, openStore } from '../stores/open.js';
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -108,9 +108,12 @@ async function main(argv: string[]): Promise<number> {
       await serve(config);
       return -1;
     case 'migrate': {
-      const latchkey = await openCore(config, { migrate: true });
-      await latchkey.close();
-      console.log(`migrations applied (${latchkey.store.kind})`);
+      const { store, applied } = await migrateStore(config);
+      console.log(
+        applied.length === 0
+          ? `${store}: no pending migrations`
+          : `${store}: applied ${applied.length} migration(s): ${applied.join(', ')}`,
+      );
       return 0;
     }
     case 'bench': {

@@ -14,6 +14,8 @@ export interface LatchkeyConfig {
   secret: string | null;
   databaseURL: string | null;
   redisURL: string | null;
+  /** Prefix of every Redis key this server writes (several deployments may share one Redis). */
+  redisPrefix: string;
   /** `memory` for demos and tests; otherwise chosen from the URLs (PGlite when neither is set). */
   store: 'auto' | 'memory';
   migrateOnStart: boolean;
@@ -82,7 +84,13 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'REDIS_URL',
     default: '(unset)',
-    description: '`redis://...`: keep sessions, tokens and counters in Redis.',
+    description:
+      '`redis://...`: sessions, tokens and counters in Redis; without `DATABASE_URL`, users and keys too.',
+  },
+  {
+    name: 'LATCHKEY_REDIS_PREFIX',
+    default: 'latchkey',
+    description: 'Prefix of every Redis key; give each deployment that shares one Redis its own.',
   },
   {
     name: 'LATCHKEY_STORE',
@@ -208,6 +216,11 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
   if (redisURL !== null && !/^rediss?:\/\//.test(redisURL)) {
     throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
   }
+  const redisPrefix = read(env, 'LATCHKEY_REDIS_PREFIX') ?? 'latchkey';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) {
+    // No `{` or `}`: the Redis store adds the Cluster hash tags itself.
+    throw new ConfigError('LATCHKEY_REDIS_PREFIX', `"${redisPrefix}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`);
+  }
   const storeText = read(env, 'LATCHKEY_STORE') ?? 'auto';
   if (storeText !== 'auto' && storeText !== 'memory') {
     throw new ConfigError('LATCHKEY_STORE', `"${storeText}" is not one of auto, memory`);
@@ -246,6 +259,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     secret,
     databaseURL,
     redisURL,
+    redisPrefix,
     store: storeText,
     migrateOnStart: boolean(env, 'LATCHKEY_MIGRATE', true),
     sessionIdleTimeout: duration(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', '30m'),

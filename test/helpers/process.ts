@@ -60,7 +60,8 @@ export async function startServer(
     output: () => output,
     stop(signal: NodeJS.Signals = 'SIGTERM') {
       return new Promise((resolve) => {
-        if (child.exitCode !== null) {
+        // A child that already died of a signal has signalCode set and exitCode null.
+        if (child.exitCode !== null || child.signalCode !== null) {
           resolve(child.exitCode);
           return;
         }
