@@ -12,6 +12,7 @@ import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from './problem.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
+import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { cookieNames } from './cookie-names.js';
 import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
@@ -61,8 +62,13 @@ export function sendProblem(
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 
+export interface HTTPServerOptions {
+  /** Options of the revocation feed (`GET /v1/revocations`). */
+  revocationFeed?: RevocationRoutesOptions;
+}
+
 /** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
-export function createHTTPServer(latchkey: Latchkey): FastifyInstance {
+export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions = {}): FastifyInstance {
   const { config, logger } = latchkey;
   const names = cookieNames(config.insecureCookies);
   const app = Fastify({
@@ -158,5 +164,6 @@ export function createHTTPServer(latchkey: Latchkey): FastifyInstance {
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
+  registerRevocationRoutes(app, latchkey, options.revocationFeed);
   return app;
 }

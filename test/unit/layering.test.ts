@@ -11,7 +11,7 @@ const FRAMEWORKS = ['fastify', 'express', 'hono'];
 function staticImports(file: string): string[] {
   const source = readFileSync(file, 'utf8');
   const specifiers: string[] = [];
-  for (const match of source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'"]*?from\s+'([^']+)'/gm)) {
+  for (const match of source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^'";()]*?from\s+'([^']+)'/gm)) {
     if (match[1] !== undefined) specifiers.push(match[1]);
   }
   for (const match of source.matchAll(/^\s*import\s+'([^']+)'/gm)) {

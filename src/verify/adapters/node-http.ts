@@ -1,0 +1,38 @@
+/**
+ * `node:http` adapter: one function per request that returns the caller, or answers the
+ * failure itself and returns null.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
+import type { Principal, Verifier } from '../verifier.js';
+
+/**
+ * Wraps `verifier.authenticate` for `node:http`. On failure it writes the problem+json
+ * response (401 with a Bearer challenge, 403 CSRF, 503 stale) and resolves null.
+ *
+ * @example
+ * const authenticate = latchkeyNodeHTTP(verifier, { realm: 'orders' });
+ * createServer(async (req, res) => {
+ *   const principal = await authenticate(req, res);
+ *   if (principal === null) return;
+ *   res.end(JSON.stringify({ hello: principal.sub }));
+ * });
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
+ */
+export function latchkeyNodeHTTP(
+  verifier: Verifier,
+  options: AuthenticationFailureOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => Promise<Principal | null> {
+  const realm = checkRealm(options.realm ?? 'latchkey');
+  return async (req, res) => {
+    try {
+      return await verifier.authenticate({ method: req.method ?? 'GET', headers: req.headers });
+    } catch (error) {
+      const failure = authenticationFailure(error, { realm });
+      if (!res.headersSent) res.writeHead(failure.status, failure.headers);
+      res.end(JSON.stringify(failure.body));
+      return null;
+    }
+  };
+}

@@ -1,0 +1,487 @@
+/**
+ * The resource-service verifier: checks a caller without asking the auth server.
+ *
+ * Signatures and claims go through the same strict verifier the server uses
+ * (`createAccessTokenVerifier`), with keys from a remote JWKS or a static list; revocations
+ * are pushed by a `RevocationFeed` into an in-memory `RevocationList`, so a revoked session is
+ * refused within milliseconds, with no call per request. When the feed has been down for
+ * longer than `maxStaleness`, verification fails closed (503) unless told otherwise.
+ */
+
+import { systemClock, type Clock } from '../clock.js';
+import { parseCookies } from '../cookies/cookies.js';
+import { CSRF_HEADER, isUnsafeMethod, verifyCSRFToken } from '../csrf/csrf.js';
+import { LatchkeyError } from '../errors.js';
+import { importPublicJWK } from '../keys/key-material.js';
+import { fromBase64urlStrict } from '../lib/encoding.js';
+import { createRevocationList, type RevocationMatch } from '../revocation/revocation-list.js';
+import type { KeyAlgorithm, RevocationRecord } from '../stores/types.js';
+import {
+  createAccessTokenVerifier,
+  type VerificationKey,
+  type VerifiedAccessToken,
+  type VerifiedAccessTokenClaims,
+} from '../token/jwt.js';
+import type { RevocationFeed, RevocationFeedState } from './feed.js';
+import { checkURL, createRemoteJWKS, type RemoteJWKS } from './remote-jwks.js';
+
+/** The name of the hybrid-mode access cookie the auth server sets. */
+export const ACCESS_COOKIE = '__Host-latchkey_access';
+
+export interface VerifierOptions {
+  /** The exact `iss` required: the auth server's issuer. */
+  issuer: string;
+  /** This service's audience: the token's `aud` must contain it (or one of them). */
+  audience: string | readonly string[];
+  /** Allowed algorithms, e.g. `['EdDSA']`. No default, on purpose. */
+  algorithms: readonly KeyAlgorithm[];
+  /** Where the public keys are: the auth server's `/.well-known/jwks.json`. Exclusive with `keys`. */
+  jwksUri?: string | URL;
+  /** Static public JWKs (no fetching). Exclusive with `jwksUri`. */
+  keys?: readonly object[];
+  /**
+   * The revocation transport (`createSSERevocationFeed`), or `false` to accept revoked tokens
+   * until they expire. Required: leaving it out is a configuration error, not a default.
+   */
+  revocation: RevocationFeed | false;
+  /** Longest time the feed may be down before verification is stale. Default 30 s. */
+  maxStaleness?: number;
+  /** What to do when stale: refuse with 503 (`fail-closed`, the default) or carry on. */
+  onStale?: 'fail-closed' | 'allow';
+  /** Leeway in seconds for `exp`, `nbf` and `iat`. Default 30. */
+  clockTolerance?: number;
+  /** Cache of verified tokens of the strict verifier. Default `{ maxEntries: 10_000 }`. */
+  cache?: { maxEntries: number } | false;
+  /** Tuning of the remote JWKS (all in milliseconds). */
+  jwks?: {
+    cooldownMs?: number;
+    minCacheMs?: number;
+    maxCacheMs?: number;
+    defaultCacheMs?: number;
+    timeoutMs?: number;
+  };
+  fetch?: typeof fetch;
+  clock?: Clock;
+  /**
+   * CSRF check of the hybrid access cookie on unsafe methods. `key` is the server's CSRF key
+   * (HKDF of `LATCHKEY_SECRET` with purpose `csrf`: 32 bytes, or their base64url). Without
+   * it, a cookie-authenticated POST/PUT/PATCH/DELETE is refused with 403: send a Bearer token.
+   */
+  csrf?: { key: Uint8Array | string };
+  /** The access cookie's name. Default `__Host-latchkey_access`. */
+  cookieName?: string;
+  /** Allow plain `http:` URLs to hosts that are not loopback. Default false. */
+  allowInsecureRequests?: boolean;
+}
+
+/** The caller, as a resource service sees it. */
+export interface Principal {
+  /** The user id, or the client id for a machine client. */
+  readonly sub: string;
+  /** The session id; null for machine clients. */
+  readonly sid: string | null;
+  readonly scope: readonly string[];
+  readonly roles: readonly string[];
+  readonly clientId: string | null;
+  /** How the token came: `Authorization: Bearer`, or the hybrid access cookie. */
+  readonly via: 'bearer' | 'cookie';
+  /** Every verified claim. */
+  readonly claims: VerifiedAccessTokenClaims;
+}
+
+/** The parts of an HTTP request `authenticate` reads: node's, Express's, Fastify's or fetch's. */
+export interface AuthenticateRequest {
+  readonly method: string;
+  readonly headers: Headers | Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+export interface VerifierHealth {
+  readonly jwks: {
+    readonly source: 'remote' | 'static';
+    /** Last successful fetch, ms since the epoch (null for static keys or before the first). */
+    readonly lastFetch: number | null;
+    readonly keys: number;
+    readonly lastError: string | null;
+  };
+  readonly revocation: {
+    /** False when created with `revocation: false`. */
+    readonly enabled: boolean;
+    readonly connected: boolean;
+    readonly status: RevocationFeedState['status'] | 'disabled';
+    /** When the last revocation record arrived (ms since the epoch). */
+    readonly lastEventAt: number | null;
+    /** Milliseconds since the feed last showed life (a record, a heartbeat); null before. */
+    readonly lag: number | null;
+    /** True when the feed has been down longer than `maxStaleness` (or never caught up). */
+    readonly stale: boolean;
+    readonly lastSeq: number;
+    readonly entries: number;
+    /** Why the feed last disconnected, null while it never did. */
+    readonly lastError: string | null;
+  };
+}
+
+export interface Verifier {
+  /** Verifies an access token and checks it against the revocation list. */
+  verify(token: string): Promise<Principal>;
+  /**
+   * Finds the caller of a request: `Authorization: Bearer`, else the hybrid access cookie, for
+   * which unsafe methods also need `X-CSRF-Token`. Throws a `LatchkeyError`: 401
+   * `unauthenticated`/`invalid_token`, 403 `csrf_failed`/`cross_site_request`, 503
+   * `store_unavailable` (keys unavailable, or the revocation feed stale).
+   */
+  authenticate(request: AuthenticateRequest): Promise<Principal>;
+  /** Resolves once keys are loaded and the feed is live; rejects with 503 after `timeoutMs` (10 s). */
+  ready(options?: { timeoutMs?: number }): Promise<void>;
+  health(): VerifierHealth;
+  /** Stops the feed and any fetch. Verification fails with 503 afterwards. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_STALENESS = 30_000;
+const PRUNE_INTERVAL = 60_000;
+
+/**
+ * Creates a verifier for a resource service. Misconfiguration throws a `TypeError` naming the
+ * option, at once.
+ *
+ * @example
+ * import { createVerifier, createSSERevocationFeed } from 'latchkey/verify';
+ *
+ * const verifier = createVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://auth.example.com',
+ *   algorithms: ['EdDSA'],
+ *   jwksUri: 'https://auth.example.com/.well-known/jwks.json',
+ *   revocation: createSSERevocationFeed({ url: 'https://auth.example.com/v1/revocations' }),
+ * });
+ * await verifier.ready();
+ * const principal = await verifier.authenticate({ method: req.method, headers: req.headers });
+ * @see https://www.rfc-editor.org/rfc/rfc9068#section-4 Validating JWT access tokens
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1 Bearer tokens in the Authorization header
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" must be an object');
+  const { issuer, audience, algorithms, revocation } = options;
+  if (typeof issuer !== 'string' || issuer.length === 0) {
+    throw new TypeError('"issuer" must be a non-empty string');
+  }
+  if (
+    audience === undefined ||
+    (typeof audience !== 'string' && !Array.isArray(audience)) ||
+    audience.length === 0
+  ) {
+    throw new TypeError('"audience" must be a non-empty string or a non-empty array of strings');
+  }
+  if (!Array.isArray(algorithms) || algorithms.length === 0) {
+    throw new TypeError('"algorithms" must be a non-empty array, e.g. ["EdDSA"]');
+  }
+  if (options.jwksUri === undefined && options.keys === undefined) {
+    throw new TypeError('"jwksUri" or "keys" is required');
+  }
+  if (options.jwksUri !== undefined && options.keys !== undefined) {
+    throw new TypeError('"jwksUri" and "keys" are exclusive');
+  }
+  if (revocation === undefined) {
+    throw new TypeError(
+      '"revocation" is required: a RevocationFeed (createSSERevocationFeed), or false to accept revoked tokens until they expire',
+    );
+  }
+  if (
+    revocation !== false &&
+    (typeof revocation !== 'object' ||
+      revocation === null ||
+      typeof revocation.start !== 'function' ||
+      typeof revocation.close !== 'function')
+  ) {
+    throw new TypeError('"revocation" must be a RevocationFeed { start, close } or false');
+  }
+  const maxStaleness = options.maxStaleness ?? DEFAULT_MAX_STALENESS;
+  if (typeof maxStaleness !== 'number' || !Number.isFinite(maxStaleness) || maxStaleness < 0) {
+    throw new TypeError('"maxStaleness" must be a non-negative number of milliseconds');
+  }
+  const onStale = options.onStale ?? 'fail-closed';
+  if (onStale !== 'fail-closed' && onStale !== 'allow') {
+    throw new TypeError('"onStale" must be "fail-closed" or "allow"');
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock !== 'function') throw new TypeError('"clock" must be a function returning milliseconds');
+  const cookieName = options.cookieName ?? ACCESS_COOKIE;
+  if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
+    throw new TypeError('"cookieName" must be a cookie name');
+  }
+  const csrfKey = options.csrf === undefined ? null : readCSRFKey(options.csrf);
+
+  let remote: RemoteJWKS | null = null;
+  let resolveKey: (kid: string) => VerificationKey | undefined;
+  let staticKeyCount = 0;
+  if (options.jwksUri !== undefined) {
+    const url = checkURL(options.jwksUri, 'jwksUri', options.allowInsecureRequests === true);
+    const jwks = createRemoteJWKS({
+      url,
+      clock,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      ...(options.allowInsecureRequests === undefined
+        ? {}
+        : { allowInsecureRequests: options.allowInsecureRequests }),
+      ...options.jwks,
+    });
+    remote = jwks;
+    resolveKey = (kid) => jwks.resolve(kid);
+  } else {
+    const keys = importStaticKeys(options.keys);
+    staticKeyCount = keys.size;
+    resolveKey = (kid) => keys.get(kid);
+  }
+
+  // Validates issuer, audience, algorithms, clockTolerance and cache (TypeErrors name them).
+  const strict = createAccessTokenVerifier({
+    issuer,
+    audience,
+    algorithms,
+    keys: (kid) => resolveKey(kid),
+    clock: () => clock(),
+    ...(options.clockTolerance === undefined ? {} : { clockTolerance: options.clockTolerance }),
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+  });
+
+  const list = createRevocationList();
+  let status: RevocationFeedState['status'] | 'disabled' = revocation === false ? 'disabled' : 'connecting';
+  /** The last moment the feed was known to be live; null before it first caught up. */
+  let lastLiveAt: number | null = null;
+  let lastContactAt: number | null = null;
+  let lastEventAt: number | null = null;
+  let lastFeedError: string | null = null;
+  let lastPrune = clock();
+  let closed = false;
+  const liveWaiters = new Set<() => void>();
+
+  if (revocation !== false) {
+    revocation.start(
+      (record: RevocationRecord) => {
+        if (closed) return;
+        list.apply(record);
+        const now = clock();
+        lastEventAt = now;
+        lastContactAt = now;
+      },
+      (state: RevocationFeedState) => {
+        if (closed) return;
+        const now = clock();
+        if (state.status === 'live') {
+          lastLiveAt = now;
+          lastContactAt = now;
+          for (const wake of liveWaiters) wake();
+          liveWaiters.clear();
+        } else if (status === 'live') {
+          // It was live until now: staleness counts from here.
+          lastLiveAt = now;
+        }
+        if (state.status === 'disconnected') lastFeedError = state.reason;
+        status = state.status;
+      },
+    );
+  }
+
+  function isStale(now: number): boolean {
+    if (revocation === false || status === 'live') return false;
+    return lastLiveAt === null || now - lastLiveAt > maxStaleness;
+  }
+
+  function toPrincipal(verified: VerifiedAccessToken, via: 'bearer' | 'cookie'): Principal {
+    const { claims } = verified;
+    return {
+      sub: claims.sub,
+      sid: claims.sid ?? null,
+      scope: claims.scope === undefined ? [] : claims.scope.split(' ').filter((s) => s.length > 0),
+      roles: claims.roles ?? [],
+      clientId: claims.client_id ?? null,
+      via,
+      claims,
+    };
+  }
+
+  async function verifyToken(token: string, via: 'bearer' | 'cookie'): Promise<Principal> {
+    if (closed) throw new LatchkeyError('store_unavailable', 'The verifier is closed', { retryAfter: 1 });
+    const pending = remote?.ensureFresh();
+    if (pending !== undefined) await pending;
+    let verified: VerifiedAccessToken;
+    try {
+      verified = strict.verify(token);
+    } catch (error) {
+      // An unknown kid may be a key published since the last fetch: refetch once (cooldown permitting).
+      if (remote === null || !isUnknownKid(error) || !(await remote.refreshForUnknownKid())) throw error;
+      verified = strict.verify(token);
+    }
+    if (revocation !== false) {
+      const now = clock();
+      if (isStale(now) && onStale === 'fail-closed') {
+        throw new LatchkeyError('store_unavailable', 'The revocation feed is stale', { retryAfter: 1 });
+      }
+      if (now - lastPrune >= PRUNE_INTERVAL) {
+        lastPrune = now;
+        list.prune(now);
+      }
+      const { claims } = verified;
+      const match = list.isRevoked({ sid: claims.sid, sub: claims.sub, iat: claims.iat, jti: claims.jti });
+      if (match !== null)
+        throw new LatchkeyError('invalid_token', REVOKED[match], { detail: REVOKED[match] });
+    }
+    return toPrincipal(verified, via);
+  }
+
+  return {
+    verify(token) {
+      return verifyToken(token, 'bearer');
+    },
+    async authenticate(request) {
+      const authorization = readHeader(request.headers, 'authorization');
+      if (authorization !== undefined) return verifyToken(bearerToken(authorization), 'bearer');
+      const cookie = parseCookies(readHeader(request.headers, 'cookie')).get(cookieName);
+      if (cookie === undefined) throw new LatchkeyError('unauthenticated');
+      const principal = await verifyToken(cookie, 'cookie');
+      if (isUnsafeMethod(request.method)) {
+        if (readHeader(request.headers, 'sec-fetch-site')?.toLowerCase() === 'cross-site') {
+          throw new LatchkeyError('cross_site_request', 'Cross-site requests with a cookie are refused');
+        }
+        if (csrfKey === null) {
+          throw new LatchkeyError(
+            'csrf_failed',
+            'This service cannot check X-CSRF-Token; send the access token as a Bearer token',
+          );
+        }
+        const csrf = readHeader(request.headers, CSRF_HEADER);
+        if (principal.sid === null || !verifyCSRFToken(csrfKey, principal.sid, csrf)) {
+          throw new LatchkeyError(
+            'csrf_failed',
+            csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid',
+          );
+        }
+      }
+      return principal;
+    },
+    async ready(readyOptions = {}) {
+      const timeoutMs = readyOptions.timeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      const timeout = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(new LatchkeyError('store_unavailable', 'The verifier is not ready', { retryAfter: 1 }));
+        }, timeoutMs);
+      });
+      try {
+        const live =
+          revocation === false || status === 'live'
+            ? Promise.resolve()
+            : new Promise<void>((resolve) => {
+                wake = resolve;
+                liveWaiters.add(resolve);
+              });
+        const keys = remote === null ? Promise.resolve() : loadKeys(remote, deadline);
+        await Promise.race([Promise.all([live, keys]), timeout]);
+      } finally {
+        clearTimeout(timer);
+        if (wake !== undefined) liveWaiters.delete(wake);
+      }
+    },
+    health() {
+      const now = clock();
+      const jwks = remote?.health();
+      return {
+        jwks: {
+          source: remote === null ? 'static' : 'remote',
+          lastFetch: jwks?.lastFetch ?? null,
+          keys: jwks?.keys ?? staticKeyCount,
+          lastError: jwks?.lastError ?? null,
+        },
+        revocation: {
+          enabled: revocation !== false,
+          connected: status === 'live',
+          status,
+          lastEventAt,
+          lag: lastContactAt === null ? null : now - lastContactAt,
+          stale: isStale(now),
+          lastSeq: list.lastSeq,
+          entries: list.size,
+          lastError: lastFeedError,
+        },
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      remote?.close();
+      liveWaiters.clear();
+      strict.clearCache();
+      if (revocation !== false) await revocation.close();
+    },
+  };
+}
+
+const REVOKED: Record<RevocationMatch, string> = {
+  session: 'The session has been revoked',
+  user: "The user's sessions have been revoked",
+  token: 'The token has been revoked',
+};
+
+/** Loads keys, retrying once a second (wall clock) until `deadline` while the JWKS cannot be fetched. */
+async function loadKeys(remote: RemoteJWKS, deadline: number): Promise<void> {
+  // Bounded by the deadline: one attempt per second at most.
+  while (Date.now() < deadline) {
+    try {
+      await remote.ensureFresh();
+      if (remote.health().lastFetch !== null) return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+    }
+  }
+}
+
+function isUnknownKid(error: unknown): boolean {
+  return error instanceof LatchkeyError && error.code === 'invalid_token' && error.message === 'unknown kid';
+}
+
+function bearerToken(header: string): string {
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (match?.[1] === undefined) {
+    throw new LatchkeyError('invalid_token', 'The Authorization header is not a Bearer token');
+  }
+  return match[1];
+}
+
+function readHeader(headers: AuthenticateRequest['headers'], name: string): string | undefined {
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const value = (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[name];
+  if (typeof value === 'string') return value;
+  return value?.[0];
+}
+
+function importStaticKeys(keys: unknown): Map<string, VerificationKey> {
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new TypeError('"keys" must be a non-empty array of JWKs');
+  const map = new Map<string, VerificationKey>();
+  keys.forEach((jwk: unknown, index) => {
+    let key: VerificationKey;
+    try {
+      key = importPublicJWK(jwk);
+    } catch (cause) {
+      throw new TypeError(`"keys[${index}]": ${cause instanceof Error ? cause.message : 'invalid JWK'}`, {
+        cause,
+      });
+    }
+    if (map.has(key.kid)) throw new TypeError(`"keys[${index}]": duplicate kid`);
+    map.set(key.kid, key);
+  });
+  return map;
+}
+
+function readCSRFKey(csrf: unknown): Uint8Array {
+  const key = typeof csrf === 'object' && csrf !== null ? (csrf as { key?: unknown }).key : undefined;
+  const bytes =
+    typeof key === 'string' ? fromBase64urlStrict(key) : key instanceof Uint8Array ? key : undefined;
+  if (bytes === undefined || bytes === null || bytes.length !== 32) {
+    throw new TypeError('"csrf.key" must be 32 bytes, or their base64url');
+  }
+  return Uint8Array.from(bytes);
+}
