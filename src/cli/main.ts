@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { createLatchkey, type Latchkey } from '../app.js';
+import { createClientService } from '../clients/clients.js';
 import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.js';
 import { loadMasterSecret } from '../config/secret.js';
 import { isLatchkeyError } from '../errors.js';
@@ -17,6 +18,10 @@ Commands:
   users enable <email>       Enable a disabled user
   sessions list <email>      List a user's live sessions
   sessions revoke <email>    Revoke every session of a user
+  clients create <name> --scopes "<s1 s2>" --audiences "<url1 url2>"
+                             Create a machine client; prints its id and secret (once)
+  clients list               List machine clients
+  clients disable <id>       Disable a machine client (it can no longer authenticate)
   keys list                  List signing keys and their state
   keys rotate [--now]        Create a new signing key (published first; --now signs at once)
   bench [--quick]            Run the benchmarks
@@ -96,6 +101,54 @@ async function serve(config: LatchkeyConfig): Promise<void> {
   );
 }
 
+/** `latchkey clients create | list | disable`. */
+async function clientsCommand(
+  latchkey: Latchkey,
+  sub: string | undefined,
+  positionals: string[],
+  values: { limit: string; scopes: string; audiences?: string | undefined },
+): Promise<number> {
+  const clients = createClientService(latchkey);
+  const words = (text: string): string[] => text.split(/\s+/).filter((word) => word !== '');
+  const name = positionals[0];
+  if (sub === 'create' && name !== undefined) {
+    const audiences = values.audiences === undefined ? [latchkey.config.audience] : words(values.audiences);
+    const { client, secret } = await clients.create({ name, scopes: words(values.scopes), audiences });
+    console.log(`client_id:     ${client.id}`);
+    console.log(`client_secret: ${secret}`);
+    console.log(`scopes:        ${client.scopes.join(' ')}`);
+    console.log(`audiences:     ${client.audiences.join(' ')}`);
+    console.log('The secret is shown only now: store it safely. Only its hash is kept.');
+    return 0;
+  }
+  if (sub === 'list') {
+    const list = await clients.list({ limit: Number(values.limit) || 100 });
+    console.log(
+      table(
+        list.map((c) => ({
+          id: c.id,
+          name: c.name,
+          status: c.disabledAt === null ? 'active' : 'disabled',
+          scopes: c.scopes.join(' '),
+          audiences: c.audiences.join(' '),
+          created: new Date(c.createdAt).toISOString(),
+        })),
+      ),
+    );
+    return 0;
+  }
+  if (sub === 'disable' && name !== undefined) {
+    if (!(await clients.disable(name))) {
+      console.error(`no client ${name}`);
+      return 1;
+    }
+    console.log(`client ${name} is now disabled`);
+    return 0;
+  }
+  console.error(USAGE);
+  return 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
@@ -123,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
     case 'users':
     case 'sessions':
     case 'keys':
+    case 'clients':
       break;
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
@@ -130,7 +184,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { now: { type: 'boolean', default: false }, limit: { type: 'string', default: '100' } },
+    options: {
+      now: { type: 'boolean', default: false },
+      limit: { type: 'string', default: '100' },
+      scopes: { type: 'string', default: '' },
+      audiences: { type: 'string' },
+    },
     allowPositionals: true,
   });
   const latchkey = await openCore(config);
@@ -183,6 +242,7 @@ async function main(argv: string[]): Promise<number> {
       );
       return 0;
     }
+    if (command === 'clients') return await clientsCommand(latchkey, sub, positionals, values);
     if (command === 'keys' && sub === 'list') {
       console.log(
         table(

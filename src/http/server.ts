@@ -13,6 +13,8 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
+import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
+import { createClientService, type ClientService } from '../clients/clients.js';
 import { cookieNames } from './cookie-names.js';
 import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
@@ -63,8 +65,14 @@ export function sendProblem(
 }
 
 export interface HTTPServerOptions {
-  /** Options of the revocation feed (`GET /v1/revocations`). */
+  /**
+   * Options of the revocation feed (`GET /v1/revocations`). By default the feed and its
+   * snapshot require an enabled machine client (HTTP Basic, any scope); pass `authorize` to
+   * decide otherwise (`() => true` opens the feed).
+   */
   revocationFeed?: RevocationRoutesOptions;
+  /** The machine-client service (default: one created over the instance's store and keyring). */
+  clients?: ClientService;
 }
 
 /** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
@@ -164,6 +172,26 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
-  registerRevocationRoutes(app, latchkey, options.revocationFeed);
+  const clients =
+    options.clients ??
+    createClientService({
+      store: latchkey.store,
+      clock: latchkey.clock,
+      config,
+      keyring: latchkey.keyring,
+    });
+  registerOAuthRoutes(app, latchkey, clients);
+  registerRevocationRoutes(app, latchkey, {
+    authorize: async (request) => {
+      try {
+        await authenticateClientBasic(request, clients);
+        return true;
+      } catch (error) {
+        if (error instanceof LatchkeyError && error.code === 'invalid_client') return false;
+        throw error;
+      }
+    },
+    ...options.revocationFeed,
+  });
   return app;
 }

@@ -2,7 +2,7 @@
  * A store made of two: a durable one for what must survive and a hot one for what is read and
  * written on every request and dies young.
  *
- * - `durable` (Postgres, PGlite): users and signing keys. Losing them means locked-out accounts
+ * - `durable` (Postgres, PGlite): users, signing keys and machine clients. Losing them means locked-out accounts
  *   and tokens that no longer verify, so they belong where a Redis flush or eviction cannot reach.
  * - `hot` (Redis): sessions, refresh tokens, counters and revocations. They are touched on every
  *   authenticated request, expire within hours or days, and losing them is recoverable (users
@@ -14,7 +14,7 @@
 import type { Store } from './types.js';
 
 /**
- * Combines a durable store (users, signing keys) and a hot store (sessions, refresh tokens,
+ * Combines a durable store (users, signing keys, clients) and a hot store (sessions, refresh tokens,
  * counters, revocations) into one `Store` of kind `<durable.kind>+<hot.kind>`. `ping` and
  * `close` act on both.
  *
@@ -37,7 +37,7 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
       for (const result of results) if (result.status === 'rejected') throw result.reason;
     },
 
-    // Users and signing keys: durable.
+    // Users, signing keys and machine clients: durable.
     createUser: (user) => durable.createUser(user),
     getUserById: (id) => durable.getUserById(id),
     getUserByEmail: (email) => durable.getUserByEmail(email),
@@ -47,6 +47,10 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     insertKey: (key) => durable.insertKey(key),
     updateKey: (kid, patch) => durable.updateKey(kid, patch),
     deleteKey: (kid) => durable.deleteKey(kid),
+    createClient: (client) => durable.createClient(client),
+    getClient: (id) => durable.getClient(id),
+    listClients: (options) => durable.listClients(options),
+    updateClient: (id, patch) => durable.updateClient(id, patch),
 
     // Sessions, refresh tokens, revocations and counters: hot.
     createSession: (session) => hot.createSession(session),

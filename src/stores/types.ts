@@ -92,6 +92,27 @@ export interface RevocationRecord {
 
 export type NewRevocation = Omit<RevocationRecord, 'seq'>;
 
+/**
+ * A machine client (OAuth 2.0 confidential client) that obtains access tokens with the client
+ * credentials grant and authenticates to introspection and the revocation feed.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2
+ */
+export interface ClientRecord {
+  /** The `client_id`; unique. */
+  id: string;
+  /** A human label. */
+  name: string;
+  /** base64url SHA-256 of the 256-bit client secret; the secret itself is never stored. */
+  secretHash: string;
+  /** Scopes the client may request (a token's `scope` is a subset). */
+  scopes: string[];
+  /** Audiences (resource servers) the client may request tokens for; the first is the default. */
+  audiences: string[];
+  createdAt: number;
+  /** Set when the client is disabled; a disabled client cannot authenticate. */
+  disabledAt: number | null;
+}
+
 export interface CounterValue {
   count: number;
   expiresAt: number;
@@ -165,6 +186,16 @@ export interface RevocationStore {
   deleteExpiredRevocations(now: number): Promise<number>;
 }
 
+export interface ClientStore {
+  /** **Atomic** on id: rejects with `LatchkeyError('internal_error')` when the id exists. */
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(id: string): Promise<ClientRecord | null>;
+  /** Ordered by id (code-point order); `after` is the last id of the previous page. */
+  listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]>;
+  /** Returns false when no such client. */
+  updateClient(id: string, patch: { disabledAt: number | null }): Promise<boolean>;
+}
+
 export interface CounterStore {
   /**
    * **Atomic** increment. When the key is absent or expired at `now`, it starts at 1 with
@@ -177,7 +208,7 @@ export interface CounterStore {
 }
 
 export interface Store
-  extends UserStore, SessionStore, RefreshTokenStore, KeyStore, RevocationStore, CounterStore {
+  extends UserStore, SessionStore, RefreshTokenStore, KeyStore, RevocationStore, CounterStore, ClientStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /** Resolves when the backend answers; rejects with `store_unavailable` otherwise. */

@@ -23,7 +23,15 @@ import {
   type VerifiedAccessTokenClaims,
 } from '../token/jwt.js';
 import type { RevocationFeed, RevocationFeedState } from './feed.js';
+import {
+  createIntrospectionCache,
+  type IntrospectionCache,
+  type IntrospectionOptions,
+} from './introspection.js';
 import { checkURL, createRemoteJWKS, type RemoteJWKS } from './remote-jwks.js';
+
+/** The name of the cookie-mode session cookie the auth server sets. */
+export const SESSION_COOKIE = '__Host-latchkey_session';
 
 /** The name of the hybrid-mode access cookie the auth server sets. */
 export const ACCESS_COOKIE = '__Host-latchkey_access';
@@ -72,6 +80,14 @@ export interface VerifierOptions {
   cookieName?: string;
   /** Allow plain `http:` URLs to hosts that are not loopback. Default false. */
   allowInsecureRequests?: boolean;
+  /**
+   * Session mode: `authenticate()` accepts the auth server's session cookie
+   * (`__Host-latchkey_session`) by asking its introspection endpoint with these client
+   * credentials, and reuses each answer for `cacheMs` (default 5 s) unless the revocation feed
+   * revokes the session or its user first.
+   * @see https://www.rfc-editor.org/rfc/rfc7662
+   */
+  introspection?: IntrospectionOptions;
 }
 
 /** The caller, as a resource service sees it. */
@@ -125,8 +141,9 @@ export interface Verifier {
   /** Verifies an access token and checks it against the revocation list. */
   verify(token: string): Promise<Principal>;
   /**
-   * Finds the caller of a request: `Authorization: Bearer`, else the hybrid access cookie, for
-   * which unsafe methods also need `X-CSRF-Token`. Throws a `LatchkeyError`: 401
+   * Finds the caller of a request: `Authorization: Bearer`, else (in session mode, with
+   * `introspection`) the session cookie, else the hybrid access cookie; with a cookie, unsafe
+   * methods also need `X-CSRF-Token`. Throws a `LatchkeyError`: 401
    * `unauthenticated`/`invalid_token`, 403 `csrf_failed`/`cross_site_request`, 503
    * `store_unavailable` (keys unavailable, or the revocation feed stale).
    */
@@ -211,6 +228,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     throw new TypeError('"cookieName" must be a cookie name');
   }
   const csrfKey = options.csrf === undefined ? null : readCSRFKey(options.csrf);
+  const introspection = readIntrospection(options, clock);
 
   let remote: RemoteJWKS | null = null;
   let resolveKey: (kid: string) => VerificationKey | undefined;
@@ -261,6 +279,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       (record: RevocationRecord) => {
         if (closed) return;
         list.apply(record);
+        introspection?.revoke(record);
         const now = clock();
         lastEventAt = now;
         lastContactAt = now;
@@ -330,6 +349,32 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return toPrincipal(verified, via);
   }
 
+  async function introspectSession(cache: IntrospectionCache, cookie: string): Promise<Principal> {
+    if (closed) throw new LatchkeyError('store_unavailable', 'The verifier is closed', { retryAfter: 1 });
+    // Without a live feed, a cached answer could miss a revocation: ask every time.
+    const session = await cache.lookup(cookie, { useCache: revocation !== false && !isStale(clock()) });
+    if (session === null) throw new LatchkeyError('unauthenticated');
+    const claims: VerifiedAccessTokenClaims = Object.freeze({
+      iss: issuer,
+      aud: audience,
+      sub: session.sub,
+      sid: session.sid,
+      iat: session.iat,
+      exp: session.exp,
+      jti: '',
+      token_type: 'session',
+    });
+    return {
+      sub: session.sub,
+      sid: session.sid,
+      scope: [],
+      roles: [],
+      clientId: null,
+      via: 'cookie',
+      claims,
+    };
+  }
+
   return {
     verify(token) {
       return verifyToken(token, 'bearer');
@@ -337,9 +382,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
     async authenticate(request) {
       const authorization = readHeader(request.headers, 'authorization');
       if (authorization !== undefined) return verifyToken(bearerToken(authorization), 'bearer');
-      const cookie = parseCookies(readHeader(request.headers, 'cookie')).get(cookieName);
-      if (cookie === undefined) throw new LatchkeyError('unauthenticated');
-      const principal = await verifyToken(cookie, 'cookie');
+      const cookies = parseCookies(readHeader(request.headers, 'cookie'));
+      const sessionCookie = introspection === null ? undefined : cookies.get(SESSION_COOKIE);
+      const cookie = cookies.get(cookieName);
+      let principal: Principal;
+      if (sessionCookie !== undefined && introspection !== null) {
+        principal = await introspectSession(introspection, sessionCookie);
+      } else if (cookie !== undefined) {
+        principal = await verifyToken(cookie, 'cookie');
+      } else {
+        throw new LatchkeyError('unauthenticated');
+      }
       if (isUnsafeMethod(request.method)) {
         if (readHeader(request.headers, 'sec-fetch-site')?.toLowerCase() === 'cross-site') {
           throw new LatchkeyError('cross_site_request', 'Cross-site requests with a cookie are refused');
@@ -414,6 +467,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       remote?.close();
       liveWaiters.clear();
       strict.clearCache();
+      introspection?.clear();
       if (revocation !== false) await revocation.close();
     },
   };
@@ -474,6 +528,28 @@ function importStaticKeys(keys: unknown): Map<string, VerificationKey> {
     map.set(key.kid, key);
   });
   return map;
+}
+
+/** Checks the `introspection` option (TypeErrors name the field) and builds its cache. */
+function readIntrospection(options: VerifierOptions, clock: Clock): IntrospectionCache | null {
+  const value = options.introspection;
+  if (value === undefined) return null;
+  if (typeof value !== 'object' || value === null) throw new TypeError('"introspection" must be an object');
+  const url = checkURL(value.url, 'introspection.url', options.allowInsecureRequests === true);
+  if (typeof value.clientId !== 'string' || value.clientId.length === 0) {
+    throw new TypeError('"introspection.clientId" must be a non-empty string');
+  }
+  if (typeof value.clientSecret !== 'string' || value.clientSecret.length === 0) {
+    throw new TypeError('"introspection.clientSecret" must be a non-empty string');
+  }
+  const cacheMs = value.cacheMs ?? 5_000;
+  if (typeof cacheMs !== 'number' || !Number.isFinite(cacheMs) || cacheMs < 0) {
+    throw new TypeError('"introspection.cacheMs" must be a non-negative number of milliseconds');
+  }
+  return createIntrospectionCache(
+    { url, clientId: value.clientId, clientSecret: value.clientSecret, cacheMs },
+    { fetch: options.fetch ?? fetch, clock: () => clock() },
+  );
 }
 
 function readCSRFKey(csrf: unknown): Uint8Array {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +96,47 @@ describe('the latchkey command', () => {
       expect(reopened.keyring.signingKey().kid).toBe(kid);
     } finally {
       await reopened.close();
+    }
+  }, 240_000);
+
+  it('creates, lists and disables machine clients, printing the secret once and storing its hash', async () => {
+    expect(cli('migrate')).toMatchObject({ status: 0 });
+    const created = cli(
+      'clients',
+      'create',
+      'orders worker',
+      '--scopes',
+      'orders:read orders:write',
+      '--audiences',
+      'https://orders.example',
+    );
+    expect(created.status).toBe(0);
+    const id = /client_id:\s+(\S+)/.exec(created.stdout)?.[1] ?? '';
+    const secret = /client_secret:\s+(\S+)/.exec(created.stdout)?.[1] ?? '';
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const listed = cli('clients', 'list');
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+orders worker\\s+active\\s+orders:read orders:write`));
+    expect(listed.stdout).not.toContain(secret);
+
+    const disabled = cli('clients', 'disable', id);
+    expect(disabled).toMatchObject({ status: 0 });
+    expect(cli('clients', 'list').stdout).toMatch(new RegExp(`${id}\\s+orders worker\\s+disabled`));
+    expect(cli('clients', 'disable', 'no-such-client').status).toBe(1);
+
+    const core = await openCore();
+    try {
+      const stored = await core.store.getClient(id);
+      expect(stored).toMatchObject({
+        scopes: ['orders:read', 'orders:write'],
+        audiences: ['https://orders.example'],
+      });
+      expect(stored?.secretHash).toBe(createHash('sha256').update(secret).digest('base64url'));
+      expect(stored?.disabledAt).not.toBeNull();
+    } finally {
+      await core.close();
     }
   }, 240_000);
 

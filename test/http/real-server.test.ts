@@ -72,7 +72,7 @@ describe('latchkey serve over a real socket, on the embedded store', () => {
     expect(logout.status).toBe(204);
     expect((await fetch(`${second.url}/v1/me`, { headers: { cookie } })).status).toBe(401);
     expect(await second.stop('SIGTERM')).toBe(0);
-  });
+  }, 180_000);
 
   it('refuses to start with a clear message naming a bad variable', async () => {
     await expect(

@@ -115,7 +115,7 @@ describeWithRedis('composite store on Redis', () => {
         });
       },
       reset: async () => {
-        await sql?.exec('TRUNCATE latchkey_users, latchkey_signing_keys RESTART IDENTITY');
+        await sql?.exec('TRUNCATE latchkey_users, latchkey_signing_keys, latchkey_clients RESTART IDENTITY');
         await deleteKeys(admin, pglitePrefix);
       },
       close: (store) => store.close(),

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/errors.js';
 import type {
+  ClientRecord,
   NewRevocation,
   RefreshTokenRecord,
   RevocationRecord,
@@ -108,6 +109,19 @@ function revocation(overrides: Partial<NewRevocation> = {}): NewRevocation {
     issuedBefore: null,
     createdAt: T0,
     expiresAt: T0 + 15 * MINUTE,
+    ...overrides,
+  };
+}
+
+function machineClient(overrides: Partial<ClientRecord> = {}): ClientRecord {
+  return {
+    id: 'client-1',
+    name: 'Orders service',
+    secretHash: 'Y2xpZW50LXNlY3JldC1oYXNo',
+    scopes: ['orders:read', 'orders:write'],
+    audiences: ['https://orders.example', 'https://billing.example'],
+    createdAt: T0,
+    disabledAt: null,
     ...overrides,
   };
 }
@@ -643,6 +657,66 @@ export function describeStoreConformance(
         const c = await store.addRevocation(revocation({ subject: 'c' }));
         expect(c.seq).toBeGreaterThan(b.seq);
         expect(c.seq).toBeGreaterThan(a.seq);
+      });
+    });
+
+    // ---- clients -------------------------------------------------------------------------------
+
+    describe('clients', () => {
+      it('creates a client and reads it by id', async () => {
+        const record = machineClient();
+        await store.createClient(record);
+        expect(await store.getClient(record.id)).toEqual(record);
+        expect(await store.getClient('nobody')).toBeNull();
+      });
+
+      it('round-trips empty lists and odd characters', async () => {
+        const record = machineClient({
+          id: 'c-{odd}%',
+          name: 'Ünïcode "name" 🔑',
+          scopes: [],
+          audiences: ['a,b', '{braces}'],
+        });
+        await store.createClient(record);
+        expect(await store.getClient(record.id)).toEqual(record);
+      });
+
+      it('rejects a duplicate id and keeps the first record', async () => {
+        await store.createClient(machineClient());
+        await expect(store.createClient(machineClient({ name: 'Impostor' }))).rejects.toBeInstanceOf(
+          LatchkeyError,
+        );
+        expect((await store.getClient('client-1'))?.name).toBe('Orders service');
+      });
+
+      it('lets exactly one of concurrent creations with the same id win', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => store.createClient(machineClient({ name: `n${i}` }))),
+        );
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      });
+
+      it('lists clients by id, in pages', async () => {
+        for (const id of ['c-3', 'c-1', 'c-5', 'c-2', 'c-4']) await store.createClient(machineClient({ id }));
+        const first = await store.listClients({ limit: 2 });
+        expect(first.map((c) => c.id)).toEqual(['c-1', 'c-2']);
+        const second = await store.listClients({ limit: 2, after: 'c-2' });
+        expect(second.map((c) => c.id)).toEqual(['c-3', 'c-4']);
+        const third = await store.listClients({ limit: 2, after: 'c-4' });
+        expect(third.map((c) => c.id)).toEqual(['c-5']);
+        expect(await store.listClients({ limit: 2, after: 'c-5' })).toEqual([]);
+        expect(await store.listClients({ limit: 0 })).toEqual([]);
+        expect(third[0]).toEqual(machineClient({ id: 'c-5' }));
+      });
+
+      it('disables and re-enables a client', async () => {
+        await store.createClient(machineClient());
+        expect(await store.updateClient('client-1', { disabledAt: T0 + HOUR })).toBe(true);
+        expect((await store.getClient('client-1'))?.disabledAt).toBe(T0 + HOUR);
+        expect(await store.updateClient('client-1', { disabledAt: null })).toBe(true);
+        expect(await store.getClient('client-1')).toEqual(machineClient());
+        expect(await store.updateClient('nobody', { disabledAt: T0 })).toBe(false);
+        expect(await store.getClient('nobody')).toBeNull();
       });
     });
 

@@ -17,6 +17,7 @@ const TABLES = [
   'latchkey_signing_keys',
   'latchkey_revocations',
   'latchkey_counters',
+  'latchkey_clients',
 ];
 
 describeStoreConformance(

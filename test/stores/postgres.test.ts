@@ -31,6 +31,7 @@ const TABLES = [
   'latchkey_signing_keys',
   'latchkey_revocations',
   'latchkey_counters',
+  'latchkey_clients',
 ];
 
 const postgresProblem = await probePostgres();

@@ -118,7 +118,7 @@ beforeAll(async () => {
   live = createVerifier({
     ...base,
     jwksUri: server.jwksUri,
-    revocation: createSSERevocationFeed({ url: server.feedUrl, retryMs: 20 }),
+    revocation: createSSERevocationFeed({ url: server.feedUrl, headers: server.feedHeaders, retryMs: 20 }),
     // The server's CSRF key, as `deriveKey(LATCHKEY_SECRET, 'csrf')`.
     csrf: { key: server.latchkey.csrfKey.toString('base64url') },
   });

@@ -1,12 +1,14 @@
 /**
  * A Latchkey server listening on 127.0.0.1 (a free port), with the revocation feed routes, so
- * that the SDK reaches `/.well-known/jwks.json` and `/v1/revocations` with a real fetch.
+ * that the SDK reaches `/.well-known/jwks.json` and `/v1/revocations` with a real fetch. The feed
+ * needs client credentials: `feedHeaders` holds the Basic header of a client made at start.
  */
 
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createLatchkey, type Latchkey } from '../../src/app.js';
+import { createClientService } from '../../src/clients/clients.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/config.js';
 import type { RevocationRoutesOptions } from '../../src/http/routes/revocations.js';
@@ -24,6 +26,11 @@ export interface LiveServer {
   url: string;
   jwksUri: string;
   feedUrl: string;
+  /** A machine client made at start, allowed to read the feed. */
+  clientId: string;
+  clientSecret: string;
+  /** `{ authorization: 'Basic ...' }` for the feed and the snapshot. */
+  feedHeaders: Readonly<Record<string, string>>;
   /** Signs up (once per email) and logs in; returns the token-mode response. */
   loginToken(email: string): Promise<TokenLogin>;
   /** Logs in in hybrid mode: the access cookie and the CSRF token. */
@@ -66,6 +73,14 @@ export async function startLiveServer(
     }),
     hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
   });
+  const { client, secret } = await createClientService(latchkey).create({
+    name: 'verify tests',
+    scopes: [],
+    audiences: [ISSUER],
+  });
+  const basic = Buffer.from(`${encodeURIComponent(client.id)}:${encodeURIComponent(secret)}`).toString(
+    'base64',
+  );
   const app = createHTTPServer(
     latchkey,
     options.routes === undefined ? {} : { revocationFeed: options.routes },
@@ -93,6 +108,9 @@ export async function startLiveServer(
     url,
     jwksUri: `${url}/.well-known/jwks.json`,
     feedUrl: `${url}/v1/revocations`,
+    clientId: client.id,
+    clientSecret: secret,
+    feedHeaders: Object.freeze({ authorization: `Basic ${basic}` }),
     async loginToken(email) {
       await signupOnce(email);
       const response = await app.inject({

@@ -74,7 +74,7 @@ function makeVerifier(overrides: Partial<VerifierOptions> = {}): Verifier {
     audience: ISSUER,
     algorithms: ['EdDSA'],
     jwksUri: server.jwksUri,
-    revocation: createSSERevocationFeed({ url: server.feedUrl, retryMs: 20 }),
+    revocation: createSSERevocationFeed({ url: server.feedUrl, headers: server.feedHeaders, retryMs: 20 }),
     clock: server.clock,
     ...overrides,
   });
@@ -259,8 +259,13 @@ describe('revocations pushed over SSE', () => {
   it('serves the feed as no-store text/event-stream and the snapshot as JSON', async () => {
     const login = await server.loginToken('feed@example.com');
     await server.logout(login.accessToken);
+    const headers = server.feedHeaders;
+    expect((await fetch(server.feedUrl)).status).toBe(401);
+    expect((await fetch(`${server.url}/v1/revocations/snapshot`)).status).toBe(401);
+    const wrong = Buffer.from(`${server.clientId}:not-the-secret`).toString('base64');
+    expect((await fetch(server.feedUrl, { headers: { authorization: `Basic ${wrong}` } })).status).toBe(401);
     const controller = new AbortController();
-    const response = await fetch(server.feedUrl, { signal: controller.signal });
+    const response = await fetch(server.feedUrl, { headers, signal: controller.signal });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -268,14 +273,14 @@ describe('revocations pushed over SSE', () => {
     controller.abort();
     await response.body?.cancel().catch(() => undefined);
 
-    const snapshot = await fetch(`${server.url}/v1/revocations/snapshot`);
+    const snapshot = await fetch(`${server.url}/v1/revocations/snapshot`, { headers });
     expect(snapshot.headers.get('cache-control')).toBe('no-store');
     const body = (await snapshot.json()) as { records: { subject: string; seq: number }[]; last_seq: number };
     expect(body.records.map((r) => r.subject)).toContain(login.sessionId);
     expect(body.last_seq).toBe(Math.max(...body.records.map((r) => r.seq)));
-    const after = await fetch(`${server.url}/v1/revocations/snapshot?after=${body.last_seq}`);
+    const after = await fetch(`${server.url}/v1/revocations/snapshot?after=${body.last_seq}`, { headers });
     expect(((await after.json()) as { records: unknown[] }).records).toEqual([]);
-    expect((await fetch(`${server.url}/v1/revocations?after=-1`)).status).toBe(400);
+    expect((await fetch(`${server.url}/v1/revocations?after=-1`, { headers })).status).toBe(400);
   });
 
   it('applies the snapshot on a cold start: a session revoked before the service started is refused', async () => {
@@ -382,7 +387,12 @@ describe('revocations pushed over SSE', () => {
       if (gate !== null) await gate;
       return fetch(input, init);
     };
-    const feed = createSSERevocationFeed({ url: server.feedUrl, fetch: gatedFetch, retryMs: 10 });
+    const feed = createSSERevocationFeed({
+      url: server.feedUrl,
+      headers: server.feedHeaders,
+      fetch: gatedFetch,
+      retryMs: 10,
+    });
     const records: RevocationRecord[] = [];
     const states: string[] = [];
     feed.start(
@@ -482,12 +492,22 @@ describe('staleness', () => {
     };
     const closed = createVerifier({
       ...options,
-      revocation: createSSERevocationFeed({ url: own.feedUrl, retryMs: 20, maxRetryMs: 100 }),
+      revocation: createSSERevocationFeed({
+        url: own.feedUrl,
+        headers: own.feedHeaders,
+        retryMs: 20,
+        maxRetryMs: 100,
+      }),
     });
     const open = createVerifier({
       ...options,
       onStale: 'allow',
-      revocation: createSSERevocationFeed({ url: own.feedUrl, retryMs: 20, maxRetryMs: 100 }),
+      revocation: createSSERevocationFeed({
+        url: own.feedUrl,
+        headers: own.feedHeaders,
+        retryMs: 20,
+        maxRetryMs: 100,
+      }),
     });
     verifiers.push(closed, open);
     try {

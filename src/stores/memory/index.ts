@@ -8,6 +8,7 @@
 
 import { LatchkeyError } from '../../errors.js';
 import type {
+  ClientRecord,
   CounterValue,
   NewRevocation,
   RefreshTokenRecord,
@@ -41,6 +42,10 @@ const COUNTER_SWEEP_INTERVAL = 1_000;
 
 function copyUser(user: UserRecord): UserRecord {
   return { ...user, roles: [...user.roles] };
+}
+
+function copyClient(client: ClientRecord): ClientRecord {
+  return { ...client, scopes: [...client.scopes], audiences: [...client.audiences] };
 }
 
 function isSessionLive(session: SessionRecord, now: number): boolean {
@@ -87,6 +92,7 @@ export function createMemoryStore(): Store {
   let revocations: RevocationRecord[] = [];
   let lastSeq = 0;
   const counters = new Map<string, CounterValue>();
+  const clients = new Map<string, ClientRecord>();
   let incrementsSinceSweep = 0;
   let closed = false;
 
@@ -367,6 +373,45 @@ export function createMemoryStore(): Store {
         const before = revocations.length;
         revocations = revocations.filter((record) => record.expiresAt > now);
         return before - revocations.length;
+      });
+    },
+
+    // ---- clients -----------------------------------------------------------------------------
+
+    createClient(client: ClientRecord): Promise<void> {
+      return run(() => {
+        if (clients.has(client.id)) {
+          throw new LatchkeyError('internal_error', 'A client with this id already exists');
+        }
+        clients.set(client.id, copyClient(client));
+      });
+    },
+
+    getClient(id: string): Promise<ClientRecord | null> {
+      return run(() => {
+        const client = clients.get(id);
+        return client === undefined ? null : copyClient(client);
+      });
+    },
+
+    listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+      return run(() => {
+        if (options.limit <= 0) return [];
+        const { after } = options;
+        return [...clients.values()]
+          .filter((client) => after === undefined || compareCodePoints(client.id, after) > 0)
+          .sort((a, b) => compareCodePoints(a.id, b.id))
+          .slice(0, options.limit)
+          .map(copyClient);
+      });
+    },
+
+    updateClient(id: string, patch: { disabledAt: number | null }): Promise<boolean> {
+      return run(() => {
+        const client = clients.get(id);
+        if (client === undefined) return false;
+        client.disabledAt = patch.disabledAt;
+        return true;
       });
     },
 

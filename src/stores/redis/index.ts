@@ -22,6 +22,8 @@
  * | `P:{rev}:log`              | zset   | revocation JSON (with its seq), scored by seq             |
  * | `P:{rev}:exp`              | zset   | seqs scored by `expiresAt`, for the expiry sweep          |
  * | `P:{c:<key>}`              | hash   | a counter: `c` (count), `e` (expiresAt)                   |
+ * | `P:{cl:<id>}:client`       | string | a machine client as JSON (created with `SET NX`)          |
+ * | `P:{clients}:by-id`        | zset   | every client id, all at score 0 (lexicographic listing)   |
  * | `P:{sweep}:sessions`       | zset   | session ids scored by when they may next be due for the sweep (2) |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
@@ -44,7 +46,7 @@
  * nobody sweeps (sessions, refresh tokens and their index, counters): they are relative
  * (`PEXPIRE`), computed from the record's own lifetime plus a margin (a day; a minute for
  * counters), so they are never shorter than the logical life, whatever the callers' clock says.
- * Users, keys, revocations and the user-session index have no TTL.
+ * Users, keys, clients, revocations and the user-session index have no TTL.
  *
  * ## Atomicity
  *
@@ -67,6 +69,7 @@ import { Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { LatchkeyError, storeUnavailable } from '../../errors.js';
 import type {
+  ClientRecord,
   CounterValue,
   KeyAlgorithm,
   NewRevocation,
@@ -145,6 +148,8 @@ function redisKeys(prefix: string) {
     revocationExpiry: `${prefix}:{rev}:exp`,
     counter: (key: string): string => `${prefix}:{c:${tagged(key)}}`,
     sweep: `${prefix}:{sweep}:sessions`,
+    client: (id: string): string => `${prefix}:{cl:${tagged(id)}}:client`,
+    clientsById: `${prefix}:{clients}:by-id`,
   };
 }
 
@@ -271,6 +276,38 @@ function decodeSession(id: string, raw: string): SessionRecord {
     userAgent,
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
+  };
+}
+
+function encodeClient(client: ClientRecord): string {
+  return JSON.stringify({
+    id: client.id,
+    name: client.name,
+    secretHash: client.secretHash,
+    scopes: client.scopes,
+    audiences: client.audiences,
+    createdAt: client.createdAt,
+    disabledAt: client.disabledAt,
+  });
+}
+
+function readStrings(object: JsonObject, field: string, what: string): string[] {
+  const value = object[field];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw malformed(what);
+  return [...value];
+}
+
+function decodeClient(raw: string): ClientRecord {
+  const what = 'client';
+  const json = parseObject(raw, what);
+  return {
+    id: readString(json, 'id', what),
+    name: readString(json, 'name', what),
+    secretHash: readString(json, 'secretHash', what),
+    scopes: readStrings(json, 'scopes', what),
+    audiences: readStrings(json, 'audiences', what),
+    createdAt: readNumber(json, 'createdAt', what),
+    disabledAt: readNullableNumber(json, 'disabledAt', what),
   };
 }
 
@@ -992,6 +1029,55 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
           removed += count;
           if (count < SWEEP_BATCH) return removed;
         }
+      });
+    },
+
+    // ---- clients -----------------------------------------------------------------------------
+
+    createClient(record: ClientRecord): Promise<void> {
+      return run(async () => {
+        // The index first (idempotent; readers skip entries whose client is missing), then the
+        // record with SET NX, which is what makes the id unique.
+        await client.zadd(keys.clientsById, 0, record.id);
+        if ((await client.set(keys.client(record.id), encodeClient(record), 'NX')) === null) {
+          throw duplicate('client');
+        }
+      });
+    },
+
+    getClient(id: string): Promise<ClientRecord | null> {
+      return run(async () => {
+        const raw = await client.get(keys.client(id));
+        return raw === null ? null : decodeClient(raw);
+      });
+    },
+
+    listClients(options: { limit: number; after?: string }): Promise<ClientRecord[]> {
+      return run(async () => {
+        const { limit, after } = options;
+        const page: ClientRecord[] = [];
+        let min = after === undefined ? '-' : `(${after}`;
+        while (page.length < limit) {
+          const wanted = limit - page.length;
+          const ids = await client.zrangebylex(keys.clientsById, min, '+', 'LIMIT', 0, wanted);
+          const raws = await mapInChunks(ids, (id) => client.get(keys.client(id)));
+          for (const raw of raws) if (raw !== null) page.push(decodeClient(raw));
+          const last = ids.at(-1);
+          if (ids.length < wanted || last === undefined) break;
+          min = `(${last}`;
+        }
+        return page;
+      });
+    },
+
+    updateClient(id: string, patch: { disabledAt: number | null }): Promise<boolean> {
+      return run(async () => {
+        // Only `disabledAt` ever changes, so a plain read-modify-write (last writer wins) is enough.
+        const key = keys.client(id);
+        const raw = await client.get(key);
+        if (raw === null) return false;
+        const updated = { ...decodeClient(raw), disabledAt: patch.disabledAt };
+        return (await client.set(key, encodeClient(updated), 'XX')) !== null;
       });
     },
 

@@ -10,6 +10,7 @@
 
 import { LatchkeyError, storeUnavailable } from '../../errors.js';
 import type {
+  ClientRecord,
   CounterValue,
   KeyAlgorithm,
   NewRevocation,
@@ -84,6 +85,16 @@ interface RevocationRow {
   expires_at: Int8;
 }
 
+interface ClientRow {
+  id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string[];
+  audiences: string[];
+  created_at: Int8;
+  disabled_at: Int8 | null;
+}
+
 interface CounterRow {
   count: number | string;
   expires_at: Int8;
@@ -95,6 +106,7 @@ const SESSION_COLUMNS =
 const REFRESH_TOKEN_COLUMNS = 'id, session_id, secret_hash, created_at, expires_at, rotated_at, successor_id';
 const SIGNING_KEY_COLUMNS =
   'kid, alg, public_jwk, encrypted_private_key, created_at, activates_at, retired_at, expires_at';
+const CLIENT_COLUMNS = 'id, name, secret_hash, scopes, audiences, created_at, disabled_at';
 const REVOCATION_COLUMNS = 'seq, kind, subject, issued_before, created_at, expires_at';
 
 /**
@@ -180,6 +192,18 @@ function toRevocation(row: RevocationRow): RevocationRecord {
     issuedBefore: toNullableNumber(row.issued_before),
     createdAt: toNumber(row.created_at),
     expiresAt: toNumber(row.expires_at),
+  };
+}
+
+function toClient(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    secretHash: row.secret_hash,
+    scopes: [...row.scopes],
+    audiences: [...row.audiences],
+    createdAt: toNumber(row.created_at),
+    disabledAt: toNullableNumber(row.disabled_at),
   };
 }
 
@@ -546,6 +570,63 @@ export function createSqlStore(client: SqlClient, options: { kind: string }): St
           [now],
         );
         return toNumber(rows[0]?.removed ?? 0);
+      }),
+
+    // ---- clients -----------------------------------------------------------------------------
+
+    createClient: (record) =>
+      guarded(async () => {
+        const { rows } = await client.query<{ id: string }>(
+          `INSERT INTO latchkey_clients (${CLIENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (id) DO NOTHING RETURNING id`,
+          [
+            record.id,
+            record.name,
+            record.secretHash,
+            record.scopes,
+            record.audiences,
+            record.createdAt,
+            record.disabledAt,
+          ],
+        );
+        if (rows.length === 0) {
+          throw new LatchkeyError('internal_error', 'A client with this id already exists');
+        }
+      }),
+
+    getClient: (id) =>
+      guarded(async () => {
+        const { rows } = await client.query<ClientRow>(
+          `SELECT ${CLIENT_COLUMNS} FROM latchkey_clients WHERE id = $1`,
+          [id],
+        );
+        const row = rows[0];
+        return row === undefined ? null : toClient(row);
+      }),
+
+    listClients: (options) =>
+      guarded(async () => {
+        if (options.limit <= 0) return [];
+        const { rows } =
+          options.after === undefined
+            ? await client.query<ClientRow>(
+                `SELECT ${CLIENT_COLUMNS} FROM latchkey_clients ORDER BY id LIMIT $1`,
+                [options.limit],
+              )
+            : await client.query<ClientRow>(
+                `SELECT ${CLIENT_COLUMNS} FROM latchkey_clients WHERE id > $2 ORDER BY id LIMIT $1`,
+                [options.limit, options.after],
+              );
+        return rows.map(toClient);
+      }),
+
+    updateClient: (id, patch) =>
+      guarded(async () => {
+        const { rows } = await client.query<{ id: string }>(
+          'UPDATE latchkey_clients SET disabled_at = $2::bigint WHERE id = $1 RETURNING id',
+          [id, patch.disabledAt],
+        );
+        return rows.length > 0;
       }),
 
     // ---- counters ----------------------------------------------------------------------------
