@@ -6,6 +6,13 @@ import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.j
 import { loadMasterSecret } from '../config/secret.js';
 import { isLatchkeyError } from '../errors.js';
 import { createLogger } from '../log.js';
+import {
+  attachRevocationPublisher,
+  createPostgresRevocationPublisher,
+  createRedisRevocationPublisher,
+  DEFAULT_REVOCATION_CHANNEL,
+  type RevocationPublisher,
+} from '../revocation/publishers.js';
 import { migrateStore, openStore } from '../stores/open.js';
 
 const USAGE = `Usage: latchkey <command> [options]
@@ -65,6 +72,30 @@ async function serve(config: LatchkeyConfig): Promise<void> {
   }
   const store = await openStore(config);
   const latchkey = await createLatchkey({ config, store, secret: secret.value, logger });
+  // Push revocations to resource services over Redis pub/sub or Postgres NOTIFY when one is
+  // configured; services always catch up from the HTTP snapshot, so a missed publish is recovered.
+  const publisher: RevocationPublisher | null =
+    config.redisURL !== null
+      ? createRedisRevocationPublisher({ url: config.redisURL, channel: DEFAULT_REVOCATION_CHANNEL })
+      : config.databaseURL !== null
+        ? createPostgresRevocationPublisher({ url: config.databaseURL, channel: DEFAULT_REVOCATION_CHANNEL })
+        : null;
+  const detachPublisher =
+    publisher === null ? (): void => undefined : attachRevocationPublisher(latchkey, publisher);
+  publisher?.ready().then(
+    () => {
+      logger.info(
+        { event: 'revocations.publisher', transport: publisher.transport, channel: publisher.channel },
+        'publishing revocations',
+      );
+    },
+    (error: unknown) => {
+      logger.warn(
+        { err: error, event: 'revocations.publisher_unavailable', transport: publisher.transport },
+        'revocation publisher unreachable for now; resource services catch up from the snapshot',
+      );
+    },
+  );
   const { createHTTPServer } = await import('../http/server.js');
   const app = createHTTPServer(latchkey);
   latchkey.startBackgroundTasks();
@@ -77,6 +108,10 @@ async function serve(config: LatchkeyConfig): Promise<void> {
     force.unref();
     app
       .close()
+      .then(async () => {
+        detachPublisher();
+        await publisher?.close();
+      })
       .then(() => latchkey.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

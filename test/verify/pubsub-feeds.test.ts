@@ -1,0 +1,404 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isLatchkeyError, LatchkeyError } from '../../src/errors.js';
+import {
+  attachRevocationPublisher,
+  createPostgresRevocationPublisher,
+  createRedisRevocationPublisher,
+  type RevocationPublisher,
+} from '../../src/revocation/publishers.js';
+import { createRevocationRecorder } from '../../src/revocation/revocations.js';
+import type { RevocationRecord } from '../../src/stores/types.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { RevocationFeedState } from '../../src/verify/feed.js';
+import type { Verifier } from '../../src/verify/index.js';
+import { createPostgresRevocationFeed, quoteChannel } from '../../src/verify/postgres-feed.js';
+import { createPubSubFeed, type PubSubHandlers } from '../../src/verify/pubsub-feed.js';
+import { createRedisRevocationFeed } from '../../src/verify/redis-feed.js';
+import { Redis } from 'ioredis';
+import {
+  describeWithServices,
+  probePostgres,
+  probeRedis,
+  REDIS_TEST_URL,
+  uniqueSuffix,
+} from '../helpers/services.js';
+import { startLiveServer, waitFor, type LiveServer, type TokenLogin } from './live-server.js';
+import {
+  gatedSnapshot,
+  measureRevocationLag,
+  percentile,
+  summary,
+  wire,
+  type Wiring,
+} from './revocation-lag.js';
+
+async function refusal(promise: Promise<unknown>): Promise<LatchkeyError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof LatchkeyError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal');
+}
+
+function isRefused(verifier: Verifier, login: TokenLogin): Promise<boolean> {
+  return verifier.verify(login.accessToken).then(
+    () => false,
+    (error: unknown) => isLatchkeyError(error, 'invalid_token'),
+  );
+}
+
+/** Resolves when `condition()` resolves true; polls every 5 ms for at most `timeoutMs`. */
+async function eventually(condition: () => Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  // Bounded by the deadline.
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function record(seq: number, subject: string): RevocationRecord {
+  return { seq, kind: 'session', subject, issuedBefore: null, createdAt: 1, expiresAt: 2 ** 40 };
+}
+
+describe('pub/sub feed engine (no server)', () => {
+  /** A fake transport: the test pushes messages and drops the connection. */
+  function fakeTransport(): {
+    connect: (handlers: PubSubHandlers) => Promise<{ ping: () => Promise<void>; close: () => Promise<void> }>;
+    current: () => PubSubHandlers | null;
+    opened: () => number;
+  } {
+    let handlers: PubSubHandlers | null = null;
+    let opened = 0;
+    return {
+      connect(h) {
+        handlers = h;
+        opened += 1;
+        return Promise.resolve({ ping: () => Promise.resolve(), close: () => Promise.resolve() });
+      },
+      current: () => handlers,
+      opened: () => opened,
+    };
+  }
+
+  it('applies a live record published out of seq order, skips exact duplicates and ignores garbage', async () => {
+    const transport = fakeTransport();
+    const errors: string[] = [];
+    const feed = createPubSubFeed(transport.connect, {
+      snapshot: () => Promise.resolve({ records: [record(10, 'a')], lastSeq: 10 }),
+      onError: (error) => errors.push(error.message),
+    });
+    const applied: number[] = [];
+    const states: RevocationFeedState['status'][] = [];
+    feed.start(
+      (r) => applied.push(r.seq),
+      (s) => states.push(s.status),
+    );
+    try {
+      await waitFor(() => states.includes('live'));
+      const push = (r: RevocationRecord): void =>
+        transport.current()?.message(
+          JSON.stringify({
+            seq: r.seq,
+            kind: r.kind,
+            subject: r.subject,
+            issued_before: r.issuedBefore,
+            created_at: r.createdAt,
+            expires_at: r.expiresAt,
+          }),
+        );
+      push(record(12, 'c'));
+      push(record(11, 'b')); // published after 12 (concurrent requests): must not be skipped
+      push(record(12, 'c'));
+      push(record(10, 'a'));
+      transport.current()?.message('not json');
+      expect(applied).toEqual([10, 12, 11]);
+      expect(errors).toEqual(['the channel carried a malformed revocation']);
+      expect(feed.lastSeq).toBe(10);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('reports live only after catching up, resumes from its position, and stops on close', async () => {
+    const transport = fakeTransport();
+    const afters: (number | undefined)[] = [];
+    const feed = createPubSubFeed(transport.connect, {
+      snapshot: (afterSeq) => {
+        afters.push(afterSeq);
+        return Promise.resolve({ records: [], lastSeq: afterSeq ?? 7 });
+      },
+      retryMs: 5,
+    });
+    const states: RevocationFeedState['status'][] = [];
+    feed.start(
+      () => undefined,
+      (s) => states.push(s.status),
+    );
+    await waitFor(() => states.includes('live'));
+    transport.current()?.lost(new Error('gone'));
+    await waitFor(() => transport.opened() === 2 && states.at(-1) === 'live');
+    expect(states).toEqual(['connecting', 'live', 'disconnected', 'connecting', 'live']);
+    expect(afters).toEqual([undefined, 7]);
+    await feed.close();
+    const count = states.length;
+    transport.current()?.lost(new Error('after close'));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(states).toHaveLength(count);
+  });
+
+  it('backs off while it cannot catch up, even when closing a connection reports its loss', async () => {
+    let snapshots = 0;
+    const feed = createPubSubFeed(
+      (handlers) =>
+        Promise.resolve({
+          ping: () => Promise.resolve(),
+          // Like the drivers: closing emits the connection's end.
+          close: () => Promise.resolve(handlers.lost(new Error('closed'))),
+        }),
+      {
+        snapshot: () => {
+          snapshots += 1;
+          return Promise.reject(new Error('auth server down'));
+        },
+        retryMs: 40,
+        maxRetryMs: 80,
+      },
+    );
+    const states: RevocationFeedState[] = [];
+    feed.start(
+      () => undefined,
+      (s) => states.push(s),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await feed.close();
+    // 20, then 40..80 ms apart: at most about 8 attempts in 400 ms, never a tight loop.
+    expect(snapshots).toBeGreaterThanOrEqual(3);
+    expect(snapshots).toBeLessThanOrEqual(10);
+    expect(states.some((s) => s.status === 'live')).toBe(false);
+    expect(states.find((s) => s.status === 'disconnected')).toEqual({
+      status: 'disconnected',
+      reason: 'auth server down',
+    });
+  });
+
+  it('validates its options and quotes Postgres channels', () => {
+    const snapshot = (): Promise<{ records: RevocationRecord[]; lastSeq: number }> =>
+      Promise.resolve({ records: [], lastSeq: 0 });
+    expect(() => createRedisRevocationFeed({ channel: 'c', snapshot })).toThrow(/"url" and "client"/);
+    expect(() => createRedisRevocationFeed({ url: 'http://x', channel: 'c', snapshot })).toThrow(/"url"/);
+    expect(() =>
+      createPostgresRevocationFeed({ url: 'postgres://x/y', channel: 'x'.repeat(64), snapshot }),
+    ).toThrow(/"channel"/);
+    expect(() =>
+      createPostgresRevocationFeed({
+        url: 'postgres://x/y',
+        channel: 'c',
+        snapshot: undefined as unknown as typeof snapshot,
+      }),
+    ).toThrow(/"snapshot"/);
+    expect(() => createRedisRevocationPublisher({ channel: 'c' })).toThrow(/"client" and "url"/);
+    expect(() => createPostgresRevocationPublisher({ url: 'mysql://x', channel: 'c' })).toThrow(/"url"/);
+    expect(quoteChannel('a"b')).toBe('"a""b"');
+  });
+
+  it('a failing publish never reaches the request that revoked', async () => {
+    const store = createMemoryStore();
+    const recorder = createRevocationRecorder({ store, clock: () => 1_000, retention: 60_000 });
+    const failures: unknown[] = [];
+    const publisher: RevocationPublisher = {
+      transport: 'redis',
+      channel: 'c',
+      publish: () => Promise.reject(new Error('redis is down')),
+      ready: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const detach = attachRevocationPublisher({ revocations: recorder }, publisher, (error) =>
+      failures.push(error),
+    );
+    await expect(recorder.sessionRevoked('s1')).resolves.toMatchObject({ subject: 's1' });
+    await waitFor(() => failures.length === 1);
+    detach();
+    await recorder.sessionRevoked('s2');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failures).toHaveLength(1);
+    await store.close();
+  });
+
+  it('by default, logs a failed publish as a warning of the server', async () => {
+    const store = createMemoryStore();
+    const recorder = createRevocationRecorder({ store, clock: () => 1_000, retention: 60_000 });
+    const warnings: object[] = [];
+    const publisher: RevocationPublisher = {
+      transport: 'postgres',
+      channel: 'c',
+      publish: () => Promise.reject(new Error('postgres is down')),
+      ready: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const logger = { warn: (object: object): number => warnings.push(object) };
+    const detach = attachRevocationPublisher({ revocations: recorder, logger }, publisher);
+    const revoked = await recorder.sessionRevoked('s1');
+    await waitFor(() => warnings.length === 1);
+    expect(warnings[0]).toMatchObject({
+      event: 'revocations.publish_failed',
+      transport: 'postgres',
+      seq: revoked.seq,
+      err: { message: 'postgres is down' },
+    });
+    detach();
+    await store.close();
+  });
+});
+
+const problems = {
+  redis: await probeRedis(),
+  postgres: await probePostgres(),
+} as const;
+
+for (const transport of ['redis', 'postgres'] as const) {
+  describeWithServices(`revocation feed over ${transport}`, [problems[transport]], () => {
+    let server: LiveServer;
+    const wirings: Wiring[] = [];
+    beforeAll(async () => {
+      server = await startLiveServer();
+    });
+    afterEach(async () => {
+      for (const wiring of wirings.splice(0)) await wiring.close();
+    });
+    afterAll(async () => {
+      await server.close();
+    });
+
+    async function ready(
+      feedOptions: Parameters<typeof wire>[2] = {},
+      verifierOptions: Parameters<typeof wire>[3] = {},
+    ): Promise<Wiring> {
+      const wiring = await wire(
+        transport,
+        server,
+        { retryMs: 50, timeoutMs: 2_000, ...feedOptions },
+        verifierOptions,
+      );
+      wirings.push(wiring);
+      await wiring.verifier.ready({ timeoutMs: 5_000 });
+      return wiring;
+    }
+
+    // The p99 < 100 ms target is measured by `npm run bench` (bench/revocation-lag.ts), not asserted here:
+    // with 50 samples p99 is the maximum, and one scheduler stall on a shared machine is not a bug.
+    it('pushes revocations: refused after every logout, typically at once (median under 100 ms, none over 2 s)', async () => {
+      const wiring = await ready();
+      const { delivery, endToEnd } = await measureRevocationLag(server, wiring, {
+        count: 50,
+        email: `lag-${transport}@example.com`,
+      });
+      console.log(
+        `revocation lag over ${transport}, ${delivery.length} logouts: recorded → refused by the SDK ${summary(delivery)}; ` +
+          `logout call → refused ${summary(endToEnd)}`,
+      );
+      const sorted = [...delivery].sort((a, b) => a - b);
+      expect(sorted).toHaveLength(50);
+      // A median this low means pushed, not polled; the maximum bounds a lost message.
+      expect(percentile(sorted, 50)).toBeLessThan(100);
+      expect(sorted[sorted.length - 1]).toBeLessThan(2_000);
+    });
+
+    it('catches up after its connection is killed: no revoked session is accepted once live again', async () => {
+      // A long first retry keeps the feed away while the logouts happen.
+      const wiring = await ready({ retryMs: 400, heartbeatMs: 60_000, resyncMs: 60_000 });
+      const { verifier, feed, snapshot } = wiring;
+      const before = await server.loginToken(`kill-${transport}@example.com`);
+      const away: TokenLogin[] = [];
+      for (let i = 0; i < 5; i++) away.push(await server.loginToken(`kill-${transport}@example.com`));
+      await server.logout(before.accessToken);
+      await eventually(() => isRefused(verifier, before));
+      const connections = feed?.connections ?? 0;
+      const snapshots = snapshot.calls.length;
+
+      await wiring.kill();
+      await waitFor(() => verifier.health().revocation.status !== 'live', 3_000);
+      for (const login of away) await server.logout(login.accessToken);
+      // Published while nobody listened: the feed has not reconnected yet.
+      expect(feed?.connections).toBe(connections);
+
+      await waitFor(
+        () => (feed?.connections ?? 0) > connections && verifier.health().revocation.status === 'live',
+        5_000,
+      );
+      for (const login of [before, ...away]) {
+        expect((await refusal(verifier.verify(login.accessToken))).code).toBe('invalid_token');
+      }
+      // The catch-up snapshot, asked from the last position, carried what was missed.
+      const catchUp = snapshot.calls.slice(snapshots);
+      expect(catchUp.length).toBeGreaterThanOrEqual(1);
+      const caught = new Set(catchUp.flatMap((call) => call.records.map((r) => r.subject)));
+      for (const login of away) expect(caught.has(login.sessionId)).toBe(true);
+      expect(verifier.health().revocation.lastError).not.toBeNull();
+    });
+
+    it('recovers a publish the server failed to make, by its periodic resync', async () => {
+      const wiring = await ready({ resyncMs: 100, heartbeatMs: 50 });
+      const login = await server.loginToken(`resync-${transport}@example.com`);
+      await wiring.verifier.verify(login.accessToken);
+      wiring.detach(); // the server's publishes stop: as if its connection were down
+      await server.logout(login.accessToken);
+      await eventually(() => isRefused(wiring.verifier, login), 3_000);
+    });
+
+    it.runIf(transport === 'redis')(
+      'takes ioredis clients: the feed subscribes on its own duplicate, the publisher uses the one given',
+      async () => {
+        const channel = `latchkey_test_rev_${uniqueSuffix()}`;
+        const client = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
+        client.on('error', () => undefined);
+        const publisher = createRedisRevocationPublisher({ client, channel });
+        const detach = attachRevocationPublisher(server.latchkey, publisher);
+        const snapshot = gatedSnapshot(server);
+        const feed = createRedisRevocationFeed({ client, channel, snapshot: snapshot.snapshot, retryMs: 50 });
+        const applied: string[] = [];
+        const states: string[] = [];
+        feed.start(
+          (r) => applied.push(r.subject),
+          (state) => states.push(state.status),
+        );
+        try {
+          await waitFor(() => states.includes('live'), 5_000);
+          const login = await server.loginToken(`client-${transport}@example.com`);
+          await server.logout(login.accessToken);
+          await waitFor(() => applied.includes(login.sessionId), 2_000);
+          // The caller's client is not in subscriber mode: it still runs ordinary commands.
+          expect(await client.ping()).toBe('PONG');
+        } finally {
+          detach();
+          await feed.close();
+          await publisher.close(); // not ours to close: the client stays connected
+          expect(client.status).toBe('ready');
+          await client.quit();
+        }
+      },
+    );
+
+    it('fails closed once the feed has been down longer than maxStaleness, and recovers', async () => {
+      const wiring = await ready({ retryMs: 20, maxRetryMs: 50 }, { maxStaleness: 30_000 });
+      const { verifier, snapshot } = wiring;
+      const login = await server.loginToken(`stale-${transport}@example.com`);
+      await verifier.verify(login.accessToken);
+      snapshot.failing = true; // reconnections subscribe but cannot catch up
+      await wiring.kill();
+      await waitFor(() => verifier.health().revocation.status !== 'live', 3_000);
+      server.clock.advance(30_000);
+      await expect(verifier.verify(login.accessToken)).resolves.toMatchObject({ sid: login.sessionId });
+      server.clock.advance(1);
+      const error = await refusal(verifier.verify(login.accessToken));
+      expect(error.code).toBe('store_unavailable');
+      expect(verifier.health().revocation).toMatchObject({ stale: true, connected: false });
+
+      snapshot.failing = false;
+      await waitFor(() => verifier.health().revocation.status === 'live', 5_000);
+      expect((await verifier.verify(login.accessToken)).sid).toBe(login.sessionId);
+    });
+  });
+}

@@ -1,0 +1,291 @@
+/**
+ * Shared by test/verify/pubsub-feeds.test.ts and bench/revocation-lag.ts: the three revocation
+ * transports wired between a live Latchkey server and a verifier, and the lag measurement
+ * (server records a revocation → the verifier refuses the token).
+ */
+
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import {
+  attachRevocationPublisher,
+  createPostgresRevocationPublisher,
+  createRedisRevocationPublisher,
+  type RevocationPublisher,
+} from '../../src/revocation/publishers.js';
+import type { RevocationRecord } from '../../src/stores/types.js';
+import {
+  createVerifier,
+  isLatchkeyError,
+  type Verifier,
+  type VerifierOptions,
+} from '../../src/verify/index.js';
+import type { RevocationFeed } from '../../src/verify/feed.js';
+import { createSSERevocationFeed } from '../../src/verify/sse-feed.js';
+import { createPostgresRevocationFeed } from '../../src/verify/postgres-feed.js';
+import {
+  createHTTPRevocationSnapshot,
+  type PubSubFeedOptions,
+  type PubSubRevocationFeed,
+  type RevocationSnapshotFunction,
+} from '../../src/verify/pubsub-feed.js';
+import { createRedisRevocationFeed } from '../../src/verify/redis-feed.js';
+import { ISSUER } from '../helpers/app.js';
+import { POSTGRES_ADMIN_URL, REDIS_TEST_URL, uniqueSuffix } from '../helpers/services.js';
+import type { LiveServer } from './live-server.js';
+
+export type Transport = 'sse' | 'redis' | 'postgres';
+
+/** A snapshot function the test can make fail, and that logs what it returned. */
+export interface GatedSnapshot {
+  snapshot: RevocationSnapshotFunction;
+  /** When true, every call rejects (the auth server is unreachable). */
+  failing: boolean;
+  /** Every successful call: its `afterSeq` and the records it returned. */
+  readonly calls: { afterSeq: number | undefined; records: readonly RevocationRecord[] }[];
+}
+
+/** The snapshot endpoint of `server`, with a switch and a log. */
+export function gatedSnapshot(server: LiveServer): GatedSnapshot {
+  const http = createHTTPRevocationSnapshot({
+    url: `${server.url}/v1/revocations/snapshot`,
+    headers: server.feedHeaders,
+  });
+  const gate: GatedSnapshot = {
+    failing: false,
+    calls: [],
+    async snapshot(afterSeq) {
+      if (gate.failing) throw new Error('snapshot unavailable (test)');
+      const result = await http(afterSeq);
+      gate.calls.push({ afterSeq, records: result.records });
+      return result;
+    },
+  };
+  return gate;
+}
+
+/** A transport wired end to end: the publisher attached to the server, the feed in a verifier. */
+export interface Wiring {
+  transport: Transport;
+  verifier: Verifier;
+  /** The pub/sub feed (null for SSE). */
+  feed: PubSubRevocationFeed | null;
+  snapshot: GatedSnapshot;
+  /** Resolves once the feed has handed the verifier a record of `subject` (at once if it did). */
+  whenApplied(subject: string): Promise<void>;
+  /** Detaches the publisher (revocations stop being published). */
+  detach(): void;
+  /** Kills the feed's connection on the server side (Redis `CLIENT KILL ID`, `pg_terminate_backend`). */
+  kill(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Wires `transport` on `server`, with a unique channel and connection name.
+ *
+ * @example
+ * const wiring = await wire('redis', server, { retryMs: 50 });
+ * await wiring.verifier.ready();
+ */
+export async function wire(
+  transport: Transport,
+  server: LiveServer,
+  feedOptions: Omit<PubSubFeedOptions, 'snapshot'> = {},
+  verifierOptions: Partial<VerifierOptions> = {},
+): Promise<Wiring> {
+  const suffix = uniqueSuffix();
+  const channel = `latchkey_test_rev_${suffix}`;
+  const name = `latchkey-test-feed-${suffix}`;
+  const snapshot = gatedSnapshot(server);
+  let publisher: RevocationPublisher | null = null;
+  let feed: PubSubRevocationFeed | null = null;
+  let kill: () => Promise<void> = () => Promise.reject(new Error('no connection to kill over SSE'));
+  let closeAdmin: () => Promise<void> = () => Promise.resolve();
+  const options = { ...feedOptions, snapshot: snapshot.snapshot };
+
+  if (transport === 'redis') {
+    publisher = createRedisRevocationPublisher({ url: REDIS_TEST_URL, channel });
+    feed = createRedisRevocationFeed({ url: REDIS_TEST_URL, channel, connectionName: name, ...options });
+    const admin = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    admin.on('error', () => undefined);
+    kill = async () => {
+      const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+      const ids = list
+        .split('\n')
+        .filter((line) => line.includes(` name=${name} `))
+        .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+        .filter((id): id is string => id !== undefined);
+      if (ids.length === 0) throw new Error('no subscribed connection to kill');
+      for (const id of ids) await admin.call('CLIENT', 'KILL', 'ID', id);
+    };
+    closeAdmin = async () => {
+      await admin.quit().catch(() => undefined);
+    };
+  } else if (transport === 'postgres') {
+    publisher = createPostgresRevocationPublisher({ url: POSTGRES_ADMIN_URL, channel });
+    feed = createPostgresRevocationFeed({
+      url: POSTGRES_ADMIN_URL,
+      channel,
+      applicationName: name,
+      ...options,
+    });
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL, connectionTimeoutMillis: 2_000 });
+    admin.on('error', () => undefined);
+    await admin.connect();
+    kill = async () => {
+      const result = await admin.query<{ killed: boolean }>(
+        'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1',
+        [name],
+      );
+      if (!result.rows.some((row) => row.killed)) throw new Error('no listening connection to kill');
+    };
+    closeAdmin = async () => {
+      await admin.end().catch(() => undefined);
+    };
+  }
+
+  const owned = publisher;
+  await owned?.ready();
+  const detachPublisher =
+    owned === null
+      ? (): void => undefined
+      : attachRevocationPublisher(server.latchkey, owned, (error) => {
+          console.warn(`revocation publish failed: ${String(error)}`);
+        });
+  const observer = observe(
+    feed ??
+      createSSERevocationFeed({
+        url: server.feedUrl,
+        headers: server.feedHeaders,
+        retryMs: feedOptions.retryMs ?? 20,
+      }),
+  );
+  const verifier = createVerifier({
+    issuer: ISSUER,
+    audience: ISSUER,
+    algorithms: ['EdDSA'],
+    jwksUri: server.jwksUri,
+    revocation: observer.feed,
+    clock: server.clock,
+    ...verifierOptions,
+  });
+  let detached = false;
+  const detach = (): void => {
+    if (detached) return;
+    detached = true;
+    detachPublisher();
+  };
+  return {
+    transport,
+    verifier,
+    feed,
+    snapshot,
+    whenApplied: observer.whenApplied,
+    detach,
+    kill,
+    async close() {
+      detach();
+      await verifier.close();
+      await owned?.close();
+      await closeAdmin();
+    },
+  };
+}
+
+/**
+ * Wraps a feed so that the test learns the moment each record reaches the verifier (right
+ * after the verifier applied it), instead of spinning on `verify`: a busy loop steals the CPU
+ * the servers need to deliver, and would measure itself.
+ */
+function observe(feed: RevocationFeed): {
+  feed: RevocationFeed;
+  whenApplied: (subject: string) => Promise<void>;
+} {
+  const applied = new Set<string>();
+  const waiters = new Map<string, (() => void)[]>();
+  return {
+    feed: {
+      start(apply, onState) {
+        feed.start((record) => {
+          apply(record);
+          applied.add(record.subject);
+          for (const wake of waiters.get(record.subject) ?? []) wake();
+          waiters.delete(record.subject);
+        }, onState);
+      },
+      close: () => feed.close(),
+    },
+    whenApplied(subject) {
+      if (applied.has(subject)) return Promise.resolve();
+      return new Promise((resolve) => {
+        waiters.set(subject, [...(waiters.get(subject) ?? []), resolve]);
+      });
+    },
+  };
+}
+
+/** The p-th percentile of sorted values (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+/** Lags in milliseconds, per logout. */
+export interface LagSamples {
+  /** From the server recording the revocation (its listeners are told) to the verifier refusing. */
+  delivery: number[];
+  /** From the logout call to the verifier refusing. */
+  endToEnd: number[];
+}
+
+/** `p50 x ms, p99 y ms` */
+export function summary(lags: readonly number[]): string {
+  const sorted = [...lags].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`;
+}
+
+/**
+ * Logs in `count` sessions, then logs them out one by one and measures how long the verifier
+ * keeps accepting each token: until the feed hands it the record, then a `verify` that must
+ * refuse. The verifier must be ready.
+ */
+export async function measureRevocationLag(
+  server: LiveServer,
+  wiring: Pick<Wiring, 'verifier' | 'whenApplied'>,
+  options: { count: number; email: string; timeoutMs?: number },
+): Promise<LagSamples> {
+  const { verifier } = wiring;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const logins = [];
+  for (let i = 0; i < options.count; i++) logins.push(await server.loginToken(options.email));
+  let recordedAt = 0;
+  const unsubscribe = server.latchkey.revocations.onRevocation(() => {
+    recordedAt = performance.now();
+  });
+  const delivery: number[] = [];
+  const endToEnd: number[] = [];
+  try {
+    for (const login of logins) {
+      await verifier.verify(login.accessToken);
+      const delivered = wiring.whenApplied(login.sessionId);
+      const start = performance.now();
+      await server.logout(login.accessToken);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        delivered,
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`not delivered within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      const refused = await verifier.verify(login.accessToken).then(
+        () => false,
+        (error: unknown) => isLatchkeyError(error, 'invalid_token'),
+      );
+      const end = performance.now();
+      if (!refused) throw new Error('the verifier accepted a token whose revocation it received');
+      delivery.push(end - recordedAt);
+      endToEnd.push(end - start);
+    }
+  } finally {
+    unsubscribe();
+  }
+  return { delivery, endToEnd };
+}
