@@ -348,9 +348,9 @@ for (const transport of ['redis', 'postgres'] as const) {
       await eventually(() => isRefused(wiring.verifier, login), 3_000);
     });
 
-    it.runIf(transport === 'redis')(
-      'takes ioredis clients: the feed subscribes on its own duplicate, the publisher uses the one given',
-      async () => {
+    // Registered for Redis only (not a skipped test for Postgres: there is nothing to run there).
+    if (transport === 'redis') {
+      it('takes ioredis clients: the feed subscribes on its own duplicate, the publisher uses the one given', async () => {
         const channel = `latchkey_test_rev_${uniqueSuffix()}`;
         const client = new Redis(REDIS_TEST_URL, { maxRetriesPerRequest: 1 });
         client.on('error', () => undefined);
@@ -378,8 +378,8 @@ for (const transport of ['redis', 'postgres'] as const) {
           expect(client.status).toBe('ready');
           await client.quit();
         }
-      },
-    );
+      });
+    }
 
     it('fails closed once the feed has been down longer than maxStaleness, and recovers', async () => {
       const wiring = await ready({ retryMs: 20, maxRetryMs: 50 }, { maxStaleness: 30_000 });
