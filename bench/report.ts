@@ -1,0 +1,363 @@
+/** Renders the benchmark report: docs/benchmarks.md and the SVG chart docs/benchmarks.svg. */
+
+import { formatCount, formatMs, formatRatio } from './lib/stats.js';
+import type { ProfileSummary } from './lib/profile.js';
+import type { VerifyResults } from './verify-compare.js';
+
+export interface HTTPRow {
+  id: string;
+  label: string;
+  group: 'ceiling' | 'session' | 'jwt-reused' | 'jwt-new' | 'hybrid' | 'today';
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** Median over rounds of req/s divided by the req/s of the no-auth load run just before. */
+  ratio: number;
+}
+
+export interface TargetRow {
+  name: string;
+  measured: number;
+  target: number;
+  lowerIsBetter?: boolean;
+}
+
+export interface Throughput {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+export interface BenchReport {
+  quick: boolean;
+  date: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string; node: string };
+  tool: string;
+  rounds: number;
+  seconds: number;
+  latencySeconds: number;
+  connections: number;
+  pool: number;
+  verifyRounds: number;
+  verifyMs: number;
+  verify: VerifyResults;
+  http: HTTPRow[];
+  ceilingRPS: number;
+  latency1: Array<{ id: string; label: string; p50: number }>;
+  login: Throughput | null;
+  refresh: Throughput | null;
+  revocation: {
+    samples: number;
+    p50: number;
+    p99: number;
+    max: number;
+    afterResponseP50: number;
+    afterResponseP99: number;
+  } | null;
+  revocationExternal: string | null;
+  storage: { redis: string | null; sql: string | null } | null;
+  targets: TargetRow[];
+  profiles: ProfileSummary[];
+  dropped: string[];
+  durationSeconds: number;
+}
+
+const COLORS: Record<HTTPRow['group'], string> = {
+  ceiling: '#888888',
+  session: '#2b6cb0',
+  'jwt-reused': '#2f855a',
+  'jwt-new': '#68d391',
+  hybrid: '#805ad5',
+  today: '#dd6b20',
+};
+
+const escapeXML = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A horizontal bar per setup: protected-route req/s as a ratio of the no-auth ceiling. */
+export function renderChart(report: BenchReport): string {
+  const rowHeight = 22;
+  const labelWidth = 420;
+  const barWidth = 360;
+  const top = 40;
+  const max = Math.max(1.1, ...report.http.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));
+  const height = top + report.http.length * rowHeight + 30;
+  const width = labelWidth + barWidth + 80;
+  const x = (ratio: number): number => labelWidth + (Math.max(0, ratio) / max) * barWidth;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Protected route req/s as a ratio of the no-auth ceiling (${escapeXML(report.machine.node)}, ${report.machine.cores} cores)</text>`,
+  ];
+  for (const [i, r] of report.http.entries()) {
+    const y = top + i * rowHeight;
+    const ratio = Number.isFinite(r.ratio) ? r.ratio : 0;
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXML(r.label)}</text>`,
+      `<rect x="${labelWidth}" y="${y + 3}" width="${(x(ratio) - labelWidth).toFixed(1)}" height="${rowHeight - 6}" fill="${COLORS[r.group]}"/>`,
+      `<text x="${(x(ratio) + 4).toFixed(1)}" y="${y + 15}">${formatRatio(r.ratio)} · ${formatCount(r.rps)}/s</text>`,
+    );
+  }
+  const bottom = top + report.http.length * rowHeight;
+  for (const [mark, dash] of [
+    [1, ''],
+    [0.9, '4 3'],
+    [0.8, '2 3'],
+  ] as const) {
+    parts.push(
+      `<line x1="${x(mark).toFixed(1)}" y1="${top - 4}" x2="${x(mark).toFixed(1)}" y2="${bottom}" stroke="#333" stroke-width="1"${dash === '' ? '' : ` stroke-dasharray="${dash}"`}/>`,
+      `<text x="${x(mark).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${mark}x</text>`,
+    );
+  }
+  parts.push('</svg>', '');
+  return parts.join('\n');
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+function isPass(t: TargetRow): boolean {
+  return t.lowerIsBetter === true ? t.measured < t.target : t.measured >= t.target;
+}
+
+/** The whole of docs/benchmarks.md. */
+export function renderMarkdown(report: BenchReport): string {
+  const m = report.machine;
+  const out: string[] = [];
+  const latency = new Map(report.latency1.map((r) => [r.id, r.p50]));
+  const base = latency.get('no-auth') ?? NaN;
+  const sessionId = latency.has('session-redis') ? 'session-redis' : 'session-memory';
+  const sessionCost = (latency.get(sessionId) ?? NaN) - base;
+  const jwtCost = (latency.get('jwt-reused-EdDSA') ?? NaN) - base;
+  const jwtNewCost = (latency.get('jwt-new-EdDSA') ?? NaN) - base;
+  out.push(
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${report.quick ? ' -- --quick' : ''}\` on ${report.date.slice(0, 10)} in ${report.durationSeconds.toFixed(0)} s. ` +
+      'Every figure below comes from that one run on this machine; rerun it on yours before you rely on a number. ' +
+      'Compare the rows with each other (ratios), not with figures from another machine.',
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${m.cpu}, ${m.cores} cores (shared, noisy: a cloud VM that other jobs use at the same time)`,
+    `- Memory: ${m.memoryGiB.toFixed(1)} GiB; OS: ${m.os}; Node.js ${m.node}`,
+    `- Load generator: ${report.tool} (one thread), on the same machine, over 127.0.0.1`,
+    '',
+    '## In short',
+    '',
+    `- **The auth step at one connection** (p50 of the protected route minus p50 of the same route with no auth): ` +
+      `a cookie session read from ${sessionId === 'session-redis' ? 'Redis' : 'memory'} adds **${formatMs(sessionCost)} ms**; ` +
+      `a JWT (EdDSA) adds **${formatMs(jwtCost)} ms** when the same token comes back (cache hit) and **${formatMs(jwtNewCost)} ms** when every token is new. ` +
+      (sessionCost < 1 && jwtCost < 1
+        ? 'The often-quoted "JWT took the auth step from 15 ms to 3 ms" does not describe a session lookup done well: here both are under a millisecond.'
+        : 'Compare this with the often-quoted "JWT took the auth step from 15 ms to 3 ms": the figures above are what this machine measured.'),
+    `- Under load (${report.connections} connections) the ceiling, a bare Fastify route, does ${formatCount(report.ceilingRPS)} req/s. Each setup's figure is in the table below as a ratio of it.`,
+    '',
+    '![Protected route req/s as a ratio of the no-auth ceiling](benchmarks.svg)',
+    '',
+    '## Targets',
+    '',
+    table(
+      ['Target', 'Measured', 'Goal', 'Result'],
+      report.targets.map((t) => [
+        t.name,
+        t.lowerIsBetter === true ? `${formatMs(t.measured)} ms` : formatRatio(t.measured),
+        t.lowerIsBetter === true ? `< ${t.target} ms` : `>= ${t.target}x`,
+        isPass(t) ? 'PASS' : '**MISS**',
+      ]),
+    ),
+    '',
+    'The **raw node:crypto bound** for a new token each request is the req/s the same server would do if each request cost exactly its HTTP overhead plus one raw signature check: ' +
+      'the no-auth server is saturated under this load, so one request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
+      'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
+      'The revocation target is taken from the logout response to the first refusal (propagation); the figure from the moment the logout is sent, which adds the logout request and its store write, is below.',
+    '',
+    '## Protected route over HTTP',
+    '',
+    `Every setup answers \`GET\` with \`{"user": id}\` (Latchkey's own \`GET /v1/me\` answers its user and session document, a larger body). ` +
+      `${report.connections} connections, ${report.seconds} s per load, median of ${report.rounds} interleaved round(s); each setup's load is preceded by a 1-s load of the ceiling, and the ratio is the median over rounds of its req/s over that adjacent ceiling's.`,
+    '',
+    table(
+      ['Setup', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'errors'],
+      report.http.map((r) => [
+        r.label,
+        formatCount(r.rps),
+        formatMs(r.p50),
+        formatMs(r.p99),
+        formatRatio(r.ratio),
+        String(r.errors),
+      ]),
+    ),
+    '',
+    `"New token each request" rotates through a pool of ${formatCount(report.pool)} tokens signed in advance (more than the verifier's 10 000-entry cache, so every request misses it). ` +
+      'The HS256 rows use the core verifier (`createAccessTokenVerifier`) in a Fastify route: the resource-service SDK takes published public keys only, and an HS256 secret is never published. ' +
+      "The hybrid row is a resource service on `latchkey/verify` with the auth server's JWKS and its SSE revocation feed, reading the access cookie of a hybrid login. " +
+      'The HS256 tokens of @fastify/jwt and hono/jwt are verified without a cache (their defaults).',
+    '',
+    '### One connection (latency of a single client)',
+    '',
+    table(
+      ['Setup', 'p50 ms', 'added by auth, ms'],
+      report.latency1.map((r) => [
+        r.label,
+        formatMs(r.p50),
+        r.id === 'no-auth' ? '—' : formatMs(r.p50 - base),
+      ]),
+    ),
+    '',
+    '## Verification in process',
+    '',
+    `Median ops/s over ${report.verifyRounds} interleaved round(s) of ${report.verifyMs} ms per contender, one token per algorithm (n/a: the library has no such algorithm).`,
+    '',
+    table(
+      [
+        'Algorithm',
+        'raw node:crypto',
+        'Latchkey cold',
+        'Latchkey cached',
+        'jose',
+        'fast-jwt',
+        'jsonwebtoken',
+      ],
+      Object.entries(report.verify).map(([alg, r]) => [
+        alg,
+        formatCount(r.raw),
+        formatCount(r.cold),
+        formatCount(r.cached),
+        formatCount(r.jose),
+        formatCount(r['fast-jwt']),
+        formatCount(r.jsonwebtoken),
+      ]),
+    ),
+    '',
+    'Raw is `crypto.verify` on a pre-split token and a pre-parsed key: no parsing, no claim checks, the floor. Cold is our verifier with its cache off; cached is a hit in its cache of verified tokens (a map lookup, key identity and time checks).',
+    '',
+    '## Login, refresh, revocation',
+    '',
+  );
+  if (report.login !== null && report.refresh !== null) {
+    out.push(
+      table(
+        ['Operation (memory store)', 'req/s', 'p50 ms', 'p99 ms', 'errors'],
+        [
+          [
+            '`POST /v1/login` (argon2id), 4 connections',
+            formatCount(report.login.rps),
+            formatMs(report.login.p50),
+            formatMs(report.login.p99),
+            String(report.login.errors),
+          ],
+          [
+            `\`POST /v1/refresh\` (rotation), ${report.connections} chains`,
+            formatCount(report.refresh.rps),
+            formatMs(report.refresh.p50),
+            formatMs(report.refresh.p99),
+            String(report.refresh.errors),
+          ],
+        ],
+      ),
+      '',
+      'Login is bound by argon2id by design: that is what makes a stolen password database slow to attack. Each refresh chain sends the token the previous response returned, so every request is a real rotation.',
+      '',
+    );
+  }
+  if (report.revocation !== null) {
+    const r = report.revocation;
+    out.push(
+      `**Revocation lag**: ${r.samples} samples, p50 ${formatMs(r.p50)} ms, p99 ${formatMs(r.p99)} ms, max ${formatMs(r.max)} ms. ` +
+        'Measured from just before `POST /v1/logout` is sent (token mode, PGlite store: the default) until a resource service in another process — `latchkey/verify` fed by the SSE revocation feed — first refuses the same access token; the harness polls it back to back. ' +
+        `With ${r.samples} samples, the p99 is the worst sample or close to it. That lag includes the logout request itself (a write to the PGlite store); ` +
+        `counted from the moment the logout response arrived instead, the lag is p50 ${formatMs(r.afterResponseP50)} ms, p99 ${formatMs(r.afterResponseP99)} ms: the propagation through the feed alone.`,
+      '',
+    );
+  }
+  if (report.revocationExternal !== null) {
+    out.push(
+      'Output of `bench/revocation-lag.ts --count 30` (a verifier in the same process as an in-process server on the memory store, per transport; delivery is from the server recording the revocation to the verifier refusing the token):',
+      '',
+      '```',
+      report.revocationExternal.trim(),
+      '```',
+      '',
+    );
+  }
+  out.push('## Storage per session', '');
+  if (report.storage !== null && (report.storage.redis !== null || report.storage.sql !== null)) {
+    out.push(
+      'From `bench/store-footprint.ts redis` and `bench/store-footprint-sql.ts`, run by the harness at 20 000 sessions (each with one refresh token) and 2 000 reads:',
+      '',
+      '```',
+      [report.storage.redis, report.storage.sql]
+        .filter((s): s is string => s !== null)
+        .map((s) => s.trim())
+        .join('\n\n'),
+      '```',
+      '',
+    );
+  } else {
+    out.push(
+      'Not measured in this run (quick mode, or no Redis/Postgres): see `bench/store-footprint.ts` and `bench/store-footprint-sql.ts`.',
+      '',
+    );
+  }
+  out.push(
+    '## Method',
+    '',
+    '- Each server runs in its own process (`node --import tsx bench/servers/<name>.ts`, or the real `latchkey serve` from source for the cookie-session, login, refresh and revocation figures); the load generator is another process. Nothing else of the harness runs while a load runs.',
+    `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections; ${report.latencySeconds} s at one connection). A 1-s warm-up per setup comes first and is discarded.`,
+    '- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the no-auth ceiling run just before each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The ceiling row itself is the median of its own full-length loads.',
+    '- Latchkey servers: `LATCHKEY_STORE=memory`; PGlite (the default) in a temporary data directory; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after. express-session uses its own prefix too. Nothing is flushed.',
+    '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios hold better than absolute numbers.',
+    '',
+  );
+  const missed = report.targets.filter((t) => !isPass(t));
+  out.push('## What costs, what remains', '');
+  if (missed.length === 0) {
+    out.push('Every target was met in this run.', '');
+  } else {
+    out.push(
+      `Missed in this run: ${missed.map((t) => t.name).join('; ')}.`,
+      '',
+      '- A cookie session costs a store round trip per request (a session read and a user read; a sliding-expiry write at most once a minute). With Redis that is two network round trips from Node, each with its client-side encode/decode; on 2 cores the Redis server itself competes with the Latchkey process and the load generator for the CPU, which the no-auth ceiling never pays.',
+      "- `GET /v1/me` answers a larger document (user and session) than the one-field body of the other setups, and runs Latchkey's full request pipeline (origin checks, problem+json errors, `Cache-Control: no-store`).",
+      '- A new token each request pays one signature check: the in-process table shows the floor, and the "raw bound" target says how close the HTTP route gets to it.',
+      '',
+    );
+  }
+  for (const p of report.profiles) {
+    out.push(
+      `### CPU profile: ${p.scenario}`,
+      '',
+      `\`node --cpu-prof\` on the server for its whole life: start (tsx compiling the TypeScript: \`wrapSafe\`, \`compileSourceTextModule\`, \`waitForWorker\`, \`makeSyncRequest\`, \`internalModuleStat\`), then one ${report.seconds * 3}-s load at ${report.connections} connections; self time, idle excluded. The start-up entries are not a per-request cost.`,
+      '',
+      table(
+        ['Where', 'self time'],
+        p.places.map((x) => [x.name.replace(/\|/g, '\\|'), `${(x.share * 100).toFixed(1)}%`]),
+      ),
+      '',
+      table(
+        ['Function', 'self time'],
+        p.functions.map((x) => [x.name.replace(/\|/g, '\\|'), `${(x.share * 100).toFixed(1)}%`]),
+      ),
+      '',
+      `Read: the biggest entries are native socket writes (\`writeUtf8String\`, \`writev\`: ${(
+        p.functions
+          .filter((x) => x.name.startsWith('writeUtf8String') || x.name.startsWith('writev'))
+          .reduce((sum, x) => sum + x.share, 0) * 100
+      ).toFixed(
+        0,
+      )}% together), far above the store client and Latchkey's own code. The same route on the memory store is also far below the ceiling, so the cost is in how the server writes each response (or what else it writes per request), not in Redis: that is the next thing to fix. What remains after it is the store round trip itself.`,
+      '',
+    );
+  }
+  if (report.dropped.length > 0)
+    out.push('## Not measured in this run', '', ...report.dropped.map((d) => `- ${d}`), '');
+  return out.join('\n');
+}

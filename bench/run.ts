@@ -1,0 +1,766 @@
+/**
+ * The benchmark harness: `npm run bench [-- --quick] [--write]` (and, later, `latchkey bench`).
+ *
+ * Session against JWT, and Latchkey against what people use today, on this machine:
+ * - verification in process, per algorithm (ours cold and cached, raw node:crypto, jose,
+ *   fast-jwt, jsonwebtoken);
+ * - a protected route over HTTP (req/s, p50, p99) for a no-auth ceiling, Latchkey cookie
+ *   sessions on each store, a resource service on `latchkey/verify` with a reused and a new JWT
+ *   per request, the hybrid access cookie, and express-session + connect-redis,
+ *   @fastify/jwt and hono/jwt;
+ * - login and refresh throughput, revocation lag, storage per session, and the added latency
+ *   of the auth step at one connection.
+ *
+ * Every server runs in its own process and the load generator (wrk, or autocannon without it)
+ * in another; every figure is the median of interleaved rounds, and every comparison a ratio
+ * against a baseline measured in the same run. `--quick` runs a few scenarios with 1-s loads and
+ * one round (under a minute, for CI) and writes its report to a temporary directory unless
+ * `--write` is given. A full run writes docs/benchmarks.md and docs/benchmarks.svg.
+ */
+
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, tmpdir, type, release } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import jsonwebtoken from 'jsonwebtoken';
+import pg from 'pg';
+import { createClient } from 'redis';
+import { generateSigningKey, type GeneratedSigningKey } from '../src/keys/key-material.js';
+import type { KeyAlgorithm } from '../src/stores/types.js';
+import { signAccessToken } from '../src/token/jwt.js';
+import { ROOT } from '../test/helpers/process.js';
+import {
+  loginCookie,
+  loginHybrid,
+  loginToken,
+  BENCH_EMAIL,
+  BENCH_PASSWORD,
+  startLatchkey,
+  postJSON,
+} from './lib/latchkey.js';
+import { hasWrk, runLoad, type LoadOptions, type LoadResult } from './lib/load.js';
+import { profileLatchkeySession, type ProfileSummary } from './lib/profile.js';
+import { killAllChildren, startBenchServer, trackChild } from './lib/processes.js';
+import { formatCount, formatMs, formatRatio, median, percentile, progress } from './lib/stats.js';
+import { renderChart, renderMarkdown, type BenchReport, type HTTPRow, type TargetRow } from './report.js';
+import { runVerifyComparison } from './verify-compare.js';
+
+const ISSUER = 'https://auth.bench.example';
+const AUDIENCE = 'https://api.bench.example';
+/** Larger than the verifier's default cache (10 000 entries): a pool rotated in order always misses. */
+const FULL_POOL = 12_000;
+
+interface Settings {
+  quick: boolean;
+  write: boolean;
+  rounds: number;
+  seconds: number;
+  latencySeconds: number;
+  connections: number;
+  verifyRounds: number;
+  verifyMs: number;
+  pool: number;
+  algorithms: KeyAlgorithm[];
+  revocationSamples: number;
+  out: string | null;
+}
+
+interface Scenario {
+  id: string;
+  label: string;
+  group: HTTPRow['group'];
+  /** The in-process verify figure this scenario is bounded by (new-token scenarios). */
+  alg?: KeyAlgorithm;
+  load: LoadOptions;
+}
+
+function settingsFrom(args: string[]): Settings {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      seconds: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const quick = values.quick;
+  return {
+    quick,
+    write: values.write,
+    rounds: Number(values.rounds ?? (quick ? 1 : 3)),
+    seconds: Number(values.seconds ?? (quick ? 1 : 3)),
+    latencySeconds: quick ? 1 : 2,
+    connections: 10,
+    verifyRounds: quick ? 1 : 5,
+    verifyMs: quick ? 80 : 200,
+    pool: FULL_POOL,
+    algorithms: quick ? ['EdDSA'] : ['EdDSA', 'ES256', 'RS256', 'HS256'],
+    revocationSamples: quick ? 5 : 25,
+    out: values.out ?? null,
+  };
+}
+
+function claimsFor(i: number): Parameters<typeof signAccessToken>[0] {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: ISSUER,
+    aud: AUDIENCE,
+    sub: 'user-123',
+    sid: 'session-456',
+    iat: now,
+    exp: now + 3600,
+    jti: `jti-${i}`,
+    scope: 'read write',
+    roles: ['member'],
+  };
+}
+
+/** Environment of a `latchkey-verify` server for a statically keyed algorithm. */
+function verifyServerEnv(key: GeneratedSigningKey): Record<string, string> {
+  const env: Record<string, string> = { BENCH_ISSUER: ISSUER, BENCH_AUDIENCE: AUDIENCE, BENCH_ALG: key.alg };
+  if (key.alg === 'HS256') {
+    env.BENCH_KID = key.kid;
+    env.BENCH_HS256_KEY = key.privateKey.export().toString('base64url');
+  } else {
+    env.BENCH_KEYS = JSON.stringify([key.publicJwk]);
+  }
+  return env;
+}
+
+async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const client = createClient({ url });
+  await client.connect();
+  try {
+    for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      const keys: string[] = Array.isArray(batch) ? batch : [batch];
+      if (keys.length > 0) await client.del(keys);
+    }
+  } finally {
+    await client.quit();
+  }
+}
+
+async function reachable(check: () => Promise<void>): Promise<boolean> {
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 3000)),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a child to completion (bounded), returning its stdout; null when it fails. */
+async function runScript(args: string[], timeoutMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    trackChild(child);
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0)
+        progress(`${args.join(' ')} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`);
+      resolve(code === 0 ? out : null);
+    });
+  });
+}
+
+/** Median of per-round ratios `a[i] / b[i]` (each round's pair was measured close together). */
+function roundRatio(a: readonly LoadResult[], b: readonly LoadResult[]): number {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push((a[i]?.rps ?? NaN) / (b[i]?.rps ?? NaN));
+  return median(ratios);
+}
+
+export async function runBenchmarks(args: string[]): Promise<number> {
+  const settings = settingsFrom(args);
+  const started = Date.now();
+  const cleanups: Array<() => Promise<void>> = [];
+  const dropped: string[] = [];
+  const onSignal = (): void => {
+    progress('interrupted: stopping every process');
+    killAllChildren();
+    process.exitCode = 130;
+  };
+  process.once('SIGINT', onSignal);
+  process.once('exit', killAllChildren);
+  const tag = `${process.pid}_${randomBytes(3).toString('hex')}`;
+  const dataDir = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const redisURL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const postgresBase =
+    process.env.LATCHKEY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+  try {
+    progress(
+      `${settings.quick ? 'quick' : 'full'} run: ${settings.rounds} round(s) x ${settings.seconds} s per load, load by ${hasWrk() ? 'wrk' : 'autocannon'}`,
+    );
+
+    // 1. Verification in process (before any server runs, so nothing competes for the CPU).
+    progress(`verify in process: ${settings.algorithms.join(', ')}`);
+    const verify = await runVerifyComparison({
+      algorithms: settings.algorithms,
+      rounds: settings.verifyRounds,
+      ms: settings.verifyMs,
+    });
+
+    // 2. Keys and token pools.
+    progress(`signing token pools (${settings.pool} per algorithm)`);
+    const keys = new Map<KeyAlgorithm, GeneratedSigningKey>();
+    const pools = new Map<KeyAlgorithm, string[]>();
+    for (const alg of settings.algorithms) {
+      const key = await generateSigningKey(alg);
+      keys.set(alg, key);
+      const pool: string[] = [];
+      for (let i = 0; i < settings.pool; i++) pool.push(signAccessToken(claimsFor(i), key));
+      pools.set(alg, pool);
+    }
+    const hsSecret = randomBytes(32).toString('base64url');
+    const todayToken = jsonwebtoken.sign({ sub: 'user-123' }, hsSecret, {
+      algorithm: 'HS256',
+      expiresIn: '1h',
+    });
+
+    // 3. Servers.
+    const hasRedis =
+      !settings.quick && (await reachable(() => deleteRedisPrefix(redisURL, `lkbench-probe-${tag}:`)));
+    let postgresDB: string | null = null;
+    if (!settings.quick) {
+      const admin = new pg.Client({ connectionString: postgresBase });
+      if (
+        await reachable(async () => {
+          await admin.connect();
+        })
+      ) {
+        postgresDB = `latchkey_bench_${tag}`;
+        await admin.query(`CREATE DATABASE ${postgresDB}`);
+        await admin.end();
+        const dbName = postgresDB;
+        cleanups.push(async () => {
+          const dropper = new pg.Client({ connectionString: postgresBase });
+          await dropper.connect();
+          await dropper.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+          await dropper.end();
+        });
+      } else {
+        dropped.push('Postgres scenarios (Postgres unreachable)');
+      }
+    }
+    if (!settings.quick && !hasRedis) dropped.push('Redis scenarios (Redis unreachable)');
+    const postgresURL = postgresDB === null ? null : postgresBase.replace(/\/[^/]*$/, `/${postgresDB}`);
+    const latchkeyPrefix = `lkbench-${tag}`;
+    const expressPrefix = `lkbench-express-${tag}:`;
+    if (hasRedis) {
+      cleanups.push(() => deleteRedisPrefix(redisURL, `${latchkeyPrefix}:`));
+      cleanups.push(() => deleteRedisPrefix(redisURL, expressPrefix));
+    }
+
+    progress('starting servers');
+    const stops: Array<() => Promise<void>> = [];
+    cleanups.push(async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    });
+    const bench = async (name: string, script: string, env: Record<string, string>): Promise<string> => {
+      const server = await startBenchServer(name, script, env);
+      stops.push(() => server.stop());
+      return server.url;
+    };
+    const latchkey = async (
+      name: string,
+      env: Record<string, string>,
+      options: { feedClient?: boolean } = {},
+    ): Promise<{ url: string; feedAuthorization: string }> => {
+      const server = await startLatchkey(name, { LATCHKEY_DATA_DIR: join(dataDir, name), ...env }, options);
+      stops.push(async () => {
+        await server.server.stop('SIGTERM');
+      });
+      return { url: server.url, feedAuthorization: server.feedAuthorization ?? '' };
+    };
+
+    const noAuthURL = await bench('no-auth', 'no-auth', {});
+    // PGlite, the default store, also serves the hybrid login, the JWKS and the revocation feed
+    // (which needs a machine client, and so a store the CLI can write to before the server starts).
+    // Quick mode leaves PGlite out (its start, and the CLI run before it, take most of a minute).
+    const [memory, pglite] = await Promise.all([
+      latchkey('memory', { LATCHKEY_STORE: 'memory' }),
+      settings.quick ? null : latchkey('pglite', {}, { feedClient: true }),
+    ]);
+    const memoryURL = memory.url;
+    const scenarios: Scenario[] = [];
+    const get = (url: string, headers: Record<string, string> = {}): LoadOptions => ({
+      url,
+      connections: settings.connections,
+      seconds: settings.seconds,
+      headers,
+    });
+    scenarios.push({
+      id: 'no-auth',
+      label: 'No auth (Fastify, the ceiling)',
+      group: 'ceiling',
+      load: get(`${noAuthURL}/me`),
+    });
+    scenarios.push({
+      id: 'session-memory',
+      label: 'Latchkey cookie session, memory store',
+      group: 'session',
+      load: get(`${memoryURL}/v1/me`, { cookie: await loginCookie(memoryURL) }),
+    });
+    if (pglite !== null) {
+      scenarios.push({
+        id: 'session-pglite',
+        label: 'Latchkey cookie session, PGlite (default)',
+        group: 'session',
+        load: get(`${pglite.url}/v1/me`, { cookie: await loginCookie(pglite.url) }),
+      });
+    }
+    if (!settings.quick) {
+      if (postgresURL !== null) {
+        const { url } = await latchkey('postgres', { DATABASE_URL: postgresURL });
+        scenarios.push({
+          id: 'session-postgres',
+          label: 'Latchkey cookie session, Postgres',
+          group: 'session',
+          load: get(`${url}/v1/me`, { cookie: await loginCookie(url) }),
+        });
+      }
+      if (hasRedis) {
+        const { url } = await latchkey('redis', {
+          REDIS_URL: redisURL,
+          LATCHKEY_REDIS_PREFIX: latchkeyPrefix,
+        });
+        scenarios.push({
+          id: 'session-redis',
+          label: 'Latchkey cookie session, Redis',
+          group: 'session',
+          load: get(`${url}/v1/me`, { cookie: await loginCookie(url) }),
+        });
+      }
+    }
+    for (const alg of settings.algorithms) {
+      const key = keys.get(alg);
+      const pool = pools.get(alg) ?? [];
+      if (key === undefined) continue;
+      const url = await bench(`verify-${alg}`, 'latchkey-verify', verifyServerEnv(key));
+      const via = alg === 'HS256' ? 'core verifier' : 'latchkey/verify + Fastify adapter';
+      scenarios.push({
+        id: `jwt-reused-${alg}`,
+        label: `JWT ${alg}, same token (${via})`,
+        group: 'jwt-reused',
+        alg,
+        load: get(`${url}/me`, { authorization: `Bearer ${pool[0] ?? ''}` }),
+      });
+      scenarios.push({
+        id: `jwt-new-${alg}`,
+        label: `JWT ${alg}, new token each request (${via})`,
+        group: 'jwt-new',
+        alg,
+        load: {
+          ...get(`${url}/me`),
+          rotate: { header: 'Authorization', values: pool.map((token) => `Bearer ${token}`) },
+        },
+      });
+    }
+    let hybridURL: string | null = null;
+    if (pglite !== null) {
+      hybridURL = await bench('hybrid', 'latchkey-verify', {
+        BENCH_ISSUER: pglite.url,
+        BENCH_AUDIENCE: pglite.url,
+        BENCH_ALG: 'EdDSA',
+        BENCH_JWKS_URI: `${pglite.url}/.well-known/jwks.json`,
+        BENCH_FEED_URL: `${pglite.url}/v1/revocations`,
+        BENCH_FEED_AUTHORIZATION: pglite.feedAuthorization,
+      });
+      scenarios.push({
+        id: 'hybrid',
+        label: 'Latchkey hybrid access cookie (JWKS + SSE feed)',
+        group: 'hybrid',
+        load: get(`${hybridURL}/me`, { cookie: await loginHybrid(pglite.url) }),
+      });
+    }
+    if (!settings.quick) {
+      if (hasRedis) {
+        const url = await bench('express-session', 'express-session', {
+          BENCH_REDIS_URL: redisURL,
+          BENCH_PREFIX: expressPrefix,
+        });
+        const response = await fetch(`${url}/login`, { method: 'POST' });
+        await response.arrayBuffer();
+        const cookie = (response.headers.getSetCookie()[0] ?? '').split(';')[0] ?? '';
+        scenarios.push({
+          id: 'express-session',
+          label: 'express-session + connect-redis (node-redis)',
+          group: 'today',
+          load: get(`${url}/me`, { cookie }),
+        });
+      }
+      const fastifyURL = await bench('fastify-jwt', 'fastify-jwt', { BENCH_SECRET: hsSecret });
+      scenarios.push({
+        id: 'fastify-jwt',
+        label: 'Fastify + @fastify/jwt, HS256, same token',
+        group: 'today',
+        load: get(`${fastifyURL}/me`, { authorization: `Bearer ${todayToken}` }),
+      });
+      const honoURL = await bench('hono-jwt', 'hono-jwt', { BENCH_SECRET: hsSecret });
+      scenarios.push({
+        id: 'hono-jwt',
+        label: 'Hono + hono/jwt, HS256, same token',
+        group: 'today',
+        load: get(`${honoURL}/me`, { authorization: `Bearer ${todayToken}` }),
+      });
+    }
+    progress(`servers up after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+
+    // 4. Protected route under load: a warm-up, then interleaved rounds (rotating order). Each
+    // setup's load is preceded by a shorter load of the no-auth ceiling, and its ratio is taken
+    // against that adjacent ceiling: on a shared machine, the capacity drifts within a round.
+    const results = new Map<string, LoadResult[]>();
+    const paired = new Map<string, LoadResult[]>();
+    const pairSeconds = 1;
+    const ceilingScenario = scenarios[0];
+    for (const s of scenarios) await runLoad({ ...s.load, seconds: 1 });
+    for (let round = 0; round < settings.rounds; round++) {
+      for (let i = 0; i < scenarios.length; i++) {
+        const s = scenarios[(i + round) % scenarios.length];
+        if (s === undefined || ceilingScenario === undefined) continue;
+        if (s.group !== 'ceiling') {
+          const before = await runLoad({ ...ceilingScenario.load, seconds: pairSeconds });
+          paired.set(s.id, [...(paired.get(s.id) ?? []), before]);
+        }
+        const result = await runLoad(s.load);
+        results.set(s.id, [...(results.get(s.id) ?? []), result]);
+        progress(
+          `round ${round + 1}/${settings.rounds} ${s.id}: ${formatCount(result.rps)} req/s, p50 ${formatMs(result.p50)} ms, p99 ${formatMs(result.p99)} ms${result.errors > 0 ? `, ${result.errors} errors` : ''}`,
+        );
+      }
+    }
+    const ceiling = results.get('no-auth') ?? [];
+    const ceilingRPS = median(ceiling.map((r) => r.rps));
+    const http: HTTPRow[] = scenarios.map((s) => {
+      const rs = results.get(s.id) ?? [];
+      return {
+        id: s.id,
+        label: s.label,
+        group: s.group,
+        rps: median(rs.map((r) => r.rps)),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        errors: rs.reduce((sum, r) => sum + r.errors, 0),
+        ratio: s.group === 'ceiling' ? 1 : roundRatio(rs, paired.get(s.id) ?? []),
+      };
+    });
+
+    // 5. The auth step's added latency at one connection.
+    const latencyIds = [
+      'no-auth',
+      'session-redis',
+      'session-memory',
+      'session-postgres',
+      'jwt-reused-EdDSA',
+      'jwt-new-EdDSA',
+    ];
+    const latencyScenarios = scenarios.filter((s) => latencyIds.includes(s.id));
+    const single = new Map<string, number[]>();
+    for (let round = 0; round < settings.rounds; round++) {
+      for (let i = 0; i < latencyScenarios.length; i++) {
+        const s = latencyScenarios[(i + round) % latencyScenarios.length];
+        if (s === undefined) continue;
+        const result = await runLoad({ ...s.load, connections: 1, seconds: settings.latencySeconds });
+        single.set(s.id, [...(single.get(s.id) ?? []), result.p50]);
+      }
+      progress(`round ${round + 1}/${settings.rounds} of one-connection latency done`);
+    }
+    const latency1 = latencyScenarios.map((s) => ({
+      id: s.id,
+      label: s.label,
+      p50: median(single.get(s.id) ?? []),
+    }));
+
+    // 6. Login and refresh against the memory store.
+    progress('login and refresh throughput (memory store)');
+    const loginRuns: LoadResult[] = [];
+    const refreshRuns: LoadResult[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      loginRuns.push(
+        await runLoad({
+          url: `${memoryURL}/v1/login`,
+          connections: 4,
+          seconds: settings.seconds,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD, mode: 'token' }),
+        }),
+      );
+      const chains: string[] = [];
+      for (let i = 0; i < settings.connections; i++) chains.push((await loginToken(memoryURL)).refreshToken);
+      refreshRuns.push(
+        await runLoad({
+          url: `${memoryURL}/v1/refresh`,
+          connections: settings.connections,
+          seconds: settings.seconds,
+          refreshChain: { tokens: chains },
+        }),
+      );
+    }
+    const summarize = (rs: LoadResult[]): BenchReport['login'] => ({
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      errors: rs.reduce((sum, r) => sum + r.errors, 0),
+    });
+
+    // 7. Revocation lag: logout on the server, refusal in the resource service (another process).
+    let revocation: BenchReport['revocation'] = null;
+    if (pglite !== null && hybridURL !== null) {
+      const authURL = pglite.url;
+      const resourceURL = hybridURL;
+      progress(`revocation lag (${settings.revocationSamples} samples)`);
+      const lags: number[] = [];
+      const afterResponse: number[] = [];
+      for (let i = 0; i < settings.revocationSamples; i++) {
+        const { accessToken } = await loginToken(authURL);
+        const headers = { authorization: `Bearer ${accessToken}` };
+        const before = await fetch(`${resourceURL}/me`, { headers });
+        await before.arrayBuffer();
+        if (before.status !== 200)
+          throw new Error(`resource service refused a fresh token: ${before.status}`);
+        const t0 = performance.now();
+        const logout = await postJSON(`${authURL}/v1/logout`, {}, headers);
+        await logout.arrayBuffer();
+        const t1 = performance.now();
+        if (logout.status !== 204) throw new Error(`logout answered ${logout.status}`);
+        for (;;) {
+          const response = await fetch(`${resourceURL}/me`, { headers });
+          await response.arrayBuffer();
+          if (response.status === 401) break;
+          if (performance.now() - t0 > 5000) throw new Error('revocation not seen within 5 s');
+        }
+        const t2 = performance.now();
+        lags.push(t2 - t0);
+        afterResponse.push(t2 - t1);
+      }
+      revocation = {
+        samples: lags.length,
+        p50: percentile(lags, 50),
+        p99: percentile(lags, 99),
+        max: Math.max(...lags),
+        afterResponseP50: percentile(afterResponse, 50),
+        afterResponseP99: percentile(afterResponse, 99),
+      };
+    }
+    let revocationExternal: string | null = null;
+    if (!settings.quick && existsSync(join(ROOT, 'bench', 'revocation-lag.ts'))) {
+      progress('running bench/revocation-lag.ts');
+      revocationExternal = await runScript([join('bench', 'revocation-lag.ts'), '--count', '30'], 120_000);
+    }
+
+    // 8. Storage per session (the footprint benchmarks, at a smaller count).
+    let storage: BenchReport['storage'] = null;
+    if (!settings.quick) {
+      progress('storage footprint (20 000 sessions)');
+      storage = {
+        redis: hasRedis
+          ? await runScript(
+              [join('bench', 'store-footprint.ts'), 'redis', '--sessions', '20000', '--reads', '2000'],
+              120_000,
+            )
+          : null,
+        sql:
+          postgresDB !== null
+            ? await runScript(
+                [join('bench', 'store-footprint-sql.ts'), '--sessions', '20000', '--reads', '2000'],
+                180_000,
+              )
+            : null,
+      };
+    }
+
+    // 9. Targets.
+    const row = (id: string): HTTPRow | undefined => http.find((r) => r.id === id);
+    const targets: TargetRow[] = [];
+    for (const alg of settings.algorithms) {
+      const reused = row(`jwt-reused-${alg}`);
+      if (reused !== undefined)
+        targets.push({ name: `Reused JWT (${alg}) / no-auth ceiling`, measured: reused.ratio, target: 0.9 });
+      const freshRuns = results.get(`jwt-new-${alg}`) ?? [];
+      const pairedRuns = paired.get(`jwt-new-${alg}`) ?? [];
+      const raw = verify[alg]?.raw ?? NaN;
+      if (freshRuns.length > 0) {
+        // Per round, the bound from the adjacent ceiling; then the median of rps / bound.
+        const bounds = pairedRuns.map((c) => 1 / (1 / c.rps + 1 / raw));
+        const shares = freshRuns.map((r, i) => r.rps / (bounds[i] ?? NaN));
+        targets.push({
+          name: `New JWT each request (${alg}) / raw node:crypto bound (${formatCount(median(bounds))} req/s)`,
+          measured: median(shares),
+          target: 0.9,
+        });
+      }
+    }
+    const redisSession = row('session-redis');
+    const express = row('express-session');
+    if (redisSession !== undefined) {
+      targets.push({
+        name: 'Redis cookie session / no-auth ceiling',
+        measured: redisSession.ratio,
+        target: 0.8,
+      });
+      if (express !== undefined)
+        targets.push({
+          name: 'Redis cookie session / express-session + connect-redis',
+          // Each against its adjacent ceiling, then one over the other.
+          measured: redisSession.ratio / express.ratio,
+          target: 5,
+        });
+    }
+    if (revocation !== null)
+      targets.push({
+        name: 'Revocation lag p99 (ms, from logout response to refusal in another process), must be below',
+        measured: revocation.afterResponseP99,
+        target: 100,
+        lowerIsBetter: true,
+      });
+
+    // 10. Where a cookie-session target is missed, a CPU profile of that scenario.
+    const profiles: ProfileSummary[] = [];
+    const sessionMissed = targets.some(
+      (t) => t.name.startsWith('Redis cookie session') && t.measured < t.target,
+    );
+    if (!settings.quick && hasRedis && sessionMissed) {
+      progress('CPU profile of latchkey serve (Redis cookie session, GET /v1/me)');
+      const prefix = `${latchkeyPrefix}-prof`;
+      cleanups.push(() => deleteRedisPrefix(redisURL, `${prefix}:`));
+      try {
+        profiles.push(
+          await profileLatchkeySession({
+            scenario: 'Latchkey cookie session, Redis: `GET /v1/me`',
+            env: { REDIS_URL: redisURL, LATCHKEY_REDIS_PREFIX: prefix },
+            seconds: settings.seconds * 3,
+            connections: settings.connections,
+          }),
+        );
+      } catch (error) {
+        dropped.push(`CPU profile (${error instanceof Error ? error.message : String(error)})`);
+      }
+    }
+
+    if (settings.quick) {
+      dropped.push(
+        "quick mode: ES256/RS256/HS256; PGlite, Postgres and Redis stores; hybrid; revocation lag; today's setups; storage footprint",
+      );
+    }
+    const machineCPUs = cpus();
+    const report: BenchReport = {
+      quick: settings.quick,
+      date: new Date().toISOString(),
+      machine: {
+        cpu: machineCPUs[0]?.model.trim() ?? 'unknown',
+        cores: machineCPUs.length,
+        memoryGiB: totalmem() / 2 ** 30,
+        os: `${type()} ${release()}`,
+        node: process.version,
+      },
+      tool: hasWrk() ? 'wrk' : 'autocannon',
+      rounds: settings.rounds,
+      seconds: settings.seconds,
+      latencySeconds: settings.latencySeconds,
+      connections: settings.connections,
+      pool: settings.pool,
+      verifyRounds: settings.verifyRounds,
+      verifyMs: settings.verifyMs,
+      verify,
+      http,
+      ceilingRPS,
+      latency1,
+      login: summarize(loginRuns),
+      refresh: summarize(refreshRuns),
+      revocation,
+      revocationExternal,
+      storage,
+      targets,
+      profiles,
+      dropped,
+      durationSeconds: 0,
+    };
+    report.durationSeconds = (Date.now() - started) / 1000;
+
+    // 10. Output.
+    printTable(report);
+    const docsDir =
+      settings.quick && !settings.write
+        ? (settings.out ?? (await mkdtemp(join(tmpdir(), 'latchkey-bench-docs-'))))
+        : (settings.out ?? join(ROOT, 'docs'));
+    await mkdir(docsDir, { recursive: true });
+    await writeFile(join(docsDir, 'benchmarks.svg'), renderChart(report));
+    await writeFile(join(docsDir, 'benchmarks.md'), renderMarkdown(report));
+    progress(
+      `wrote ${join(docsDir, 'benchmarks.md')} and benchmarks.svg in ${report.durationSeconds.toFixed(0)} s`,
+    );
+    return 0;
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return 1;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        progress(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    killAllChildren();
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
+function printTable(report: BenchReport): void {
+  const lines: string[] = [];
+  lines.push(
+    '',
+    `Protected route, ${report.connections} connections, median of ${report.rounds} round(s) x ${report.seconds} s (${report.tool})`,
+  );
+  lines.push(
+    `${'setup'.padEnd(62)} ${'req/s'.padStart(9)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'ceiling'.padStart(8)}`,
+  );
+  for (const r of report.http) {
+    lines.push(
+      `${r.label.padEnd(62)} ${formatCount(r.rps).padStart(9)} ${formatMs(r.p50).padStart(8)} ${formatMs(r.p99).padStart(8)} ${formatRatio(r.ratio).padStart(8)}${r.errors > 0 ? `  (${r.errors} errors)` : ''}`,
+    );
+  }
+  lines.push('', 'One connection, p50 ms');
+  for (const r of report.latency1) lines.push(`${r.label.padEnd(62)} ${formatMs(r.p50).padStart(9)}`);
+  if (report.login !== null)
+    lines.push('', `login   ${formatCount(report.login.rps)} req/s, p50 ${formatMs(report.login.p50)} ms`);
+  if (report.refresh !== null)
+    lines.push(`refresh ${formatCount(report.refresh.rps)} req/s, p50 ${formatMs(report.refresh.p50)} ms`);
+  if (report.revocation !== null)
+    lines.push(
+      `revocation lag p50 ${formatMs(report.revocation.p50)} ms, p99 ${formatMs(report.revocation.p99)} ms (${report.revocation.samples} samples)`,
+    );
+  lines.push('', 'Targets');
+  for (const t of report.targets) {
+    const pass = t.lowerIsBetter === true ? t.measured < t.target : t.measured >= t.target;
+    const shown = t.lowerIsBetter === true ? `${formatMs(t.measured)} ms` : formatRatio(t.measured);
+    lines.push(
+      `${pass ? 'PASS' : 'MISS'}  ${t.name}: ${shown} (target ${t.lowerIsBetter === true ? '<' : '>='} ${t.target})`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = await runBenchmarks(process.argv.slice(2));
+}
