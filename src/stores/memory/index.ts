@@ -7,6 +7,7 @@
  */
 
 import { LatchkeyError } from '../../errors.js';
+import { compareCodePoints } from '../ordering.js';
 import type {
   ClientRecord,
   CounterValue,
@@ -19,23 +20,6 @@ import type {
   UserPatch,
   UserRecord,
 } from '../types.js';
-
-/**
- * Orders strings by Unicode code point, like Postgres' `"C"` collation on UTF-8, so that the
- * memory and SQL stores page users in the same order.
- */
-function compareCodePoints(a: string, b: string): number {
-  const left = a[Symbol.iterator]();
-  const right = b[Symbol.iterator]();
-  for (;;) {
-    const l = left.next();
-    const r = right.next();
-    if (l.done === true) return r.done === true ? 0 : -1;
-    if (r.done === true) return 1;
-    const diff = (l.value.codePointAt(0) ?? 0) - (r.value.codePointAt(0) ?? 0);
-    if (diff !== 0) return diff;
-  }
-}
 
 /** Expired counters are dropped every this many increments, so that the map cannot grow forever. */
 const COUNTER_SWEEP_INTERVAL = 1_000;

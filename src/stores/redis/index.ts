@@ -68,6 +68,7 @@
 import { Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { LatchkeyError, storeUnavailable } from '../../errors.js';
+import { compareCodePoints } from '../ordering.js';
 import type {
   ClientRecord,
   CounterValue,
@@ -439,20 +440,6 @@ function decodeRevocation(raw: string): RevocationRecord {
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-/** Orders strings by code point, like the memory and SQL stores (and like Redis, on UTF-8 bytes). */
-function compareCodePoints(a: string, b: string): number {
-  const left = a[Symbol.iterator]();
-  const right = b[Symbol.iterator]();
-  for (;;) {
-    const l = left.next();
-    const r = right.next();
-    if (l.done === true) return r.done === true ? 0 : -1;
-    if (r.done === true) return 1;
-    const diff = (l.value.codePointAt(0) ?? 0) - (r.value.codePointAt(0) ?? 0);
-    if (diff !== 0) return diff;
-  }
-}
 
 /** A GC TTL (ms, as the decimal string PEXPIRE takes) for a record that lives `lifeMs`. */
 function gcTTL(lifeMs: number, marginMs = GC_MARGIN_MS): string {
