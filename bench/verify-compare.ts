@@ -1,7 +1,6 @@
 /**
  * Verification in process, per algorithm: our verifier cold (no cache) and cached, the raw
- * `node:crypto` floor, jose, fast-jwt and jsonwebtoken, all on the same token. Extends the logic
- * of `bench/verify.ts` with the two libraries most projects use today.
+ * `node:crypto` floor, jose, fast-jwt and jsonwebtoken, all on the same token.
  *
  *   npx tsx bench/verify-compare.ts [--rounds 5] [--ms 200] [--alg EdDSA ...]
  *
