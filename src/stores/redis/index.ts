@@ -480,6 +480,7 @@ function duplicate(what: string): LatchkeyError {
 export function createRedisClient(url: string, options: { lazyConnect?: boolean } = {}): Redis {
   const client = new Redis(url, {
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     commandTimeout: COMMAND_TIMEOUT_MS,
