@@ -6,11 +6,13 @@ import { deriveKey } from './lib/secrets.js';
 import { createLogger, type Logger } from './log.js';
 import { createPasswordHasher, type PasswordHasher } from './password/hash.js';
 import { createRevocationRecorder, type RevocationRecorder } from './revocation/revocations.js';
+import { createSessionCache, type SessionCache } from './session/session-cache.js';
 import { createSessionManager, type SessionManager } from './session/sessions.js';
 import type { Store } from './stores/types.js';
 import { createLoginThrottle } from './throttle/login-throttle.js';
 import { createAccessTokenService, type AccessTokenServiceWithVerifier } from './token/access-tokens.js';
 import { createRefreshTokenManager, type RefreshTokenManager } from './token/refresh-tokens.js';
+import type { RevocationFeed } from './verify/feed.js';
 
 /** A running Latchkey core: everything the HTTP layer and the CLI need, and nothing about HTTP. */
 export interface Latchkey {
@@ -24,6 +26,8 @@ export interface Latchkey {
   accessTokens: AccessTokenServiceWithVerifier;
   keyring: Keyring;
   revocations: RevocationRecorder;
+  /** The near cache of session and user reads (`LATCHKEY_SESSION_CACHE`), or null when off. */
+  sessionCache: SessionCache | null;
   csrfKey: Buffer;
   /** Runs periodic work (sweeping, key rotation) until `close()`. */
   startBackgroundTasks(): void;
@@ -40,7 +44,17 @@ export interface CreateLatchkeyOptions {
   clock?: Clock;
   logger?: Logger;
   hasher?: PasswordHasher;
+  /**
+   * The revocation channel that keeps the near session cache right when other processes write
+   * the store (Redis pub/sub or Postgres NOTIFY; see `src/stores/open.ts`). Started here and
+   * closed by `close()`. Without it, the cache runs only on a store no other process writes
+   * (memory, PGlite) and stays off otherwise.
+   */
+  sessionCacheFeed?: RevocationFeed;
 }
+
+/** Stores that only this process writes while it runs. */
+const PROCESS_LOCAL_STORES = new Set(['memory', 'pglite']);
 
 /** Wires the core together on top of a store. Creates the first signing key if there is none. */
 export async function createLatchkey(options: CreateLatchkeyOptions): Promise<Latchkey> {
@@ -50,9 +64,25 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
   const master = Buffer.from(options.secret, 'utf8');
   const csrfKey = deriveKey(master, 'csrf');
 
+  const feed = options.sessionCacheFeed;
+  let sessionCache: SessionCache | null = null;
+  if (config.sessionCache > 0) {
+    sessionCache = createSessionCache({
+      maxAge: config.sessionCache,
+      clock,
+      live: feed === undefined && PROCESS_LOCAL_STORES.has(store.kind),
+    });
+    if (feed === undefined && !sessionCache.live) {
+      logger.warn(
+        { event: 'config.session_cache', store: store.kind },
+        'LATCHKEY_SESSION_CACHE is set but this store is shared and no revocation channel is open: the cache stays off',
+      );
+    }
+  }
   const sessions = createSessionManager({
     store,
     clock,
+    cache: sessionCache ?? undefined,
     policies: {
       cookie: {
         idleTimeout: config.sessionIdleTimeout,
@@ -93,6 +123,23 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clock,
     retention: config.accessTokenTTL + config.clockTolerance,
   });
+  if (sessionCache !== null) {
+    const cache = sessionCache;
+    // Revocations made here empty the cache before the request that made them answers.
+    revocations.onRevocation((record) => cache.apply(record));
+    feed?.start(
+      (record) => cache.apply(record),
+      (state) => {
+        cache.setLive(state.status === 'live');
+        if (state.status === 'disconnected') {
+          logger.warn(
+            { event: 'session_cache.channel_down', reason: state.reason },
+            'revocation channel down: the session cache is bypassed until it is back',
+          );
+        }
+      },
+    );
+  }
   const throttle = createLoginThrottle({
     counters: store,
     clock,
@@ -108,6 +155,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     refreshTokens,
     accessTokens,
     revocations,
+    cache: sessionCache ?? undefined,
   });
 
   const timers: NodeJS.Timeout[] = [];
@@ -134,6 +182,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     accessTokens,
     keyring,
     revocations,
+    sessionCache,
     csrfKey,
     maintain,
     startBackgroundTasks() {
@@ -148,6 +197,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     },
     async close() {
       for (const timer of timers) clearInterval(timer);
+      if (sessionCache !== null) await feed?.close();
       await store.close();
     },
   };

@@ -5,8 +5,9 @@ import type { Logger } from '../log.js';
 import type { PasswordHasher } from '../password/hash.js';
 import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
 import type { RevocationRecorder } from '../revocation/revocations.js';
+import type { SessionCache } from '../session/session-cache.js';
 import type { ClientInfo, SessionManager } from '../session/sessions.js';
-import type { SessionMode, SessionRecord, Store, UserRecord } from '../stores/types.js';
+import type { SessionMode, SessionRecord, Store, UserPatch, UserRecord } from '../stores/types.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { RefreshTokenManager } from '../token/refresh-tokens.js';
 
@@ -97,6 +98,8 @@ export interface AuthServiceOptions {
   revocations: RevocationRecorder;
   /** Sign-ups allowed per IP per hour. Default 20. */
   signupLimitPerHour?: number;
+  /** The near cache of session and user reads (the session manager's), when on. */
+  cache?: SessionCache | undefined;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -105,12 +108,28 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const { store, clock, logger, hasher, sessions, throttle, refreshTokens, accessTokens, revocations } =
     options;
   const signupLimit = options.signupLimitPerHour ?? 20;
+  const { cache } = options;
 
   async function activeUser(userId: string): Promise<UserRecord> {
     const user = await store.getUserById(userId);
     if (user === null) throw new LatchkeyError('unauthenticated');
     if (user.status !== 'active') throw new LatchkeyError('account_disabled');
     return user;
+  }
+
+  /** {@link activeUser} through the near cache; a cached user who is not active is read again. */
+  async function authenticatedUser(userId: string): Promise<UserRecord> {
+    if (cache === undefined) return activeUser(userId);
+    const user = await cache.user(userId, () => store.getUserById(userId));
+    if (user === null) throw new LatchkeyError('unauthenticated');
+    if (user.status === 'active') return user;
+    cache.invalidateUser(userId);
+    return activeUser(userId);
+  }
+
+  async function updateUser(id: string, patch: UserPatch): Promise<void> {
+    await store.updateUser(id, patch);
+    cache?.invalidateUser(id);
   }
 
   async function revokeOne(sessionId: string): Promise<boolean> {
@@ -184,7 +203,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       if (user.status !== 'active') throw new LatchkeyError('account_disabled');
       if (hasher.needsRehash(user.passwordHash)) {
         const passwordHash = await hasher.hash(password);
-        await store.updateUser(user.id, { passwordHash, updatedAt: clock() });
+        await updateUser(user.id, { passwordHash, updatedAt: clock() });
         user.passwordHash = passwordHash;
         logger.info(
           { event: 'password.rehash', userId: user.id },
@@ -208,7 +227,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 
     async authenticateSessionToken(token) {
       const session = await sessions.validateToken(token, { mode: 'cookie' });
-      return { user: await activeUser(session.userId), session, via: 'cookie' };
+      return { user: await authenticatedUser(session.userId), session, via: 'cookie' };
     },
 
     async authenticateAccessToken(token, via) {
@@ -217,7 +236,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const session = await sessions.validateId(claims.sid);
       if (session.userId !== claims.sub)
         throw new LatchkeyError('invalid_token', 'token does not match its session');
-      return { user: await activeUser(session.userId), session, via };
+      return { user: await authenticatedUser(session.userId), session, via };
     },
 
     async refresh(token, mode) {
@@ -301,7 +320,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       }
       assertPasswordPolicy(newPassword, { email: user.email });
       const passwordHash = await hasher.hash(newPassword);
-      await store.updateUser(user.id, { passwordHash, updatedAt: clock() });
+      await updateUser(user.id, { passwordHash, updatedAt: clock() });
       const count = await revokeMany(user.id, principal.session.id);
       logger.info({ event: 'password.change', userId: user.id, revokedSessions: count }, 'password changed');
     },
@@ -310,7 +329,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       const normalized = normalizeEmail(email);
       const user = normalized === null ? null : await store.getUserByEmail(normalized);
       if (user === null) throw new LatchkeyError('not_found', 'No such user');
-      await store.updateUser(user.id, { status, updatedAt: clock() });
+      await updateUser(user.id, { status, updatedAt: clock() });
       if (status === 'disabled') {
         await revokeMany(user.id);
         await revocations.userRevoked(user.id);

@@ -13,7 +13,7 @@ import {
   DEFAULT_REVOCATION_CHANNEL,
   type RevocationPublisher,
 } from '../revocation/publishers.js';
-import { migrateStore, openStore } from '../stores/open.js';
+import { migrateStore, openSessionCacheFeed, openStore } from '../stores/open.js';
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -71,7 +71,14 @@ async function serve(config: LatchkeyConfig): Promise<void> {
     );
   }
   const store = await openStore(config);
-  const latchkey = await createLatchkey({ config, store, secret: secret.value, logger });
+  const sessionCacheFeed = await openSessionCacheFeed(config, store, DEFAULT_REVOCATION_CHANNEL);
+  const latchkey = await createLatchkey({
+    config,
+    store,
+    secret: secret.value,
+    logger,
+    ...(sessionCacheFeed === undefined ? {} : { sessionCacheFeed }),
+  });
   // Push revocations to resource services over Redis pub/sub or Postgres NOTIFY when one is
   // configured; services always catch up from the HTTP snapshot, so a missed publish is recovered.
   const publisher: RevocationPublisher | null =

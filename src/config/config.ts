@@ -23,6 +23,11 @@ export interface LatchkeyConfig {
   sessionAbsoluteTimeout: number;
   /** Minimum interval between two writes of a session's sliding expiry. */
   sessionTouchInterval: number;
+  /**
+   * Longest time a node serves a session and its user from its near cache (ms); 0 = off, every
+   * authenticated request reads the store.
+   */
+  sessionCache: number;
   accessTokenTTL: number;
   refreshIdleTTL: number;
   refreshAbsoluteTTL: number;
@@ -112,6 +117,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: '12h',
     description: 'Cookie session absolute lifetime.',
   },
+  {
+    name: 'LATCHKEY_SESSION_CACHE',
+    default: '0 (off)',
+    description:
+      'Near cache of session and user reads (e.g. `5s`, at most `1m`), emptied by every revocation; needs the revocation channel with a shared store. See docs/deploying.md.',
+  },
   { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
   { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },
   {
@@ -164,6 +175,21 @@ function duration(env: Env, name: string, fallback: string): number {
   const text = read(env, name) ?? fallback;
   const ms = parseDuration(text);
   if (ms === null) throw new ConfigError(name, `"${text}" is not a duration (examples: 30s, 15m, 12h, 7d)`);
+  return ms;
+}
+
+const MAX_SESSION_CACHE = 60_000;
+
+function sessionCache(env: Env): number {
+  const text = read(env, 'LATCHKEY_SESSION_CACHE');
+  if (text === undefined || /^(0|off)$/i.test(text)) return 0;
+  const ms = parseDuration(text);
+  if (ms === null)
+    throw new ConfigError(
+      'LATCHKEY_SESSION_CACHE',
+      `"${text}" is not a duration (examples: 2s, 5s, 500ms) or 0`,
+    );
+  if (ms > MAX_SESSION_CACHE) throw new ConfigError('LATCHKEY_SESSION_CACHE', 'must be at most 1m');
   return ms;
 }
 
@@ -265,6 +291,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     sessionIdleTimeout: duration(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', '30m'),
     sessionAbsoluteTimeout: duration(env, 'LATCHKEY_SESSION_ABSOLUTE_TIMEOUT', '12h'),
     sessionTouchInterval: 60_000,
+    sessionCache: sessionCache(env),
     accessTokenTTL: duration(env, 'LATCHKEY_ACCESS_TOKEN_TTL', '15m'),
     refreshIdleTTL: duration(env, 'LATCHKEY_REFRESH_IDLE_TTL', '7d'),
     refreshAbsoluteTTL: duration(env, 'LATCHKEY_REFRESH_ABSOLUTE_TTL', '30d'),

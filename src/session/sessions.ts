@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
 import type { SessionMode, SessionRecord, SessionStore } from '../stores/types.js';
+import type { SessionCache } from './session-cache.js';
 
 /** How long a session lives in one mode. */
 export interface SessionPolicy {
@@ -46,8 +47,28 @@ export function createSessionManager(options: {
   store: SessionStore;
   clock: Clock;
   policies: Record<SessionMode, SessionPolicy>;
+  /** A near cache of session reads for authentication (off when absent). */
+  cache?: SessionCache | undefined;
 }): SessionManager {
-  const { store, clock, policies } = options;
+  const { store, clock, policies, cache } = options;
+
+  const liveAt = (session: SessionRecord, now: number): boolean =>
+    session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
+
+  /**
+   * The session for authentication: from the near cache when there is one, but a cached copy
+   * that is no longer live is read again from the store before anyone is refused (another node
+   * may have slid its idle expiry since it was cached).
+   */
+  async function readSession(id: string): Promise<SessionRecord | null> {
+    if (cache === undefined) return store.getSession(id);
+    const hit = cache.peekSession(id);
+    if (hit !== undefined) {
+      if (liveAt(hit, clock())) return hit;
+      cache.invalidateSession(id);
+    }
+    return cache.session(id, () => store.getSession(id));
+  }
 
   function assertLive(session: SessionRecord, now: number): void {
     if (session.revokedAt !== null) throw new LatchkeyError('session_revoked');
@@ -59,10 +80,7 @@ export function createSessionManager(options: {
   const manager: SessionManager = {
     policy: (mode) => policies[mode],
 
-    isLive(session) {
-      const now = clock();
-      return session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
-    },
+    isLive: (session) => liveAt(session, clock()),
 
     async create({ userId, mode, client }) {
       const now = clock();
@@ -89,7 +107,7 @@ export function createSessionManager(options: {
     async validateToken(token, validateOptions = {}) {
       const credential = parseCredential(token);
       if (credential === null) throw new LatchkeyError('unauthenticated');
-      const session = await store.getSession(credential.id);
+      const session = await readSession(credential.id);
       if (session === null || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
         throw new LatchkeyError('unauthenticated');
       }
@@ -101,7 +119,7 @@ export function createSessionManager(options: {
     },
 
     async validateId(sessionId) {
-      const session = await store.getSession(sessionId);
+      const session = await readSession(sessionId);
       if (session === null) throw new LatchkeyError('session_revoked');
       assertLive(session, clock());
       return session;
@@ -113,7 +131,9 @@ export function createSessionManager(options: {
       if (now - session.lastSeenAt < policy.touchInterval) return session;
       const idleExpiresAt = Math.min(now + policy.idleTimeout, session.absoluteExpiresAt);
       await store.touchSession(session.id, { lastSeenAt: now, idleExpiresAt });
-      return { ...session, lastSeenAt: now, idleExpiresAt };
+      const touched = { ...session, lastSeenAt: now, idleExpiresAt };
+      cache?.update(touched);
+      return touched;
     },
   };
   return manager;

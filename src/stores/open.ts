@@ -16,6 +16,8 @@
 
 import { join } from 'node:path';
 import type { LatchkeyConfig } from '../config/config.js';
+import type { RevocationFeed } from '../verify/feed.js';
+import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
 import type { Store } from './types.js';
 
 /** Which backends a configuration selects. */
@@ -132,4 +134,53 @@ export async function migrateStore(
       };
     }
   }
+}
+
+/**
+ * The revocation channel a node listens to so that its near session cache
+ * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
+ * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
+ * from the store itself after every (re)subscription and re-read every second. Undefined when
+ * the cache is off or the store is process-local (memory, PGlite), where none is needed.
+ *
+ * @example
+ * const feed = await openSessionCacheFeed(config, store, channel);
+ * const latchkey = await createLatchkey({ config, store, secret, sessionCacheFeed: feed });
+ */
+export async function openSessionCacheFeed(
+  config: LatchkeyConfig,
+  store: Store,
+  channel: string,
+): Promise<RevocationFeed | undefined> {
+  if (config.sessionCache === 0) return undefined;
+  const snapshot = async (afterSeq?: number): Promise<RevocationSnapshot> => {
+    const records = await store.listRevocations({
+      now: Date.now(),
+      ...(afterSeq === undefined ? {} : { afterSeq }),
+    });
+    return { records, lastSeq: records.reduce((max, record) => Math.max(max, record.seq), afterSeq ?? 0) };
+  };
+  // A ping and a catch-up read every second: a publish that never arrived is noticed within ~1 s.
+  const timing = { heartbeatMs: 1_000, resyncMs: 1_000, timeoutMs: 2_000 };
+  if (config.redisURL !== null && config.store !== 'memory') {
+    const { createRedisRevocationFeed } = await import('../verify/redis-feed.js');
+    return createRedisRevocationFeed({
+      url: config.redisURL,
+      channel,
+      snapshot,
+      connectionName: 'latchkey-session-cache',
+      ...timing,
+    });
+  }
+  if (config.databaseURL !== null && config.store !== 'memory') {
+    const { createPostgresRevocationFeed } = await import('../verify/postgres-feed.js');
+    return createPostgresRevocationFeed({
+      url: config.databaseURL,
+      channel,
+      snapshot,
+      applicationName: 'latchkey-session-cache',
+      ...timing,
+    });
+  }
+  return undefined;
 }

@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/password/hash.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/stores/types.js';
+import type { RevocationFeed } from '../../src/verify/feed.js';
 
 export const SECRET = 'test-master-secret-0123456789abcdefghijklmnop';
 export const ISSUER = 'https://auth.example.test';
@@ -32,6 +33,7 @@ export async function createTestApp(
     clock?: ManualClock;
     hasher?: PasswordHasher;
     secret?: string;
+    sessionCacheFeed?: RevocationFeed;
   } = {},
 ): Promise<TestApp> {
   const clock = options.clock ?? createManualClock(Date.UTC(2026, 0, 1));
@@ -51,6 +53,7 @@ export async function createTestApp(
     clock,
     logger: createLogger({ level: config.logLevel, destination }),
     hasher: options.hasher ?? createPasswordHasher(FAST_HASHER_PARAMETERS),
+    ...(options.sessionCacheFeed === undefined ? {} : { sessionCacheFeed: options.sessionCacheFeed }),
   });
   const app = createHTTPServer(latchkey);
   await app.ready();

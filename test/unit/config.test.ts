@@ -43,6 +43,17 @@ describe('configuration', () => {
     }
   });
 
+  it('reads LATCHKEY_SESSION_CACHE: off by default, a duration up to 1m', () => {
+    expect(loadConfig({}).sessionCache).toBe(0);
+    expect(loadConfig({ LATCHKEY_SESSION_CACHE: 'off' }).sessionCache).toBe(0);
+    expect(loadConfig({ LATCHKEY_SESSION_CACHE: '0' }).sessionCache).toBe(0);
+    expect(loadConfig({ LATCHKEY_SESSION_CACHE: '5s' }).sessionCache).toBe(5_000);
+    expect(loadConfig({ LATCHKEY_SESSION_CACHE: '1m' }).sessionCache).toBe(60_000);
+    for (const value of ['61s', '1h', 'soon', '-5s']) {
+      expect(() => loadConfig({ LATCHKEY_SESSION_CACHE: value }), value).toThrow(ConfigError);
+    }
+  });
+
   it('refuses an idle timeout longer than the absolute one', () => {
     expect(() =>
       loadConfig({ LATCHKEY_SESSION_IDLE_TIMEOUT: '13h', LATCHKEY_SESSION_ABSOLUTE_TIMEOUT: '12h' }),
