@@ -90,9 +90,16 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     routerOptions: { maxParamLength: 200 },
   });
 
+  // Parsed once per request, on first use (a request may look up several cookies).
+  const parsedCookies = new WeakMap<FastifyRequest, Map<string, string>>();
   app.decorateRequest('cookies', {
     getter(this: FastifyRequest) {
-      return parseCookies(this.headers.cookie);
+      let cookies = parsedCookies.get(this);
+      if (cookies === undefined) {
+        cookies = parseCookies(this.headers.cookie);
+        parsedCookies.set(this, cookies);
+      }
+      return cookies;
     },
   } as never);
 

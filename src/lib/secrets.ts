@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 random bytes from the CSPRNG, base64url: 256 bits. */
 export function randomSecret(bytes = 32): string {
@@ -12,7 +12,8 @@ export function randomId(): string {
 
 /** SHA-256 of a UTF-8 string, base64url. Used to store only the hash of a high-entropy secret. */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('base64url');
+  // The one-shot `crypto.hash` (Node >= 20.12) costs a third of createHash().update().digest().
+  return hash('sha256', value, 'base64url');
 }
 
 export function hmacSha256(key: Uint8Array, value: string): string {
