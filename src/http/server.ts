@@ -24,6 +24,8 @@ export const BODY_LIMIT = 16 * 1024;
 declare module 'fastify' {
   interface FastifyRequest {
     cookies: Map<string, string>;
+    /** The parsed Cookie header, once `cookies` was read (internal). */
+    parsedCookies: Map<string, string> | null;
   }
 }
 
@@ -90,16 +92,12 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     routerOptions: { maxParamLength: 200 },
   });
 
-  // Parsed once per request, on first use (a request may look up several cookies).
-  const parsedCookies = new WeakMap<FastifyRequest, Map<string, string>>();
+  // Parsed once per request, on first use (a request may look up several cookies). The slot is
+  // declared up front so that every request object keeps one shape.
+  app.decorateRequest('parsedCookies', null);
   app.decorateRequest('cookies', {
     getter(this: FastifyRequest) {
-      let cookies = parsedCookies.get(this);
-      if (cookies === undefined) {
-        cookies = parseCookies(this.headers.cookie);
-        parsedCookies.set(this, cookies);
-      }
-      return cookies;
+      return (this.parsedCookies ??= parseCookies(this.headers.cookie));
     },
   } as never);
 
