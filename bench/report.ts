@@ -1,6 +1,6 @@
 /** Renders the benchmark report: docs/benchmarks.md and the SVG chart docs/benchmarks.svg. */
 
-import { formatCount, formatMs, formatRatio } from './lib/stats.js';
+import { formatCount, formatMicros, formatMs, formatRatio } from './lib/stats.js';
 import type { ProfileSummary } from './lib/profile.js';
 import type { VerifyResults } from './verify-compare.js';
 
@@ -12,8 +12,21 @@ export interface HTTPRow {
   p50: number;
   p99: number;
   errors: number;
-  /** Median over rounds of req/s divided by the req/s of the no-auth load run just before. */
+  /**
+   * Median req/s of this setup's ceiling: the same load on a no-auth route of the same server
+   * process (same hooks and plugins, a body of the same shape), run just before each of its loads.
+   * NaN for the bare Fastify reference, which has none.
+   */
+  ceilingRPS: number;
+  ceilingErrors: number;
+  /** Median over rounds of req/s divided by the req/s of its same-server ceiling load just before. */
   ratio: number;
+  /** Median over rounds of req/s divided by the bare Fastify reference's req/s in the same round. */
+  bareRatio: number;
+  /** The server process's CPU time (utime + stime) per request during the loads, µs; NaN if unknown. */
+  cpuPerRequest: number;
+  /** The same on its ceiling route. */
+  ceilingCpuPerRequest: number;
 }
 
 export interface TargetRow {
@@ -37,6 +50,8 @@ export interface BenchReport {
   tool: string;
   rounds: number;
   seconds: number;
+  /** Length of each same-server ceiling load. */
+  ceilingSeconds: number;
   latencySeconds: number;
   connections: number;
   pool: number;
@@ -44,8 +59,10 @@ export interface BenchReport {
   verifyMs: number;
   verify: VerifyResults;
   http: HTTPRow[];
-  ceilingRPS: number;
-  latency1: Array<{ id: string; label: string; p50: number }>;
+  /** Median req/s of the bare Fastify reference (`bench/servers/no-auth.ts`). */
+  bareRPS: number;
+  /** p50 at one connection, and of the same server's no-auth route just before (NaN for bare). */
+  latency1: Array<{ id: string; label: string; p50: number; ceilingP50: number }>;
   login: Throughput | null;
   refresh: Throughput | null;
   revocation: {
@@ -72,43 +89,78 @@ const COLORS: Record<HTTPRow['group'], string> = {
   hybrid: '#805ad5',
   today: '#dd6b20',
 };
+const CEILING_FILL = '#e2e8f0';
 
 const escapeXML = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** A horizontal bar per setup: protected-route req/s as a ratio of the no-auth ceiling. */
+const finite = (n: number): number => (Number.isFinite(n) ? n : 0);
+
+/** A step for axis ticks: 1, 2 or 5 times a power of ten, about `max / 5`. */
+function tickStep(max: number): number {
+  const raw = max / 5;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= raw) ?? power * 10;
+}
+
+/**
+ * A horizontal bar per setup: its protected-route req/s, drawn over a light bar for its own
+ * ceiling (the same server's no-auth route), labelled with the ratio of the two; a dashed line
+ * marks the bare Fastify reference.
+ */
 export function renderChart(report: BenchReport): string {
-  const rowHeight = 22;
-  const labelWidth = 420;
-  const barWidth = 360;
-  const top = 40;
-  const max = Math.max(1.1, ...report.http.map((r) => (Number.isFinite(r.ratio) ? r.ratio : 0)));
-  const height = top + report.http.length * rowHeight + 30;
-  const width = labelWidth + barWidth + 80;
-  const x = (ratio: number): number => labelWidth + (Math.max(0, ratio) / max) * barWidth;
+  const rowHeight = 24;
+  const labelWidth = 500;
+  const barWidth = 380;
+  const top = 62;
+  const max =
+    Math.max(
+      1,
+      ...report.http.flatMap((r) => [finite(r.rps), finite(r.ceilingRPS)]),
+      finite(report.bareRPS),
+    ) * 1.02;
+  const height = top + report.http.length * rowHeight + 40;
+  const width = labelWidth + barWidth + 220;
+  const x = (rps: number): number => labelWidth + (Math.max(0, finite(rps)) / max) * barWidth;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">Protected route req/s as a ratio of the no-auth ceiling (${escapeXML(report.machine.node)}, ${report.machine.cores} cores)</text>`,
+    `<text x="10" y="20" font-size="14" font-weight="bold">Protected route req/s, ${report.connections} connections, against each server's own no-auth ceiling (${escapeXML(report.machine.node)}, ${report.machine.cores} cores)</text>`,
+    `<rect x="10" y="31" width="12" height="12" fill="${COLORS.session}"/>`,
+    `<text x="27" y="41">protected route (colour: kind of setup)</text>`,
+    `<rect x="270" y="31" width="12" height="12" fill="${CEILING_FILL}" stroke="#a0aec0"/>`,
+    `<text x="287" y="41">its ceiling: the same server, a no-auth route with the same body</text>`,
+    `<text x="${width - 10}" y="41" text-anchor="end">label: req/s · share of its ceiling</text>`,
   ];
-  for (const [i, r] of report.http.entries()) {
-    const y = top + i * rowHeight;
-    const ratio = Number.isFinite(r.ratio) ? r.ratio : 0;
+  const bottom = top + report.http.length * rowHeight;
+  const step = tickStep(max);
+  for (let tick = 0; tick <= max; tick += step) {
     parts.push(
-      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXML(r.label)}</text>`,
-      `<rect x="${labelWidth}" y="${y + 3}" width="${(x(ratio) - labelWidth).toFixed(1)}" height="${rowHeight - 6}" fill="${COLORS[r.group]}"/>`,
-      `<text x="${(x(ratio) + 4).toFixed(1)}" y="${y + 15}">${formatRatio(r.ratio)} · ${formatCount(r.rps)}/s</text>`,
+      `<line x1="${x(tick).toFixed(1)}" y1="${top - 4}" x2="${x(tick).toFixed(1)}" y2="${bottom}" stroke="#edf2f7" stroke-width="1"/>`,
+      `<text x="${x(tick).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" fill="#4a5568">${formatCount(tick)}</text>`,
     );
   }
-  const bottom = top + report.http.length * rowHeight;
-  for (const [mark, dash] of [
-    [1, ''],
-    [0.9, '4 3'],
-    [0.8, '2 3'],
-  ] as const) {
+  for (const [i, r] of report.http.entries()) {
+    const y = top + i * rowHeight;
+    parts.push(`<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${escapeXML(r.label)}</text>`);
+    if (Number.isFinite(r.ceilingRPS))
+      parts.push(
+        `<rect x="${labelWidth}" y="${y + 2}" width="${(x(r.ceilingRPS) - labelWidth).toFixed(1)}" height="${rowHeight - 4}" fill="${CEILING_FILL}" stroke="#a0aec0" stroke-width="0.5"/>`,
+      );
     parts.push(
-      `<line x1="${x(mark).toFixed(1)}" y1="${top - 4}" x2="${x(mark).toFixed(1)}" y2="${bottom}" stroke="#333" stroke-width="1"${dash === '' ? '' : ` stroke-dasharray="${dash}"`}/>`,
-      `<text x="${x(mark).toFixed(1)}" y="${bottom + 16}" text-anchor="middle">${mark}x</text>`,
+      `<rect x="${labelWidth}" y="${y + 6}" width="${(x(r.rps) - labelWidth).toFixed(1)}" height="${rowHeight - 12}" fill="${COLORS[r.group]}"/>`,
+    );
+    const note =
+      r.group === 'ceiling' ? 'reference' : `${formatRatio(r.ratio)} of ${formatCount(r.ceilingRPS)}/s`;
+    parts.push(
+      `<text x="${labelWidth + barWidth + 12}" y="${y + 16}">${formatCount(r.rps)}/s · ${note}</text>`,
+    );
+  }
+  if (Number.isFinite(report.bareRPS)) {
+    const bx = x(report.bareRPS).toFixed(1);
+    parts.push(
+      `<line x1="${bx}" y1="${top - 4}" x2="${bx}" y2="${bottom}" stroke="#333" stroke-width="1" stroke-dasharray="4 3"/>`,
+      `<text x="${bx}" y="${bottom + 32}" text-anchor="middle">bare Fastify ${formatCount(report.bareRPS)}/s</text>`,
     );
   }
   parts.push('</svg>', '');
@@ -127,16 +179,24 @@ function isPass(t: TargetRow): boolean {
   return t.lowerIsBetter === true ? t.measured < t.target : t.measured >= t.target;
 }
 
+const pct = (share: number): string => `${(share * 100).toFixed(1)}%`;
+
 /** The whole of docs/benchmarks.md. */
 export function renderMarkdown(report: BenchReport): string {
   const m = report.machine;
   const out: string[] = [];
-  const latency = new Map(report.latency1.map((r) => [r.id, r.p50]));
-  const base = latency.get('no-auth') ?? NaN;
+  const latency = new Map(report.latency1.map((r) => [r.id, r]));
+  const added = (id: string): number => {
+    const r = latency.get(id);
+    return r === undefined ? NaN : r.p50 - r.ceilingP50;
+  };
   const sessionId = latency.has('session-redis') ? 'session-redis' : 'session-memory';
-  const sessionCost = (latency.get(sessionId) ?? NaN) - base;
-  const jwtCost = (latency.get('jwt-reused-EdDSA') ?? NaN) - base;
-  const jwtNewCost = (latency.get('jwt-new-EdDSA') ?? NaN) - base;
+  const sessionCost = added(sessionId);
+  const cachedCost = added('session-redis-cached');
+  const jwtCost = added('jwt-reused-EdDSA');
+  const jwtNewCost = added('jwt-new-EdDSA');
+  const row = (id: string): HTTPRow | undefined => report.http.find((r) => r.id === id);
+  const latchkeyOpen = row('session-memory')?.ceilingRPS ?? NaN;
   out.push(
     '# Benchmarks',
     '',
@@ -152,15 +212,22 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '## In short',
     '',
-    `- **The auth step at one connection** (p50 of the protected route minus p50 of the same route with no auth): ` +
-      `a cookie session read from ${sessionId === 'session-redis' ? 'Redis' : 'memory'} adds **${formatMs(sessionCost)} ms**; ` +
-      `a JWT (EdDSA) adds **${formatMs(jwtCost)} ms** when the same token comes back (cache hit) and **${formatMs(jwtNewCost)} ms** when every token is new. ` +
+    `- **The auth step at one connection** (p50 of the protected route minus p50 of a no-auth route of the same server, measured just before): ` +
+      `a cookie session read from ${sessionId === 'session-redis' ? 'Redis' : 'memory'} adds **${formatMs(sessionCost)} ms**` +
+      (Number.isFinite(cachedCost) ? ` (**${formatMs(cachedCost)} ms** with the near session cache)` : '') +
+      `; a JWT (EdDSA) adds **${formatMs(jwtCost)} ms** when the same token comes back (cache hit) and **${formatMs(jwtNewCost)} ms** when every token is new. ` +
       (sessionCost < 1 && jwtCost < 1
         ? 'The often-quoted "JWT took the auth step from 15 ms to 3 ms" does not describe a session lookup done well: here both are under a millisecond.'
         : 'Compare this with the often-quoted "JWT took the auth step from 15 ms to 3 ms": the figures above are what this machine measured.'),
-    `- Under load (${report.connections} connections) the ceiling, a bare Fastify route, does ${formatCount(report.ceilingRPS)} req/s. Each setup's figure is in the table below as a ratio of it.`,
+    `- **Ceiling** means, for every setup, **the same server process** answering a route that does no authentication: same framework, same plugins and hooks (for Latchkey: its request logger, CORS \`Vary\`, origin check, security headers and \`no-store\`), the same request headers (cookie or token, and the same token rotation), and a body of the same shape and size as the protected route. ` +
+      "So the ratio to the ceiling is the share of the server's capacity that authentication leaves, and nothing else. " +
+      `A bare Fastify route in its own process (the reference row) does ${formatCount(report.bareRPS)} req/s` +
+      (Number.isFinite(latchkeyOpen)
+        ? `; the Latchkey server's own no-auth route \`GET /bench/open\` does ${formatCount(latchkeyOpen)} req/s (${formatRatio(latchkeyOpen / report.bareRPS)} of bare Fastify): that difference is the cost of its request pipeline, paid by every route, not of authentication.`
+        : '.') +
+      ' The table shows both ratios; the targets use the same-server one.',
     '',
-    '![Protected route req/s as a ratio of the no-auth ceiling](benchmarks.svg)',
+    '![Protected route req/s against each server’s own no-auth ceiling](benchmarks.svg)',
     '',
     '## Targets',
     '',
@@ -174,41 +241,65 @@ export function renderMarkdown(report: BenchReport): string {
       ]),
     ),
     '',
-    'The **raw node:crypto bound** for a new token each request is the req/s the same server would do if each request cost exactly its HTTP overhead plus one raw signature check: ' +
-      'the no-auth server is saturated under this load, so one request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
-      'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
+    '"Same-server ceiling" targets are the median over rounds of req/s over the req/s of that server\'s no-auth route, loaded just before. ' +
+      'The **bound** for a new token each request is the req/s the same server would do if each request cost exactly its no-auth route plus one raw signature check: ' +
+      'the server is saturated under this load, so one no-auth request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
+      'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent same-server ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
+      "The **express-session** targets are plain throughput: Latchkey's Redis cookie-session req/s over express-session + connect-redis req/s, both measured in the same round, then the median over rounds (each against its own ceiling is in the table below). " +
+      'The near-cache rows (`LATCHKEY_SESSION_CACHE`) are a separate server on its own Redis key prefix; the rows marked NO cache are the default configuration. ' +
       'The revocation target is taken from the logout response to the first refusal (propagation); the figure from the moment the logout is sent, which adds the logout request and its store write, is below.',
     '',
     '## Protected route over HTTP',
     '',
-    `Every setup answers \`GET\` with \`{"user": id}\` (Latchkey's own \`GET /v1/me\` answers its user and session document, a larger body). ` +
-      `${report.connections} connections, ${report.seconds} s per load, median of ${report.rounds} interleaved round(s); each setup's load is preceded by a 1-s load of the ceiling, and the ratio is the median over rounds of its req/s over that adjacent ceiling's.`,
+    `${report.connections} connections, ${report.seconds} s per load, median of ${report.rounds} interleaved round(s). ` +
+      `Each setup's load is preceded by a ${report.ceilingSeconds}-s load of its **ceiling**: the same requests to a no-auth route of the same server process (\`GET /open\` on the bench servers, registered after the auth plugin; \`GET /bench/open\` on the Latchkey server, registered last on the instance \`latchkey serve\` builds). ` +
+      'Bench servers answer `{"user": id}` on both routes; Latchkey answers its user and session document on `GET /v1/me`, and a constant document of the same shape and size on `GET /bench/open`. ' +
+      "**vs ceiling** is the median over rounds of req/s over that adjacent ceiling's; **vs bare** is the median over rounds of req/s over the bare Fastify reference's req/s in the same round (not adjacent, so noisier). " +
+      "**CPU µs/req** is the server process's CPU time (user + system, all its threads, from `/proc/<pid>/stat`) over the requests it served during the loads, median over rounds; **ceiling CPU** is the same on its ceiling route, so the difference is what authentication costs the server per request. " +
+      'On this shared machine it is far steadier than req/s. It leaves out what another process does for the request (Redis, Postgres).',
     '',
     table(
-      ['Setup', 'req/s', 'p50 ms', 'p99 ms', 'vs ceiling', 'errors'],
+      [
+        'Setup',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'ceiling req/s',
+        'vs ceiling',
+        'vs bare',
+        'CPU µs/req',
+        'ceiling CPU µs/req',
+        'errors',
+      ],
       report.http.map((r) => [
         r.label,
         formatCount(r.rps),
         formatMs(r.p50),
         formatMs(r.p99),
-        formatRatio(r.ratio),
-        String(r.errors),
+        r.group === 'ceiling' ? '—' : formatCount(r.ceilingRPS),
+        r.group === 'ceiling' ? '—' : formatRatio(r.ratio),
+        formatRatio(r.bareRatio),
+        formatMicros(r.cpuPerRequest),
+        r.group === 'ceiling' ? '—' : formatMicros(r.ceilingCpuPerRequest),
+        r.ceilingErrors > 0 ? `${r.errors} (ceiling: ${r.ceilingErrors})` : String(r.errors),
       ]),
     ),
     '',
-    `"New token each request" rotates through a pool of ${formatCount(report.pool)} tokens signed in advance (more than the verifier's 10 000-entry cache, so every request misses it). ` +
+    `"New token each request" rotates through a pool of ${formatCount(report.pool)} tokens signed in advance (more than the verifier's 10 000-entry cache, so every request misses it); its ceiling load rotates the same pool. ` +
       'The HS256 rows use the core verifier (`createAccessTokenVerifier`) in a Fastify route: the resource-service SDK takes published public keys only, and an HS256 secret is never published. ' +
       "The hybrid row is a resource service on `latchkey/verify` with the auth server's JWKS and its SSE revocation feed, reading the access cookie of a hybrid login. " +
-      'The HS256 tokens of @fastify/jwt and hono/jwt are verified without a cache (their defaults).',
+      'The HS256 tokens of @fastify/jwt and hono/jwt are verified without a cache (their defaults). ' +
+      "express-session's middleware is mounted on its login and protected routes only, so its ceiling loads no session.",
     '',
     '### One connection (latency of a single client)',
     '',
     table(
-      ['Setup', 'p50 ms', 'added by auth, ms'],
+      ['Setup', 'p50 ms', 'same server, no auth, p50 ms', 'added by auth, ms'],
       report.latency1.map((r) => [
         r.label,
         formatMs(r.p50),
-        r.id === 'no-auth' ? '—' : formatMs(r.p50 - base),
+        r.id === 'no-auth' ? '—' : formatMs(r.ceilingP50),
+        r.id === 'no-auth' ? '—' : formatMs(r.p50 - r.ceilingP50),
       ]),
     ),
     '',
@@ -310,24 +401,33 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(
     '## Method',
     '',
-    '- Each server runs in its own process (`node --import tsx bench/servers/<name>.ts`, or the real `latchkey serve` from source for the cookie-session, login, refresh and revocation figures); the load generator is another process. Nothing else of the harness runs while a load runs.',
-    `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections; ${report.latencySeconds} s at one connection). A 1-s warm-up per setup comes first and is discarded.`,
-    '- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the no-auth ceiling run just before each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The ceiling row itself is the median of its own full-length loads.',
-    '- Latchkey servers: `LATCHKEY_STORE=memory`; PGlite (the default) in a temporary data directory; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after. express-session uses its own prefix too. Nothing is flushed.',
-    '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios hold better than absolute numbers.',
+    '- Each server runs in its own process (`node --import tsx bench/servers/<name>.ts`); the Latchkey servers run `bench/servers/latchkey-serve.ts`, which starts the server exactly as `latchkey serve` does (same environment, store selection, core, revocation publisher, HTTP server and background tasks) and adds the one no-auth route `GET /bench/open`. The load generator is another process. Nothing else of the harness runs while a load runs.',
+    `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections, ${report.ceilingSeconds} s for a ceiling; ${report.latencySeconds} s at one connection). A 1-s warm-up of every route (protected and ceiling) comes first and is discarded.`,
+    "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run just before each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
+    "- Server CPU per request: the server process's utime + stime from `/proc/<pid>/stat` (clock ticks, usually 10 ms) read before and after each load, divided by the requests the load generator counted; on Linux only.",
+    '- Latchkey servers: `LATCHKEY_STORE=memory`; PGlite (the default) in a temporary data directory; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the near-cache servers add `LATCHKEY_SESSION_CACHE` and nothing else (and their own data directory or prefix). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
+    '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios and CPU per request hold better than absolute numbers.',
     '',
   );
   const missed = report.targets.filter((t) => !isPass(t));
   out.push('## What costs, what remains', '');
+  const authCPU = report.http
+    .filter((r) => r.group !== 'ceiling' && Number.isFinite(r.cpuPerRequest - r.ceilingCpuPerRequest))
+    .map((r) => `${r.label}: ${formatMicros(r.cpuPerRequest - r.ceilingCpuPerRequest)} µs`);
+  if (authCPU.length > 0)
+    out.push(
+      `Server CPU per request that authentication adds (CPU µs/req minus its ceiling's): ${authCPU.join('; ')}.`,
+      '',
+    );
   if (missed.length === 0) {
     out.push('Every target was met in this run.', '');
   } else {
     out.push(
       `Missed in this run: ${missed.map((t) => t.name).join('; ')}.`,
       '',
-      '- A cookie session costs a store round trip per request (a session read and a user read; a sliding-expiry write at most once a minute). With Redis that is two network round trips from Node, each with its client-side encode/decode; on 2 cores the Redis server itself competes with the Latchkey process and the load generator for the CPU, which the no-auth ceiling never pays.',
-      "- `GET /v1/me` answers a larger document (user and session) than the one-field body of the other setups, and runs Latchkey's full request pipeline (origin checks, problem+json errors, `Cache-Control: no-store`).",
-      '- A new token each request pays one signature check: the in-process table shows the floor, and the "raw bound" target says how close the HTTP route gets to it.',
+      '- A cookie session costs a store round trip per request (a session read and a user read; a sliding-expiry write at most once a minute), unless the near session cache answers it. With Redis that is network round trips from Node, each with its client-side encode/decode; on 2 cores the Redis server itself competes with the Latchkey process and the load generator for the CPU, which the no-auth route never pays (and which the CPU column, counting the Latchkey process only, leaves out).',
+      '- Everything the Latchkey server does on every route (request logger, hooks, headers, the JSON body) is in the ceiling too: what is left between a row and its ceiling is the authentication itself.',
+      '- A new token each request pays one signature check: the in-process table shows the floor, and the "bound" target says how close the HTTP route gets to it.',
       '',
     );
   }
@@ -335,25 +435,22 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       `### CPU profile: ${p.scenario}`,
       '',
-      `\`node --cpu-prof\` on the server for its whole life: start (tsx compiling the TypeScript: \`wrapSafe\`, \`compileSourceTextModule\`, \`waitForWorker\`, \`makeSyncRequest\`, \`internalModuleStat\`), then one ${report.seconds * 3}-s load at ${report.connections} connections; self time, idle excluded. The start-up entries are not a per-request cost.`,
+      `\`node --cpu-prof\` on \`bench/servers/latchkey-serve.ts\` for its whole life: start (tsx compiling the TypeScript: \`wrapSafe\`, \`compileSourceTextModule\`, \`waitForWorker\`, \`makeSyncRequest\`, \`internalModuleStat\`), then one ${report.seconds * 3}-s load at ${report.connections} connections (${formatCount(p.requests)} requests, ${formatMicros(p.cpuMicrosPerRequest)} µs of server CPU per request with the profiler on); self time, idle excluded. The start-up entries are not a per-request cost.`,
+      '',
+      table(
+        ['Kind of code', 'self time'],
+        p.groups.map((x) => [x.name, pct(x.share)]),
+      ),
       '',
       table(
         ['Where', 'self time'],
-        p.places.map((x) => [x.name.replace(/\|/g, '\\|'), `${(x.share * 100).toFixed(1)}%`]),
+        p.places.map((x) => [x.name.replace(/\|/g, '\\|'), pct(x.share)]),
       ),
       '',
       table(
         ['Function', 'self time'],
-        p.functions.map((x) => [x.name.replace(/\|/g, '\\|'), `${(x.share * 100).toFixed(1)}%`]),
+        p.functions.map((x) => [x.name.replace(/\|/g, '\\|'), pct(x.share)]),
       ),
-      '',
-      `Read: the biggest entries are native socket writes (\`writeUtf8String\`, \`writev\`: ${(
-        p.functions
-          .filter((x) => x.name.startsWith('writeUtf8String') || x.name.startsWith('writev'))
-          .reduce((sum, x) => sum + x.share, 0) * 100
-      ).toFixed(
-        0,
-      )}% together), far above the store client and Latchkey's own code. The same route on the memory store is also far below the ceiling, so the cost is in how the server writes each response (or what else it writes per request), not in Redis: that is the next thing to fix. What remains after it is the store round trip itself.`,
       '',
     );
   }

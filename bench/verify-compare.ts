@@ -4,6 +4,17 @@
  *
  *   npx tsx bench/verify-compare.ts [--rounds 5] [--ms 200] [--alg EdDSA ...]
  *
+ * Our own contenders:
+ * - `cold`: the strict verifier with its cache off;
+ * - `new`: the strict verifier with its cache on, and a token it has not seen each call (a pool
+ *   twice the size of its cache): a miss, a full verification, an insertion and an eviction;
+ * - `cached`: a hit in its cache. The token is cut from an `Authorization` header each call, so
+ *   it is a new string every time, as it is when read from a request (the same string object
+ *   every time would measure a hash that V8 computed once and kept in the string);
+ * - `sdk-cached`: `latchkey/verify`'s `authenticate({ method, headers })` on a request with the
+ *   same Bearer token (cache hit, revocation list checked, principal), awaited. n/a for HS256,
+ *   which the SDK does not take.
+ *
  * Contenders run interleaved (the order rotates every round) and the report gives median ops/s.
  * A library that cannot verify an algorithm (jsonwebtoken has no EdDSA) is reported as n/a.
  */
@@ -18,9 +29,19 @@ import jsonwebtoken from 'jsonwebtoken';
 import { generateSigningKey } from '../src/keys/key-material.js';
 import type { KeyAlgorithm } from '../src/stores/types.js';
 import { createAccessTokenVerifier, KEY_ALGORITHMS, signAccessToken } from '../src/token/jwt.js';
+import { createVerifier } from '../src/verify/index.js';
 import { formatCount, median } from './lib/stats.js';
 
-export const VERIFY_CONTENDERS = ['raw', 'cold', 'cached', 'jose', 'fast-jwt', 'jsonwebtoken'] as const;
+export const VERIFY_CONTENDERS = [
+  'raw',
+  'cold',
+  'new',
+  'cached',
+  'sdk-cached',
+  'jose',
+  'fast-jwt',
+  'jsonwebtoken',
+] as const;
 export type VerifyContender = (typeof VERIFY_CONTENDERS)[number];
 
 /** Median ops/s per algorithm and contender (NaN where the contender cannot run). */
@@ -28,6 +49,8 @@ export type VerifyResults = Record<string, Record<VerifyContender, number>>;
 
 const ISS = 'https://auth.example.com';
 const AUD = 'https://api.example.com';
+/** Cache size of the `new` contender; its pool holds twice as many tokens, so every call misses. */
+const NEW_TOKEN_CACHE = 1000;
 
 function rawVerifier(alg: KeyAlgorithm, key: KeyObject, token: string): () => boolean {
   const dot = token.lastIndexOf('.');
@@ -60,20 +83,25 @@ async function makeCase(alg: KeyAlgorithm): Promise<Record<VerifyContender, (() 
   const generated = await generateSigningKey(alg);
   const key = generated.publicKey ?? generated.privateKey;
   const now = Math.floor(Date.now() / 1000);
-  const token = signAccessToken(
-    {
-      iss: ISS,
-      aud: AUD,
-      sub: 'user-123',
-      sid: 'session-456',
-      iat: now,
-      exp: now + 3600,
-      jti: 'jti-789',
-      scope: 'read write',
-      roles: ['member'],
-    },
-    generated,
-  );
+  const sign = (jti: string): string =>
+    signAccessToken(
+      {
+        iss: ISS,
+        aud: AUD,
+        sub: 'user-123',
+        sid: 'session-456',
+        iat: now,
+        exp: now + 3600,
+        jti,
+        scope: 'read write',
+        roles: ['member'],
+      },
+      generated,
+    );
+  const token = sign('jti-789');
+  const pool = Array.from({ length: 2 * NEW_TOKEN_CACHE }, (_, i) => sign(`jti-new-${i}`));
+  // A header string made apart from `token`, so that `slice` gives a string V8 has not hashed.
+  const authorization = Buffer.from(`Bearer ${token}`, 'latin1').toString('latin1');
   const common = {
     issuer: ISS,
     audience: AUD,
@@ -82,6 +110,19 @@ async function makeCase(alg: KeyAlgorithm): Promise<Record<VerifyContender, (() 
   };
   const cold = createAccessTokenVerifier({ ...common, cache: false });
   const cached = createAccessTokenVerifier(common);
+  const fresh = createAccessTokenVerifier({ ...common, cache: { maxEntries: NEW_TOKEN_CACHE } });
+  let next = 0;
+  const sdk =
+    alg === 'HS256'
+      ? null
+      : createVerifier({
+          issuer: ISS,
+          audience: AUD,
+          algorithms: [alg],
+          keys: [{ ...key.export({ format: 'jwk' }), kid: generated.kid, alg, use: 'sig' }],
+          revocation: false,
+        });
+  const request = { method: 'GET', headers: { authorization } };
   const joseOptions = { issuer: ISS, audience: AUD, algorithms: [alg], typ: 'at+jwt' };
   const keyText = alg === 'HS256' ? key.export() : key.export({ format: 'pem', type: 'spki' });
   const fast = createFastVerifier({
@@ -97,7 +138,9 @@ async function makeCase(alg: KeyAlgorithm): Promise<Record<VerifyContender, (() 
   return {
     raw,
     cold: await usable(() => cold.verify(token)),
-    cached: await usable(() => cached.verify(token)),
+    new: await usable(() => fresh.verify(pool[(next = (next + 1) % pool.length)] ?? '')),
+    cached: await usable(() => cached.verify(authorization.slice(7))),
+    'sdk-cached': sdk === null ? null : await usable(() => sdk.authenticate(request)),
     jose: await usable(() => jwtVerify(token, key, joseOptions)),
     'fast-jwt': await usable(() => fast(token)),
     jsonwebtoken: await usable(() =>

@@ -1,30 +1,57 @@
-/** Driving a real `latchkey serve`: start it on a chosen port and sign a user in, in each mode. */
+/**
+ * Driving a real Latchkey server: `bench/servers/latchkey-serve.ts` (what `latchkey serve` runs,
+ * plus the `GET /bench/open` ceiling route) on a chosen port, and signing a user in, in each mode.
+ */
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort, ROOT, startServer, type ServerProcess } from '../../test/helpers/process.js';
-import { trackChild } from './processes.js';
+import { freePort, ROOT } from '../../test/helpers/process.js';
+import { startBenchServer, type BenchServer } from './processes.js';
 
 export const BENCH_EMAIL = 'bench@example.com';
 export const BENCH_PASSWORD = 'correct horse battery staple';
 
+/** The variables that choose the store (and its cache): cleared unless a scenario sets them. */
+const STORE_VARIABLES = [
+  'LATCHKEY_STORE',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'LATCHKEY_REDIS_PREFIX',
+  'LATCHKEY_SESSION_CACHE',
+] as const;
+
+/** The no-auth route `bench/servers/latchkey-serve.ts` adds: the same-server ceiling. */
+export const LATCHKEY_OPEN_PATH = '/bench/open';
+
 export interface LatchkeyServer {
   name: string;
   url: string;
-  server: ServerProcess;
+  server: BenchServer;
   /** `Authorization` value of a machine client, for the revocation feed (when asked for). */
   feedAuthorization: string | null;
 }
 
-/** Starts `latchkey serve` with `env`, issuer `http://127.0.0.1:<port>`, and signs up the bench user. */
+/**
+ * Starts `bench/servers/latchkey-serve.ts` with `env` (the environment `latchkey serve` reads),
+ * issuer `http://127.0.0.1:<port>`, and signs up the bench user. The store variables of this
+ * process's environment are cleared first, so a scenario gets the store its `env` names.
+ */
 export async function startLatchkey(
   name: string,
   env: Record<string, string>,
-  options: { feedClient?: boolean } = {},
+  options: { feedClient?: boolean; nodeArgs?: readonly string[] } = {},
 ): Promise<LatchkeyServer> {
   const port = String(await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const fullEnv = { LOG_LEVEL: 'warn', PORT: port, LATCHKEY_ISSUER: url, ...env };
+  const cleared = Object.fromEntries(STORE_VARIABLES.map((name) => [name, '']));
+  const fullEnv: Record<string, string> = {
+    ...cleared,
+    LOG_LEVEL: 'warn',
+    ...env,
+    PORT: port,
+    HOST: '127.0.0.1',
+    LATCHKEY_ISSUER: url,
+  };
   let feedAuthorization: string | null = null;
   if (options.feedClient === true) {
     // The revocation feed takes a machine client's Basic credentials: create one with the CLI
@@ -40,10 +67,16 @@ export async function startLatchkey(
       throw new Error(`${name}: clients create printed no credentials`);
     feedAuthorization = `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
   }
-  const server = await startServer(fullEnv, { timeoutMs: 120_000 });
-  trackChild(server.child);
+  const server = await startBenchServer(name, 'latchkey-serve', fullEnv, {
+    timeoutMs: 120_000,
+    ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
+  });
   const signup = await postJSON(`${url}/v1/signup`, { email: BENCH_EMAIL, password: BENCH_PASSWORD });
-  if (signup.status !== 201) throw new Error(`${name}: signup answered ${signup.status}`);
+  await signup.arrayBuffer();
+  if (signup.status !== 201) {
+    await server.stop();
+    throw new Error(`${name}: signup answered ${signup.status}`);
+  }
   return { name, url, server, feedAuthorization };
 }
 

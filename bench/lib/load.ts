@@ -26,6 +26,8 @@ export interface LoadOptions {
 
 export interface LoadResult {
   rps: number;
+  /** Requests completed during the load (wrk's "N requests in"; autocannon's total). */
+  requests: number;
   p50: number;
   p99: number;
   /** Non-2xx responses and socket errors. */
@@ -86,12 +88,13 @@ function parseDuration(text: string): number {
 /** Parses the report of `wrk --latency`. */
 export function parseWrkOutput(output: string): Omit<LoadResult, 'tool'> {
   const rps = Number(/^Requests\/sec:\s+([\d.]+)/m.exec(output)?.[1] ?? Number.NaN);
+  const requests = Number(/^\s*(\d+) requests in /m.exec(output)?.[1] ?? Number.NaN);
   const p50 = parseDuration(/^\s+50%\s+(\S+)/m.exec(output)?.[1] ?? '');
   const p99 = parseDuration(/^\s+99%\s+(\S+)/m.exec(output)?.[1] ?? '');
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(output)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output);
   const socketErrors = socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0);
-  return { rps, p50, p99, errors: non2xx + socketErrors };
+  return { rps, requests, p50, p99, errors: non2xx + socketErrors };
 }
 
 async function runWrk(options: LoadOptions): Promise<LoadResult> {
@@ -168,6 +171,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   });
   return {
     rps: result.requests.average,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.non2xx + result.errors,

@@ -13,7 +13,8 @@ export interface BenchServer {
   url: string;
   child: ChildProcess;
   output(): string;
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after `graceMs` (3 s by default). */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Every child started here, so that a failure or ctrl-c can stop them all. */
@@ -82,6 +83,6 @@ export async function startBenchServer(
     url: `http://127.0.0.1:${port}`,
     child,
     output: () => output,
-    stop: () => stopChild(child),
+    stop: (graceMs?: number) => stopChild(child, graceMs),
   };
 }

@@ -1,17 +1,16 @@
 /**
- * A CPU profile of `latchkey serve` under one load: run from source with `--cpu-prof`, signed in
- * with a cookie session, loaded on `GET /v1/me`, stopped with SIGTERM (which writes the profile),
- * and summarized as self time per function and per file or package.
+ * A CPU profile of the Latchkey server under one load: `bench/servers/latchkey-serve.ts` (what
+ * `latchkey serve` runs) from source with `--cpu-prof`, signed in with a cookie session, loaded on
+ * `GET /v1/me`, stopped with SIGTERM (which writes the profile), and summarized as self time per
+ * function and per file or package; with the server's CPU time per request during the load.
  */
 
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, ROOT } from '../../test/helpers/process.js';
-import { BENCH_EMAIL, BENCH_PASSWORD, loginCookie, postJSON } from './latchkey.js';
+import { withProcessCPU } from './cpu.js';
+import { loginCookie, startLatchkey } from './latchkey.js';
 import { runLoad } from './load.js';
-import { stopChild, trackChild } from './processes.js';
 
 export interface ProfileSummary {
   scenario: string;
@@ -19,6 +18,11 @@ export interface ProfileSummary {
   functions: Array<{ name: string; share: number }>;
   /** Self time share per source file of Latchkey, dependency package, or node internals. */
   places: Array<{ name: string; share: number }>;
+  /** Self time share per kind of place: Latchkey's code, store clients, Fastify, pino, node, native. */
+  groups: Array<{ name: string; share: number }>;
+  /** Requests served during the profiled load, and the server's CPU µs per request (profiler on). */
+  requests: number;
+  cpuMicrosPerRequest: number | null;
 }
 
 interface ProfileNode {
@@ -36,6 +40,37 @@ function placeOf(url: string): string {
   return index >= 0 ? url.slice(index + 1) : url.replace(/^file:\/\//, '');
 }
 
+const GROUPS: ReadonlyArray<[string, (place: string) => boolean]> = [
+  ["Latchkey's code (src/)", (p) => p.startsWith('src/')],
+  ['benchmark server (bench/)', (p) => p.includes('/bench/') || p.startsWith('bench/')],
+  [
+    'store clients (ioredis, redis, pg, PGlite)',
+    (p) =>
+      /^(ioredis|redis|@redis\/.*|pg|pg-.*|@electric-sql\/.*|redis-parser|denque|cluster-key-slot)$/.test(p),
+  ],
+  [
+    'Fastify and its deps',
+    (p) =>
+      /^(fastify|@fastify\/.*|find-my-way|avvio|light-my-request|fast-json-stringify|fast-querystring|safe-regex2|ret|secure-json-parse|abstract-logging|process-warning|rfdc|toad-cache|ajv|ajv-formats|fast-uri|fast-deep-equal|json-schema-traverse|@fastify\/ajv-compiler)$/.test(
+        p,
+      ),
+  ],
+  [
+    'pino (logging)',
+    (p) =>
+      /^(pino|pino-.*|sonic-boom|thread-stream|on-exit-leak-free|quick-format-unescaped|atomic-sleep|safe-stable-stringify|real-require|fast-redact|@pinojs\/.*)$/.test(
+        p,
+      ),
+  ],
+  ['node internals', (p) => p === 'node internals'],
+  ['native, GC (no JS frame)', (p) => p === '(native / GC / idle)'],
+];
+
+function groupOf(place: string): string {
+  for (const [name, test] of GROUPS) if (test(place)) return name;
+  return 'other packages (tsx, jose, ...)';
+}
+
 function top(map: Map<string, number>, total: number, count: number): Array<{ name: string; share: number }> {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
@@ -43,7 +78,7 @@ function top(map: Map<string, number>, total: number, count: number): Array<{ na
     .map(([name, hits]) => ({ name, share: hits / total }));
 }
 
-/** Profiles `latchkey serve` with `env` under `seconds` of load at `connections`. */
+/** Profiles the Latchkey server with `env` under `seconds` of load at `connections`. */
 export async function profileLatchkeySession(options: {
   scenario: string;
   env: Record<string, string>;
@@ -51,54 +86,37 @@ export async function profileLatchkeySession(options: {
   connections: number;
 }): Promise<ProfileSummary> {
   const dir = await mkdtemp(join(tmpdir(), 'latchkey-prof-'));
-  const port = String(await freePort());
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'src/cli/main.ts', 'serve'],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        LATCHKEY_DATA_DIR: join(dir, 'data'),
-        ...options.env,
-        PORT: port,
-        HOST: '127.0.0.1',
-        LATCHKEY_ISSUER: url,
-      },
-      stdio: 'ignore',
-    },
-  );
-  trackChild(child);
+  const profiles = join(dir, 'profiles');
   try {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`profiled server exited with ${child.exitCode}`);
-      const ok = await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('profiled server did not become healthy');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const server = await startLatchkey(
+      'profiled',
+      { LATCHKEY_DATA_DIR: join(dir, 'data'), ...options.env },
+      { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] },
+    );
+    let load: Awaited<ReturnType<typeof runLoad>>;
+    let cpuMicros: number | null;
+    try {
+      const cookie = await loginCookie(server.url);
+      ({ value: load, cpuMicros } = await withProcessCPU(server.server.child.pid, () =>
+        runLoad({
+          url: `${server.url}/v1/me`,
+          connections: options.connections,
+          seconds: options.seconds,
+          headers: { cookie },
+        }),
+      ));
+    } finally {
+      await server.server.stop(15_000);
     }
-    await (
-      await postJSON(`${url}/v1/signup`, { email: BENCH_EMAIL, password: BENCH_PASSWORD })
-    ).arrayBuffer();
-    const cookie = await loginCookie(url);
-    await runLoad({
-      url: `${url}/v1/me`,
-      connections: options.connections,
-      seconds: options.seconds,
-      headers: { cookie },
-    });
-    await stopChild(child, 15_000);
-    const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
-    if (file === undefined) throw new Error('no .cpuprofile written');
-    const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[] };
+    // One profile per thread (tsx runs a loader thread): the main thread's is the largest.
+    const files = (await readdir(profiles)).filter((name) => name.endsWith('.cpuprofile'));
+    if (files.length === 0) throw new Error('no .cpuprofile written');
+    const sizes = await Promise.all(files.map(async (name) => (await stat(join(profiles, name))).size));
+    const file = files[sizes.indexOf(Math.max(...sizes))] ?? '';
+    const profile = JSON.parse(await readFile(join(profiles, file), 'utf8')) as { nodes: ProfileNode[] };
     const byFunction = new Map<string, number>();
     const byPlace = new Map<string, number>();
+    const byGroup = new Map<string, number>();
     let total = 0;
     for (const node of profile.nodes) {
       const hits = node.hitCount ?? 0;
@@ -108,14 +126,17 @@ export async function profileLatchkeySession(options: {
       const name = `${node.callFrame.functionName || '(anonymous)'} (${place}${node.callFrame.url === '' ? '' : `:${node.callFrame.lineNumber + 1}`})`;
       byFunction.set(name, (byFunction.get(name) ?? 0) + hits);
       byPlace.set(place, (byPlace.get(place) ?? 0) + hits);
+      byGroup.set(groupOf(place), (byGroup.get(groupOf(place)) ?? 0) + hits);
     }
     return {
       scenario: options.scenario,
       functions: top(byFunction, total, 12),
       places: top(byPlace, total, 10),
+      groups: top(byGroup, total, 10),
+      requests: load.requests,
+      cpuMicrosPerRequest: cpuMicros === null || !(load.requests > 0) ? null : cpuMicros / load.requests,
     };
   } finally {
-    await stopChild(child);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -31,6 +31,11 @@ export function formatMs(ms: number): string {
   return ms.toFixed(1);
 }
 
+/** Microseconds with one decimal, or "n/a" (also for null). */
+export function formatMicros(us: number | null): string {
+  return us !== null && Number.isFinite(us) ? us.toFixed(1) : 'n/a';
+}
+
 /** A ratio as "0.93x", or "n/a". */
 export function formatRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a';

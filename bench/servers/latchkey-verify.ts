@@ -9,6 +9,10 @@
  *   BENCH_FEED_AUTHORIZATION (a machine client's Basic credentials for the feed);
  * - for HS256 (which the SDK does not take: a shared secret is never published), BENCH_HS256_KEY
  *   (base64url) and BENCH_KID: the route then uses the core `createAccessTokenVerifier` directly.
+ *
+ * `GET /me` authenticates the caller and answers `{"user": sub}`; `GET /open`, on the same
+ * instance (after the adapter plugin is registered), answers `{"user": "user-123"}` without any
+ * authentication: the benchmark's same-server ceiling.
  */
 import { createSecretKey } from 'node:crypto';
 import Fastify from 'fastify';
@@ -70,6 +74,7 @@ if (alg === 'HS256') {
     reply.send({ user: request.principal?.sub }),
   );
 }
+app.get('/open', (_request, reply) => reply.send({ user: 'user-123' }));
 
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
