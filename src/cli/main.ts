@@ -6,14 +6,8 @@ import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.j
 import { loadMasterSecret } from '../config/secret.js';
 import { isLatchkeyError } from '../errors.js';
 import { createLogger } from '../log.js';
-import {
-  attachRevocationPublisher,
-  createPostgresRevocationPublisher,
-  createRedisRevocationPublisher,
-  DEFAULT_REVOCATION_CHANNEL,
-  type RevocationPublisher,
-} from '../revocation/publishers.js';
-import { migrateStore, openSessionCacheFeed, openStore } from '../stores/open.js';
+import { migrateStore, openStore } from '../stores/open.js';
+import { startServer } from './serve.js';
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -56,56 +50,8 @@ function table(rows: Record<string, unknown>[]): string {
 }
 
 async function serve(config: LatchkeyConfig): Promise<void> {
-  const logger = createLogger({ level: config.logLevel });
-  const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
-  if (secret.source !== 'env') {
-    logger.warn(
-      { event: 'config.secret', source: secret.source, dataDir: config.dataDir },
-      'LATCHKEY_SECRET is not set: using a secret stored in the data directory. Set LATCHKEY_SECRET in production.',
-    );
-  }
-  if (config.insecureCookies) {
-    logger.warn(
-      { event: 'config.insecure_cookies' },
-      'LATCHKEY_INSECURE_COOKIES is on: cookies are not Secure',
-    );
-  }
-  const store = await openStore(config);
-  const sessionCacheFeed = await openSessionCacheFeed(config, store, DEFAULT_REVOCATION_CHANNEL);
-  const latchkey = await createLatchkey({
-    config,
-    store,
-    secret: secret.value,
-    logger,
-    ...(sessionCacheFeed === undefined ? {} : { sessionCacheFeed }),
-  });
-  // Push revocations to resource services over Redis pub/sub or Postgres NOTIFY when one is
-  // configured; services always catch up from the HTTP snapshot, so a missed publish is recovered.
-  const publisher: RevocationPublisher | null =
-    config.redisURL !== null
-      ? createRedisRevocationPublisher({ url: config.redisURL, channel: DEFAULT_REVOCATION_CHANNEL })
-      : config.databaseURL !== null
-        ? createPostgresRevocationPublisher({ url: config.databaseURL, channel: DEFAULT_REVOCATION_CHANNEL })
-        : null;
-  const detachPublisher =
-    publisher === null ? (): void => undefined : attachRevocationPublisher(latchkey, publisher);
-  publisher?.ready().then(
-    () => {
-      logger.info(
-        { event: 'revocations.publisher', transport: publisher.transport, channel: publisher.channel },
-        'publishing revocations',
-      );
-    },
-    (error: unknown) => {
-      logger.warn(
-        { err: error, event: 'revocations.publisher_unavailable', transport: publisher.transport },
-        'revocation publisher unreachable for now; resource services catch up from the snapshot',
-      );
-    },
-  );
-  const { createHTTPServer } = await import('../http/server.js');
-  const app = createHTTPServer(latchkey);
-  latchkey.startBackgroundTasks();
+  const server = await startServer(config);
+  const { logger } = server.latchkey;
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
@@ -113,34 +59,20 @@ async function serve(config: LatchkeyConfig): Promise<void> {
     logger.info({ event: 'shutdown', signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    app
-      .close()
-      .then(async () => {
-        detachPublisher();
-        await publisher?.close();
-      })
-      .then(() => latchkey.close())
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
-      });
+      },
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('unhandledRejection', (reason) => {
     logger.error({ err: reason, event: 'unhandled_rejection' }, 'unhandled rejection');
   });
-  await app.listen({ host: config.host, port: config.port });
-  logger.info(
-    {
-      event: 'listening',
-      store: store.kind,
-      url: `http://${config.host}:${config.port}`,
-      issuer: config.issuer,
-    },
-    'latchkey is listening',
-  );
+  await server.listen();
 }
 
 /** `latchkey clients create | list | disable`. */
