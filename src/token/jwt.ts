@@ -19,7 +19,7 @@ import {
 } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import { fromBase64urlStrict, toBase64url } from '../lib/encoding.js';
+import { toBase64url } from '../lib/encoding.js';
 import type { KeyAlgorithm } from '../stores/types.js';
 import { createBoundedCache, type BoundedCache } from './jwt-cache.js';
 
@@ -126,6 +126,18 @@ interface CacheEntry {
   readonly key: KeyObject;
 }
 
+/** The header segment of a token that verified, and the (frozen) header it was checked to hold. */
+interface KnownHeader {
+  readonly segment: string;
+  readonly header: AccessTokenHeader;
+}
+
+/**
+ * How many header segments a verifier remembers. An issuer signs every token of a key with
+ * the same header, so a handful covers a key rotation.
+ */
+const MAX_KNOWN_HEADERS = 8;
+
 /** Header parameters refused outright. See `createAccessTokenVerifier`. */
 const REFUSED_HEADER_PARAMETERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'zip'] as const;
 
@@ -193,7 +205,11 @@ export function signAccessToken(claims: AccessTokenClaims, key: AccessTokenSigni
  *
  * Verified tokens are cached by their exact string. A hit still re-checks `exp`/`nbf`/`iat`
  * against the clock and that the `kid` still resolves to the same key, so removing a key from
- * the resolver invalidates its cached tokens. Failures are never cached.
+ * the resolver invalidates its cached tokens. Failures are never cached. The verifier also
+ * remembers the header segments of the last few tokens that verified: a token whose header
+ * segment is identical to one of them skips decoding and checking its header (which depend on
+ * nothing but that string and the options), never the key resolution, the signature or the
+ * claims; any other header is checked in full.
  *
  * @example
  * const verifier = createAccessTokenVerifier({
@@ -211,6 +227,7 @@ export function signAccessToken(claims: AccessTokenClaims, key: AccessTokenSigni
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): AccessTokenVerifier {
   const config = validateVerifierOptions(options);
   const { keys, clock, cache } = config;
+  const knownHeaders: KnownHeader[] = [];
 
   function verify(token: string): VerifiedAccessToken {
     if (typeof token !== 'string' || token.length === 0) fail('token missing');
@@ -239,7 +256,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
       }
     }
 
-    const entry = verifyUncached(token, config);
+    const entry = verifyUncached(token, config, knownHeaders);
     if (cache !== null) cache.set(token, entry);
     return entry.result;
   }
@@ -248,6 +265,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions): 
     verify,
     clearCache(): void {
       cache?.clear();
+      knownHeaders.length = 0;
     },
   };
 }
@@ -324,34 +342,61 @@ function validateVerifierOptions(options: AccessTokenVerifierOptions): VerifierC
   };
 }
 
-function verifyUncached(token: string, config: VerifierConfig): CacheEntry {
+function verifyUncached(token: string, config: VerifierConfig, knownHeaders: KnownHeader[]): CacheEntry {
   const firstDot = token.indexOf('.');
   const secondDot = firstDot === -1 ? -1 : token.indexOf('.', firstDot + 1);
   if (secondDot === -1 || token.indexOf('.', secondDot + 1) !== -1) fail('token must have three parts');
 
-  const header = decodeJSONObject(token.slice(0, firstDot), 'header');
-  const { alg, kid } = checkHeader(header, config);
+  // A header segment identical to one of a token that verified passes the same checks (they
+  // depend on nothing else), so its decoding and checking are skipped; any other is checked.
+  const known = findKnownHeader(knownHeaders, token, firstDot);
+  let header: AccessTokenHeader;
+  if (known === undefined) {
+    const parsed = decodeJSONObject(token, 0, firstDot, 'header', false);
+    const { alg, kid } = checkHeader(parsed, config);
+    header = { alg, kid, typ: parsed.typ as string };
+  } else {
+    header = known.header;
+  }
+  const { alg, kid } = header;
 
   const verificationKey = config.keys(kid);
   if (verificationKey === undefined) fail('unknown kid');
   if (verificationKey.alg !== alg) fail('alg does not match key');
+  const { key } = verificationKey;
   const expectedType = alg === 'HS256' ? 'secret' : 'public';
-  if (verificationKey.key.type !== expectedType || keyAlgorithm(verificationKey.key) !== alg) {
-    fail('key does not fit alg');
+  if (key.type !== expectedType || keyAlgorithm(key) !== alg) fail('key does not fit alg');
+  const signatureLength = expectedSignatureLength(alg, key);
+
+  // No code but ours runs from here until the signature is checked: the scratch stays ours.
+  const decoded = decodeBase64url(token, secondDot + 1, token.length);
+  if (decoded === -1) fail('signature is not base64url');
+  if (decoded !== signatureLength || !verifySignature(alg, key, token, secondDot, decoded)) {
+    fail('signature invalid');
   }
 
-  const signature = fromBase64urlStrict(token.slice(secondDot + 1));
-  if (signature === null) fail('signature is not base64url');
-  const signingInput = Buffer.from(token.slice(0, secondDot), 'latin1');
-  if (!verifySignature(alg, verificationKey.key, signingInput, signature)) fail('signature invalid');
+  const claims = checkClaims(decodeJSONObject(token, firstDot + 1, secondDot, 'payload', true), config);
+  if (known === undefined) {
+    Object.freeze(header);
+    rememberHeader(knownHeaders, { segment: token.slice(0, firstDot), header });
+  }
+  return { result: Object.freeze({ header, claims }), key };
+}
 
-  const payload = decodeJSONObject(token.slice(firstDot + 1, secondDot), 'payload');
-  const claims = checkClaims(payload, config);
-  const result: VerifiedAccessToken = deepFreeze({
-    header: { alg, kid, typ: header.typ as string },
-    claims,
-  });
-  return { result, key: verificationKey.key };
+function findKnownHeader(
+  knownHeaders: readonly KnownHeader[],
+  token: string,
+  length: number,
+): KnownHeader | undefined {
+  for (const known of knownHeaders) {
+    if (known.segment.length === length && token.startsWith(known.segment)) return known;
+  }
+  return undefined;
+}
+
+function rememberHeader(knownHeaders: KnownHeader[], known: KnownHeader): void {
+  if (knownHeaders.length >= MAX_KNOWN_HEADERS) knownHeaders.shift();
+  knownHeaders.push(known);
 }
 
 function checkHeader(
@@ -410,74 +455,142 @@ function checkTimes(claims: AccessTokenClaims, nowMs: number, tolerance: number)
   if (iat > now + tolerance) fail('iat in the future');
 }
 
-function decodeJSONObject(segment: string, part: 'header' | 'payload'): Record<string, unknown> {
-  const bytes = fromBase64urlStrict(segment);
-  if (bytes === null || bytes.length === 0) fail(`${part} is not base64url`);
-  let text: string;
+/**
+ * Decodes `token[start, end)` as a JSON object: strict base64url, UTF-8 (malformed sequences
+ * refused), JSON, an object, and no object in it repeating a member name. With `freeze`, the
+ * object and everything in it are frozen.
+ */
+function decodeJSONObject(
+  token: string,
+  start: number,
+  end: number,
+  part: 'header' | 'payload',
+  freeze: boolean,
+): Record<string, unknown> {
+  const length = decodeBase64url(token, start, end);
+  if (length <= 0) fail(`${part} is not base64url`);
+  const bytes = scratch;
   let value: unknown;
   try {
-    text = UTF8.decode(bytes);
+    const text = isASCII(bytes, length)
+      ? bytes.toString('latin1', 0, length)
+      : UTF8.decode(bytes.subarray(0, length));
     value = JSON.parse(text);
   } catch {
     fail(`${part} is not UTF-8 JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     fail(`${part} is not a JSON object`);
-  if (hasDuplicateMembers(text)) fail(`${part} has duplicate members`);
+  // Every member of every object has one `:` outside strings; JSON.parse keeps one property
+  // per distinct name (after unescaping), so the counts differ exactly when a name repeats.
+  if (countMembers(value, freeze) !== countNameSeparators(bytes, length)) {
+    fail(`${part} has duplicate members`);
+  }
   return value as Record<string, unknown>;
 }
 
-/**
- * True when an object in `json` (already known to be valid JSON) repeats a member name, after
- * unescaping (`"alg"` and `"\u0061lg"` are the same name).
- */
-function hasDuplicateMembers(json: string): boolean {
-  // One entry per open container: the names seen so far for an object, null for an array.
-  const stack: (Set<string> | null)[] = [];
-  let expectName = false;
-  const length = json.length;
+/** The `:` outside strings in the JSON text `bytes[0, length)` (known to be valid JSON). */
+function countNameSeparators(bytes: Uint8Array, length: number): number {
+  let count = 0;
   for (let i = 0; i < length; i++) {
-    const c = json.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      const start = i + 1;
-      let escaped = false;
-      i++;
-      while (i < length) {
-        const d = json.charCodeAt(i);
-        if (d === 0x5c /* \ */) {
-          escaped = true;
-          i += 2;
-        } else if (d === 0x22) {
-          break;
-        } else {
-          i++;
-        }
+    const byte = bytes[i];
+    if (byte === 0x22 /* " */) {
+      for (i++; i < length; i++) {
+        const inner = bytes[i];
+        if (inner === 0x5c /* \ */) i++;
+        else if (inner === 0x22) break;
       }
-      if (expectName) {
-        const raw = json.slice(start, i);
-        const name = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-        const names = stack[stack.length - 1];
-        if (names !== undefined && names !== null) {
-          if (names.has(name)) return true;
-          names.add(name);
-        }
-        expectName = false;
-      }
-    } else if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectName = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
-      expectName = false;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
-      expectName = false;
-    } else if (c === 0x2c /* , */) {
-      expectName = stack[stack.length - 1] instanceof Set;
+    } else if (byte === 0x3a /* : */) {
+      count++;
     }
   }
-  return false;
+  return count;
 }
+
+/** The own properties of all the objects in a parsed JSON value; freezes them all with `freeze`. */
+function countMembers(value: unknown, freeze: boolean): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) count += countMembers(item, freeze);
+  } else {
+    const object = value as Record<string, unknown>;
+    const names = Object.keys(object);
+    count = names.length;
+    for (const name of names) count += countMembers(object[name], freeze);
+  }
+  if (freeze) Object.freeze(value);
+  return count;
+}
+
+function isASCII(bytes: Uint8Array, length: number): boolean {
+  let bits = 0;
+  for (let i = 0; i < length; i++) bits |= bytes[i] ?? 0;
+  return bits < 0x80;
+}
+
+/** The value of each base64url character (RFC 4648 §5); 64 for every other ASCII character. */
+const BASE64URL_VALUES: Uint8Array = (() => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const values = new Uint8Array(128).fill(64);
+  for (let i = 0; i < alphabet.length; i++) values[alphabet.charCodeAt(i)] = i;
+  return values;
+})();
+
+function sextet(text: string, index: number): number {
+  const code = text.charCodeAt(index);
+  return code < 128 ? (BASE64URL_VALUES[code] ?? 64) : 64;
+}
+
+/**
+ * Shared output of `decodeBase64url` (verification is synchronous, so one is enough); grown to
+ * the longest segment seen. Read it before the next decoding.
+ */
+let scratch: Buffer = Buffer.allocUnsafeSlow(6144);
+
+/**
+ * Decodes `text[start, end)` as strict base64url into `scratch`: only the URL-safe alphabet, no
+ * padding, no whitespace, and canonical (a length that is not 1 mod 4, and the unused low bits
+ * of the last character zero), so that one value has one spelling; exactly what
+ * `fromBase64urlStrict` accepts. Returns the number of bytes, or -1.
+ */
+function decodeBase64url(text: string, start: number, end: number): number {
+  const tail = (end - start) & 3;
+  if (tail === 1) return -1;
+  const needed = ((end - start) >> 2) * 3 + 2;
+  if (scratch.length < needed) scratch = Buffer.allocUnsafeSlow(needed);
+  const out = scratch;
+  const last = end - tail;
+  let length = 0;
+  for (let i = start; i < last; i += 4) {
+    const a = sextet(text, i);
+    const b = sextet(text, i + 1);
+    const c = sextet(text, i + 2);
+    const d = sextet(text, i + 3);
+    if ((a | b | c | d) > 63) return -1;
+    out[length] = (a << 2) | (b >> 4);
+    out[length + 1] = ((b & 15) << 4) | (c >> 2);
+    out[length + 2] = ((c & 3) << 6) | d;
+    length += 3;
+  }
+  if (tail === 2) {
+    const a = sextet(text, last);
+    const b = sextet(text, last + 1);
+    if ((a | b) > 63 || (b & 15) !== 0) return -1;
+    out[length++] = (a << 2) | (b >> 4);
+  } else if (tail === 3) {
+    const a = sextet(text, last);
+    const b = sextet(text, last + 1);
+    const c = sextet(text, last + 2);
+    if ((a | b | c) > 63 || (c & 3) !== 0) return -1;
+    out[length++] = (a << 2) | (b >> 4);
+    out[length++] = ((b & 15) << 4) | (c >> 2);
+  }
+  return length;
+}
+
+/** Latin-1 bytes of the signing input, for `crypto.verify`; grown like `scratch`. */
+let signingInputScratch: Buffer = Buffer.allocUnsafeSlow(8192);
 
 const keyAlgorithms = new WeakMap<KeyObject, KeyAlgorithm | null>();
 
@@ -535,25 +648,46 @@ function createSignature(alg: KeyAlgorithm, key: KeyObject, data: Buffer): Buffe
   }
 }
 
-function verifySignature(alg: KeyAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+/** The length in bytes of a signature of `alg` by `key` (whose algorithm is known to be `alg`). */
+function expectedSignatureLength(alg: KeyAlgorithm, key: KeyObject): number {
+  switch (alg) {
+    case 'EdDSA':
+    case 'ES256':
+      return 64;
+    case 'RS256':
+      return (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+    case 'HS256':
+      return 32;
+  }
+}
+
+/**
+ * Checks the signature held in `scratch[0, signatureLength)` over `token[0, end)` (the signing
+ * input, whose characters are taken as Latin-1 bytes, as `Buffer.from(input, 'latin1')` does).
+ */
+function verifySignature(
+  alg: KeyAlgorithm,
+  key: KeyObject,
+  token: string,
+  end: number,
+  signatureLength: number,
+): boolean {
   try {
+    const signature = scratch.subarray(0, signatureLength);
+    if (alg === 'HS256') {
+      const expected = createHmac('sha256', key).update(token.slice(0, end), 'latin1').digest();
+      return timingSafeEqual(expected, signature);
+    }
+    if (signingInputScratch.length < end) signingInputScratch = Buffer.allocUnsafeSlow(end);
+    signingInputScratch.write(token, 0, end, 'latin1');
+    const data = signingInputScratch.subarray(0, end);
     switch (alg) {
       case 'EdDSA':
-        return signature.length === 64 && cryptoVerify(null, data, key, signature);
+        return cryptoVerify(null, data, key, signature);
       case 'ES256':
-        return (
-          signature.length === 64 &&
-          cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature)
-        );
+        return cryptoVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, signature);
       case 'RS256':
-        return (
-          signature.length === (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8 &&
-          cryptoVerify('sha256', data, { key, padding: constants.RSA_PKCS1_PADDING }, signature)
-        );
-      case 'HS256': {
-        const expected = createHmac('sha256', key).update(data).digest();
-        return signature.length === expected.length && timingSafeEqual(expected, signature);
-      }
+        return cryptoVerify('sha256', data, { key, padding: constants.RSA_PKCS1_PADDING }, signature);
     }
   } catch {
     return false;
@@ -577,14 +711,6 @@ function assertSignableClaims(claims: AccessTokenClaims): void {
   if (typeof exp !== 'number' || !Number.isFinite(exp) || exp <= iat) {
     throw new TypeError('"claims.exp" must be a number after "claims.iat"');
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const member of Object.values(value)) deepFreeze(member);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 function fail(detail: string): never {
