@@ -90,7 +90,10 @@ export interface VerifierOptions {
   introspection?: IntrospectionOptions;
 }
 
-/** The caller, as a resource service sees it. */
+/**
+ * The caller, as a resource service sees it. Frozen: requests that present the same token may
+ * share it.
+ */
 export interface Principal {
   /** The user id, or the client id for a machine client. */
   readonly sub: string;
@@ -252,13 +255,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     resolveKey = (kid) => keys.get(kid);
   }
 
+  /**
+   * The time the strict verifier last read, so that the revocation checks of the same request
+   * reuse it; NaN from before each verification, in case it reads none.
+   */
+  let clockRead = Number.NaN;
   // Validates issuer, audience, algorithms, clockTolerance and cache (TypeErrors name them).
   const strict = createAccessTokenVerifier({
     issuer,
     audience,
     algorithms,
     keys: (kid) => resolveKey(kid),
-    clock: () => clock(),
+    clock: () => (clockRead = clock()),
     ...(options.clockTolerance === undefined ? {} : { clockTolerance: options.clockTolerance }),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
   });
@@ -307,33 +315,36 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return lastLiveAt === null || now - lastLiveAt > maxStaleness;
   }
 
+  /** Principals already made, per verified result (which the strict verifier's cache shares). */
+  const principals: Record<'bearer' | 'cookie', WeakMap<VerifiedAccessToken, Principal>> = {
+    bearer: new WeakMap(),
+    cookie: new WeakMap(),
+  };
+
   function toPrincipal(verified: VerifiedAccessToken, via: 'bearer' | 'cookie'): Principal {
+    const made = principals[via].get(verified);
+    if (made !== undefined) return made;
     const { claims } = verified;
-    return {
+    // Frozen, like the claims: the next request with the same token gets the same object.
+    const principal: Principal = Object.freeze({
       sub: claims.sub,
       sid: claims.sid ?? null,
-      scope: claims.scope === undefined ? [] : claims.scope.split(' ').filter((s) => s.length > 0),
-      roles: claims.roles ?? [],
+      scope: Object.freeze(
+        claims.scope === undefined ? [] : claims.scope.split(' ').filter((s) => s.length > 0),
+      ),
+      roles: claims.roles ?? Object.freeze([]),
       clientId: claims.client_id ?? null,
       via,
       claims,
-    };
+    });
+    principals[via].set(verified, principal);
+    return principal;
   }
 
-  async function verifyToken(token: string, via: 'bearer' | 'cookie'): Promise<Principal> {
-    if (closed) throw new LatchkeyError('store_unavailable', 'The verifier is closed', { retryAfter: 1 });
-    const pending = remote?.ensureFresh();
-    if (pending !== undefined) await pending;
-    let verified: VerifiedAccessToken;
-    try {
-      verified = strict.verify(token);
-    } catch (error) {
-      // An unknown kid may be a key published since the last fetch: refetch once (cooldown permitting).
-      if (remote === null || !isUnknownKid(error) || !(await remote.refreshForUnknownKid())) throw error;
-      verified = strict.verify(token);
-    }
+  /** The principal of a verified token, unless the revocation list refuses it (or is stale). */
+  function admit(verified: VerifiedAccessToken, via: 'bearer' | 'cookie'): Principal {
     if (revocation !== false) {
-      const now = clock();
+      const now = Number.isNaN(clockRead) ? clock() : clockRead;
       if (isStale(now) && onStale === 'fail-closed') {
         throw new LatchkeyError('store_unavailable', 'The revocation feed is stale', { retryAfter: 1 });
       }
@@ -347,6 +358,54 @@ export function createVerifier(options: VerifierOptions): Verifier {
         throw new LatchkeyError('invalid_token', REVOKED[match], { detail: REVOKED[match] });
     }
     return toPrincipal(verified, via);
+  }
+
+  /**
+   * Verifies a token and checks it against the revocation list: synchronously (returning the
+   * principal, or throwing) when the keys are at hand, which is the usual case; otherwise a
+   * promise. For a Bearer token, `authorization` is the header it was cut from (by
+   * `bearerCandidate`, which does not look at the token's characters): its RFC 6750 syntax is
+   * checked only when verification fails (or cannot start), because a token that verifies is
+   * three base64url parts, which the syntax allows. A header that breaks the syntax is refused
+   * as such, as before any verification; so a cache hit never scans the token.
+   */
+  function verifyToken(
+    token: string,
+    via: 'bearer' | 'cookie',
+    authorization?: string,
+  ): Principal | Promise<Principal> {
+    if (closed) {
+      if (authorization !== undefined) checkBearerSyntax(authorization);
+      throw new LatchkeyError('store_unavailable', 'The verifier is closed', { retryAfter: 1 });
+    }
+    const pending = remote?.ensureFresh();
+    if (pending !== undefined) {
+      if (authorization !== undefined) checkBearerSyntax(authorization);
+      return pending.then(() => verifyWithKeys(token, via));
+    }
+    return verifyWithKeys(token, via, authorization);
+  }
+
+  function verifyWithKeys(
+    token: string,
+    via: 'bearer' | 'cookie',
+    authorization?: string,
+  ): Principal | Promise<Principal> {
+    let verified: VerifiedAccessToken;
+    clockRead = Number.NaN;
+    try {
+      verified = strict.verify(token);
+    } catch (error) {
+      if (authorization !== undefined) checkBearerSyntax(authorization);
+      // An unknown kid may be a key published since the last fetch: refetch once (cooldown permitting).
+      if (remote === null || !isUnknownKid(error)) throw error;
+      return remote.refreshForUnknownKid().then((refreshed) => {
+        if (!refreshed) throw error;
+        clockRead = Number.NaN;
+        return admit(strict.verify(token), via);
+      });
+    }
+    return admit(verified, via);
   }
 
   async function introspectSession(cache: IntrospectionCache, cookie: string): Promise<Principal> {
@@ -375,43 +434,65 @@ export function createVerifier(options: VerifierOptions): Verifier {
     };
   }
 
-  return {
+  async function authenticateWithCookies(request: AuthenticateRequest): Promise<Principal> {
+    const cookies = parseCookies(readHeader(request.headers, 'cookie'));
+    const sessionCookie = introspection === null ? undefined : cookies.get(SESSION_COOKIE);
+    const cookie = cookies.get(cookieName);
+    let principal: Principal;
+    if (sessionCookie !== undefined && introspection !== null) {
+      principal = await introspectSession(introspection, sessionCookie);
+    } else if (cookie !== undefined) {
+      principal = await verifyToken(cookie, 'cookie');
+    } else {
+      throw new LatchkeyError('unauthenticated');
+    }
+    if (isUnsafeMethod(request.method)) {
+      if (readHeader(request.headers, 'sec-fetch-site')?.toLowerCase() === 'cross-site') {
+        throw new LatchkeyError('cross_site_request', 'Cross-site requests with a cookie are refused');
+      }
+      if (csrfKey === null) {
+        throw new LatchkeyError(
+          'csrf_failed',
+          'This service cannot check X-CSRF-Token; send the access token as a Bearer token',
+        );
+      }
+      const csrf = readHeader(request.headers, CSRF_HEADER);
+      if (principal.sid === null || !verifyCSRFToken(csrfKey, principal.sid, csrf)) {
+        throw new LatchkeyError(
+          'csrf_failed',
+          csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid',
+        );
+      }
+    }
+    return principal;
+  }
+
+  /** `authenticate`, answering synchronously when it can (a Bearer token, keys at hand). */
+  function authenticateNow(request: AuthenticateRequest): Principal | Promise<Principal> {
+    const authorization = readHeader(request.headers, 'authorization');
+    if (authorization === undefined) return authenticateWithCookies(request);
+    const token = bearerCandidate(authorization);
+    if (token === null) throw notBearer();
+    return verifyToken(token, 'bearer', authorization);
+  }
+
+  const verifier: Verifier = {
     verify(token) {
-      return verifyToken(token, 'bearer');
+      try {
+        return Promise.resolve(verifyToken(token, 'bearer'));
+      } catch (error) {
+        // What `async` would do with the throw, without its extra microtasks on success.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return Promise.reject(error);
+      }
     },
-    async authenticate(request) {
-      const authorization = readHeader(request.headers, 'authorization');
-      if (authorization !== undefined) return verifyToken(bearerToken(authorization), 'bearer');
-      const cookies = parseCookies(readHeader(request.headers, 'cookie'));
-      const sessionCookie = introspection === null ? undefined : cookies.get(SESSION_COOKIE);
-      const cookie = cookies.get(cookieName);
-      let principal: Principal;
-      if (sessionCookie !== undefined && introspection !== null) {
-        principal = await introspectSession(introspection, sessionCookie);
-      } else if (cookie !== undefined) {
-        principal = await verifyToken(cookie, 'cookie');
-      } else {
-        throw new LatchkeyError('unauthenticated');
+    authenticate(request) {
+      try {
+        return Promise.resolve(authenticateNow(request));
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        return Promise.reject(error);
       }
-      if (isUnsafeMethod(request.method)) {
-        if (readHeader(request.headers, 'sec-fetch-site')?.toLowerCase() === 'cross-site') {
-          throw new LatchkeyError('cross_site_request', 'Cross-site requests with a cookie are refused');
-        }
-        if (csrfKey === null) {
-          throw new LatchkeyError(
-            'csrf_failed',
-            'This service cannot check X-CSRF-Token; send the access token as a Bearer token',
-          );
-        }
-        const csrf = readHeader(request.headers, CSRF_HEADER);
-        if (principal.sid === null || !verifyCSRFToken(csrfKey, principal.sid, csrf)) {
-          throw new LatchkeyError(
-            'csrf_failed',
-            csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid',
-          );
-        }
-      }
-      return principal;
     },
     async ready(readyOptions = {}) {
       const timeoutMs = readyOptions.timeoutMs ?? 10_000;
@@ -471,6 +552,30 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (revocation !== false) await revocation.close();
     },
   };
+  immediateAuthenticators.set(verifier, authenticateNow);
+  return verifier;
+}
+
+/** The synchronous-when-possible `authenticate` of each verifier `createVerifier` made. */
+const immediateAuthenticators = new WeakMap<
+  Verifier,
+  (request: AuthenticateRequest) => Principal | Promise<Principal>
+>();
+
+/**
+ * For the framework adapters: `verifier.authenticate`, except that it returns the principal
+ * itself (or throws) when it can answer at once, as it does for a Bearer token once the keys are
+ * loaded, and a promise only when it must wait (keys, introspection). Saves the promise and
+ * the microtask hops of every request. Any other `Verifier` gets its own `authenticate`.
+ *
+ * @internal Not exported by `latchkey/verify`.
+ */
+export function immediateAuthenticator(
+  verifier: Verifier,
+): (request: AuthenticateRequest) => Principal | Promise<Principal> {
+  return (
+    immediateAuthenticators.get(verifier) ?? ((request) => Promise.resolve(verifier.authenticate(request)))
+  );
 }
 
 const REVOKED: Record<RevocationMatch, string> = {
@@ -496,12 +601,40 @@ function isUnknownKid(error: unknown): boolean {
   return error instanceof LatchkeyError && error.code === 'invalid_token' && error.message === 'unknown kid';
 }
 
-function bearerToken(header: string): string {
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-  if (match?.[1] === undefined) {
-    throw new LatchkeyError('invalid_token', 'The Authorization header is not a Bearer token');
+/** The syntax of the header: RFC 6750 §2.1 `b64token`, with spaces around it tolerated. */
+const BEARER = /^Bearer +[A-Za-z0-9\-._~+/]+=* *$/i;
+
+function notBearer(): LatchkeyError {
+  return new LatchkeyError('invalid_token', 'The Authorization header is not a Bearer token');
+}
+
+function checkBearerSyntax(header: string): void {
+  if (!BEARER.test(header)) throw notBearer();
+}
+
+/**
+ * What `BEARER` would capture as the token: after `Bearer` (in any case) and its spaces, up to
+ * the trailing spaces; null when there is no such token. The characters are not checked here
+ * (see `verifyToken`), so that a cache hit does not scan the token.
+ */
+function bearerCandidate(header: string): string | null {
+  if (
+    header.length < 8 ||
+    (header.charCodeAt(0) | 0x20) !== 0x62 /* b */ ||
+    (header.charCodeAt(1) | 0x20) !== 0x65 /* e */ ||
+    (header.charCodeAt(2) | 0x20) !== 0x61 /* a */ ||
+    (header.charCodeAt(3) | 0x20) !== 0x72 /* r */ ||
+    (header.charCodeAt(4) | 0x20) !== 0x65 /* e */ ||
+    (header.charCodeAt(5) | 0x20) !== 0x72 /* r */ ||
+    header.charCodeAt(6) !== 0x20
+  ) {
+    return null;
   }
-  return match[1];
+  let start = 7;
+  let end = header.length;
+  while (start < end && header.charCodeAt(start) === 0x20) start++;
+  while (end > start && header.charCodeAt(end - 1) === 0x20) end--;
+  return end > start ? header.slice(start, end) : null;
 }
 
 function readHeader(headers: AuthenticateRequest['headers'], name: string): string | undefined {

@@ -3,9 +3,9 @@
  * `req.principal`, or answers the failure.
  */
 
-import type { RequestHandler } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
-import type { Principal, Verifier } from '../verifier.js';
+import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 declare global {
   // Express declares its request type in this global namespace; augmenting it is the documented way.
@@ -35,21 +35,36 @@ export function latchkeyExpress(
   options: AuthenticationFailureOptions = {},
 ): RequestHandler {
   const realm = checkRealm(options.realm ?? 'latchkey');
+  const authenticateNow = immediateAuthenticator(verifier);
+  const fail = (error: unknown, res: Response, next: NextFunction): void => {
+    const failure = authenticationFailure(error, { realm });
+    if (failure.status === 500) {
+      next(error);
+      return;
+    }
+    res.status(failure.status).set(failure.headers).send(JSON.stringify(failure.body));
+  };
+  const succeed = (principal: Principal, req: Request, res: Response, next: NextFunction): void => {
+    req.principal = principal;
+    res.locals.principal = principal;
+    next();
+  };
   return (req, res, next) => {
-    verifier.authenticate({ method: req.method, headers: req.headers }).then(
-      (principal) => {
-        req.principal = principal;
-        res.locals.principal = principal;
-        next();
-      },
-      (error: unknown) => {
-        const failure = authenticationFailure(error, { realm });
-        if (failure.status === 500) {
-          next(error);
-          return;
-        }
-        res.status(failure.status).set(failure.headers).send(JSON.stringify(failure.body));
-      },
+    let outcome: Principal | Promise<Principal>;
+    try {
+      outcome = authenticateNow({ method: req.method, headers: req.headers });
+    } catch (error) {
+      fail(error, res, next);
+      return;
+    }
+    // Answered at once (a Bearer token, keys loaded): go on without a promise.
+    if (!(outcome instanceof Promise)) {
+      succeed(outcome, req, res, next);
+      return;
+    }
+    outcome.then(
+      (principal) => succeed(principal, req, res, next),
+      (error: unknown) => fail(error, res, next),
     );
   };
 }

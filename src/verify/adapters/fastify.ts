@@ -4,9 +4,15 @@
  * `{ global: true }`, on every route.
  */
 
-import type { FastifyInstance, FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
-import type { Principal, Verifier } from '../verifier.js';
+import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,8 +20,16 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyInstance {
-    /** Authenticates the request into `request.principal`, or answers the failure. */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+    /**
+     * Authenticates the request into `request.principal`, or answers the failure. As a hook
+     * (`onRequest: app.authenticate`) Fastify passes `done`, and a request whose answer is known
+     * at once (a Bearer token, keys loaded) goes on synchronously; called with two arguments,
+     * it returns a promise.
+     */
+    authenticate: {
+      (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+      (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+    };
   }
 }
 
@@ -32,22 +46,73 @@ function plugin(app: FastifyInstance, options: LatchkeyFastifyOptions, done: (er
     return;
   }
   const realm = checkRealm(options.realm ?? 'latchkey');
-  async function authenticate(
+  const authenticateNow = immediateAuthenticator(verifier);
+
+  /** Answers a failure; rethrows what is not an authentication failure (a bug: a 500). */
+  function answer(error: unknown, reply: FastifyReply): FastifyReply {
+    const failure = authenticationFailure(error, { realm });
+    if (failure.status === 500) throw error;
+    return reply.code(failure.status).headers(failure.headers).send(failure.body);
+  }
+
+  async function authenticateAsync(
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<FastifyReply | undefined> {
     try {
-      request.principal = await verifier.authenticate(request);
+      request.principal = await authenticateNow(request);
       return undefined;
     } catch (error) {
-      const failure = authenticationFailure(error, { realm });
-      if (failure.status === 500) throw error;
-      return reply.code(failure.status).headers(failure.headers).send(failure.body);
+      return answer(error, reply);
     }
   }
+
+  // A hook in callback style: no promise, and no microtask, for a request answered at once.
+  function fail(error: unknown, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    try {
+      answer(error, reply);
+    } catch (unexpected) {
+      done(unexpected as Error);
+    }
+  }
+
+  function hook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    let outcome: Principal | Promise<Principal>;
+    try {
+      outcome = authenticateNow(request);
+    } catch (error) {
+      fail(error, reply, done);
+      return;
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (principal) => {
+          request.principal = principal;
+          done();
+        },
+        (error: unknown) => fail(error, reply, done),
+      );
+      return;
+    }
+    request.principal = outcome;
+    done();
+  }
+
+  function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
+  function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
+  function authenticate(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done?: HookHandlerDoneFunction,
+  ): Promise<FastifyReply | undefined> | undefined {
+    if (done === undefined) return authenticateAsync(request, reply);
+    hook(request, reply, done);
+    return undefined;
+  }
+
   app.decorateRequest('principal', null);
   app.decorate('authenticate', authenticate);
-  if (options.global === true) app.addHook('onRequest', authenticate);
+  if (options.global === true) app.addHook('onRequest', hook);
   done();
 }
 

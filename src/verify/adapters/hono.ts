@@ -4,7 +4,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
-import type { Principal, Verifier } from '../verifier.js';
+import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 /** The Hono environment the middleware provides: `c.get('principal')`. */
 export interface LatchkeyHonoEnv {
@@ -26,10 +26,12 @@ export function latchkeyHono(
   options: AuthenticationFailureOptions = {},
 ): MiddlewareHandler<LatchkeyHonoEnv> {
   const realm = checkRealm(options.realm ?? 'latchkey');
+  const authenticateNow = immediateAuthenticator(verifier);
   return async (c, next) => {
     let principal: Principal;
     try {
-      principal = await verifier.authenticate({ method: c.req.method, headers: c.req.raw.headers });
+      const outcome = authenticateNow({ method: c.req.method, headers: c.req.raw.headers });
+      principal = outcome instanceof Promise ? await outcome : outcome;
     } catch (error) {
       const failure = authenticationFailure(error, { realm });
       if (failure.status === 500) throw error;

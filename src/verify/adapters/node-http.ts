@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
-import type { Principal, Verifier } from '../verifier.js';
+import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 /**
  * Wraps `verifier.authenticate` for `node:http`. On failure it writes the problem+json
@@ -25,14 +25,22 @@ export function latchkeyNodeHTTP(
   options: AuthenticationFailureOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<Principal | null> {
   const realm = checkRealm(options.realm ?? 'latchkey');
-  return async (req, res) => {
+  const authenticateNow = immediateAuthenticator(verifier);
+  const fail = (error: unknown, res: ServerResponse): null => {
+    const failure = authenticationFailure(error, { realm });
+    if (!res.headersSent) res.writeHead(failure.status, failure.headers);
+    res.end(JSON.stringify(failure.body));
+    return null;
+  };
+  return (req, res) => {
+    let outcome: Principal | Promise<Principal>;
     try {
-      return await verifier.authenticate({ method: req.method ?? 'GET', headers: req.headers });
+      outcome = authenticateNow({ method: req.method ?? 'GET', headers: req.headers });
     } catch (error) {
-      const failure = authenticationFailure(error, { realm });
-      if (!res.headersSent) res.writeHead(failure.status, failure.headers);
-      res.end(JSON.stringify(failure.body));
-      return null;
+      return Promise.resolve(error).then((reason) => fail(reason, res));
     }
+    return outcome instanceof Promise
+      ? outcome.catch((error: unknown) => fail(error, res))
+      : Promise.resolve(outcome);
   };
 }
