@@ -14,12 +14,12 @@ export interface HTTPRow {
   errors: number;
   /**
    * Median req/s of this setup's ceiling: the same load on a no-auth route of the same server
-   * process (same hooks and plugins, a body of the same shape), run just before each of its loads.
+   * process (same hooks and plugins, a body of the same shape), run next to each of its loads.
    * NaN for the bare Fastify reference, which has none.
    */
   ceilingRPS: number;
   ceilingErrors: number;
-  /** Median over rounds of req/s divided by the req/s of its same-server ceiling load just before. */
+  /** Median over rounds of req/s divided by the req/s of its same-server ceiling load next to it. */
   ratio: number;
   /** Median over rounds of req/s divided by the bare Fastify reference's req/s in the same round. */
   bareRatio: number;
@@ -241,7 +241,7 @@ export function renderMarkdown(report: BenchReport): string {
       ]),
     ),
     '',
-    '"Same-server ceiling" targets are the median over rounds of req/s over the req/s of that server\'s no-auth route, loaded just before. ' +
+    '"Same-server ceiling" targets are the median over rounds of req/s over the req/s of that server\'s no-auth route, loaded right next to it. ' +
       'The **bound** for a new token each request is the req/s the same server would do if each request cost exactly its no-auth route plus one raw signature check: ' +
       'the server is saturated under this load, so one no-auth request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
       'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent same-server ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
@@ -252,7 +252,7 @@ export function renderMarkdown(report: BenchReport): string {
     '## Protected route over HTTP',
     '',
     `${report.connections} connections, ${report.seconds} s per load, median of ${report.rounds} interleaved round(s). ` +
-      `Each setup's load is preceded by a ${report.ceilingSeconds}-s load of its **ceiling**: the same requests to a no-auth route of the same server process (\`GET /open\` on the bench servers, registered after the auth plugin; \`GET /bench/open\` on the Latchkey server, registered last on the instance \`latchkey serve\` builds). ` +
+      `Each setup's load is paired with a ${report.ceilingSeconds}-s load of its **ceiling**, run right before it in odd rounds and right after it in even ones, both after a discarded 1-s warm-up of that server (a server that sat idle while the others were loaded is slower for its first second): the same requests to a no-auth route of the same server process (\`GET /open\` on the bench servers, registered after the auth plugin; \`GET /bench/open\` on the Latchkey server, registered last on the instance \`latchkey serve\` builds). ` +
       'Bench servers answer `{"user": id}` on both routes; Latchkey answers its user and session document on `GET /v1/me`, and a constant document of the same shape and size on `GET /bench/open`. ' +
       "**vs ceiling** is the median over rounds of req/s over that adjacent ceiling's; **vs bare** is the median over rounds of req/s over the bare Fastify reference's req/s in the same round (not adjacent, so noisier). " +
       "**CPU µs/req** is the server process's CPU time (user + system, all its threads, from `/proc/<pid>/stat`) over the requests it served during the loads, median over rounds; **ceiling CPU** is the same on its ceiling route, so the difference is what authentication costs the server per request. " +
@@ -403,7 +403,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     '- Each server runs in its own process (`node --import tsx bench/servers/<name>.ts`); the Latchkey servers run `bench/servers/latchkey-serve.ts`, which starts the server exactly as `latchkey serve` does (same environment, store selection, core, revocation publisher, HTTP server and background tasks) and adds the one no-auth route `GET /bench/open`. The load generator is another process. Nothing else of the harness runs while a load runs.',
     `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections, ${report.ceilingSeconds} s for a ceiling; ${report.latencySeconds} s at one connection). A 1-s warm-up of every route (protected and ceiling) comes first and is discarded.`,
-    "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run just before each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
+    "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run right next to each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
     "- Server CPU per request: the server process's utime + stime from `/proc/<pid>/stat` (clock ticks, usually 10 ms) read before and after each load, divided by the requests the load generator counted; on Linux only.",
     '- Latchkey servers: `LATCHKEY_STORE=memory`; PGlite (the default) in a temporary data directory; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the near-cache servers add `LATCHKEY_SESSION_CACHE` and nothing else (and their own data directory or prefix). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
     '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios and CPU per request hold better than absolute numbers.',
