@@ -55,6 +55,8 @@ export interface CreateLatchkeyOptions {
 
 /** Stores that only this process writes while it runs. */
 const PROCESS_LOCAL_STORES = new Set(['memory', 'pglite']);
+/** The near cache's max age when `LATCHKEY_SESSION_CACHE` is `auto` on a process-local store. */
+export const AUTO_SESSION_CACHE_MS = 5_000;
 
 /** Wires the core together on top of a store. Creates the first signing key if there is none. */
 export async function createLatchkey(options: CreateLatchkeyOptions): Promise<Latchkey> {
@@ -66,11 +68,15 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
 
   const feed = options.sessionCacheFeed;
   let sessionCache: SessionCache | null = null;
-  if (config.sessionCache > 0) {
+  const processLocal = PROCESS_LOCAL_STORES.has(store.kind);
+  // `auto` (null): on where every write goes through this process, so every revocation reaches
+  // the cache before its response; off on a shared store unless asked for.
+  const maxAge = config.sessionCache ?? (processLocal ? AUTO_SESSION_CACHE_MS : 0);
+  if (maxAge > 0) {
     sessionCache = createSessionCache({
-      maxAge: config.sessionCache,
+      maxAge,
       clock,
-      live: feed === undefined && PROCESS_LOCAL_STORES.has(store.kind),
+      live: feed === undefined && processLocal,
     });
     if (feed === undefined && !sessionCache.live) {
       logger.warn(

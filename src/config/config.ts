@@ -25,9 +25,10 @@ export interface LatchkeyConfig {
   sessionTouchInterval: number;
   /**
    * Longest time a node serves a session and its user from its near cache (ms); 0 = off, every
-   * authenticated request reads the store.
+   * authenticated request reads the store; null = automatic (on for a store only this process
+   * writes, off for a shared one).
    */
-  sessionCache: number;
+  sessionCache: number | null;
   accessTokenTTL: number;
   refreshIdleTTL: number;
   refreshAbsoluteTTL: number;
@@ -119,9 +120,9 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   },
   {
     name: 'LATCHKEY_SESSION_CACHE',
-    default: '0 (off)',
+    default: 'auto',
     description:
-      'Near cache of session and user reads (e.g. `5s`, at most `1m`), emptied by every revocation; needs the revocation channel with a shared store. See docs/deploying.md.',
+      'Near cache of session and user reads (e.g. `5s`, at most `1m`; `0` = off), emptied by every revocation. `auto`: 5s on memory and PGlite (only this process writes them), off on Postgres and Redis, where it needs the revocation channel. See docs/deploying.md.',
   },
   { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
   { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },
@@ -180,14 +181,15 @@ function duration(env: Env, name: string, fallback: string): number {
 
 const MAX_SESSION_CACHE = 60_000;
 
-function sessionCache(env: Env): number {
+function sessionCache(env: Env): number | null {
   const text = read(env, 'LATCHKEY_SESSION_CACHE');
-  if (text === undefined || /^(0|off)$/i.test(text)) return 0;
+  if (text === undefined || /^auto$/i.test(text)) return null;
+  if (/^(0|off)$/i.test(text)) return 0;
   const ms = parseDuration(text);
   if (ms === null)
     throw new ConfigError(
       'LATCHKEY_SESSION_CACHE',
-      `"${text}" is not a duration (examples: 2s, 5s, 500ms) or 0`,
+      `"${text}" is not a duration (examples: 2s, 5s, 500ms), auto or 0`,
     );
   if (ms > MAX_SESSION_CACHE) throw new ConfigError('LATCHKEY_SESSION_CACHE', 'must be at most 1m');
   return ms;

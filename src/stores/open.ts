@@ -141,7 +141,8 @@ export async function migrateStore(
  * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
  * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
  * from the store itself after every (re)subscription and re-read every second. Undefined when
- * the cache is off or the store is process-local (memory, PGlite), where none is needed.
+ * the cache is off (`0`, or `auto` on a shared store) or the store is process-local (memory,
+ * PGlite), where none is needed.
  *
  * @example
  * const feed = await openSessionCacheFeed(config, store, channel);
@@ -152,7 +153,8 @@ export async function openSessionCacheFeed(
   store: Store,
   channel: string,
 ): Promise<RevocationFeed | undefined> {
-  if (config.sessionCache === 0) return undefined;
+  // `auto` (null) leaves the cache off on shared stores: only an explicit duration turns it on.
+  if (config.sessionCache === null || config.sessionCache === 0) return undefined;
   const snapshot = async (afterSeq?: number): Promise<RevocationSnapshot> => {
     const records = await store.listRevocations({
       now: Date.now(),

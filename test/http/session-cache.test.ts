@@ -66,16 +66,41 @@ async function me(app: TestApp, cookie: string): Promise<number> {
 }
 
 describe('session near cache (LATCHKEY_SESSION_CACHE)', () => {
-  it('is off by default: every request reads the store', async () => {
-    expect(loadConfig({}).sessionCache).toBe(0);
+  it('is off when set to 0: every request reads the store', async () => {
     const counted = countingStore();
-    t = await createTestApp({ store: counted.store });
+    t = await createTestApp({ store: counted.store, config: { sessionCache: 0 } });
     await signup(t.app, 'a@example.com');
     const { cookie } = await loginCookie(t.app, 'a@example.com');
     const before = counted.reads();
     for (let i = 0; i < 5; i++) expect(await me(t, cookie)).toBe(200);
     expect(counted.reads() - before).toBe(10);
     expect(t.latchkey.sessionCache).toBeNull();
+  });
+
+  it('is on by default (auto, 5 s) on a store only this process writes, off on a shared one', async () => {
+    expect(loadConfig({}).sessionCache).toBeNull();
+    for (const [kind, expected] of [
+      ['memory', 2],
+      ['pglite', 2],
+      ['postgres', 10],
+      ['redis', 10],
+      ['postgres+redis', 10],
+    ] as const) {
+      const counted = countingStore(kind);
+      const app = await createTestApp({ store: counted.store });
+      try {
+        await signup(app.app, 'a@example.com');
+        const { cookie } = await loginCookie(app.app, 'a@example.com');
+        const before = counted.reads();
+        for (let i = 0; i < 5; i++) expect(await me(app, cookie)).toBe(200);
+        expect(counted.reads() - before, kind).toBe(expected);
+        app.clock.advance(5_000);
+        expect(await me(app, cookie)).toBe(200);
+        expect(counted.reads() - before, kind).toBe(expected + 2);
+      } finally {
+        await app.close();
+      }
+    }
   });
 
   it('on a process-local store, serves repeated requests from memory for at most its max age', async () => {

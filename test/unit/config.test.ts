@@ -43,8 +43,9 @@ describe('configuration', () => {
     }
   });
 
-  it('reads LATCHKEY_SESSION_CACHE: off by default, a duration up to 1m', () => {
-    expect(loadConfig({}).sessionCache).toBe(0);
+  it('reads LATCHKEY_SESSION_CACHE: auto by default, off, or a duration up to 1m', () => {
+    expect(loadConfig({}).sessionCache).toBeNull();
+    expect(loadConfig({ LATCHKEY_SESSION_CACHE: 'auto' }).sessionCache).toBeNull();
     expect(loadConfig({ LATCHKEY_SESSION_CACHE: 'off' }).sessionCache).toBe(0);
     expect(loadConfig({ LATCHKEY_SESSION_CACHE: '0' }).sessionCache).toBe(0);
     expect(loadConfig({ LATCHKEY_SESSION_CACHE: '5s' }).sessionCache).toBe(5_000);
