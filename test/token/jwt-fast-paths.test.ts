@@ -6,6 +6,7 @@
  */
 import { createSecretKey, generateKeyPairSync, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { AUD, claims, ISS, START } from '../helpers/claims.js';
 import { createManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
 import { fromBase64urlStrict } from '../../src/lib/encoding.js';
@@ -22,25 +23,6 @@ const ed = generateKeyPairSync('ed25519');
 const otherEd = generateKeyPairSync('ed25519');
 const es = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const hs = createSecretKey(randomBytes(32));
-const ISS = 'https://auth.example.com';
-const AUD = 'https://api.example.com';
-const START = Date.UTC(2026, 0, 1);
-const NOW = START / 1000;
-
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    iss: ISS,
-    aud: AUD,
-    sub: 'user-1',
-    sid: 'session-1',
-    iat: NOW,
-    exp: NOW + 900,
-    jti: 'jti-1',
-    scope: 'read write',
-    roles: ['admin'],
-    ...overrides,
-  };
-}
 
 const b64 = (value: string | Uint8Array): string => Buffer.from(value).toString('base64url');
 const edSign = (input: string): string => b64(cryptoSign(null, Buffer.from(input, 'latin1'), ed.privateKey));

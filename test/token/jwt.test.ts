@@ -9,6 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { AUD, claims, ISS, NOW, START } from '../helpers/claims.js';
 import { createManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
 import type { KeyAlgorithm } from '../../src/stores/types.js';
@@ -41,26 +42,6 @@ const verificationKeys: VerificationKey[] = [
   { kid: 'hs-1', alg: 'HS256', key: hs },
 ];
 const ALL: KeyAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
-
-const ISS = 'https://auth.example.com';
-const AUD = 'https://api.example.com';
-const START = Date.UTC(2026, 0, 1);
-const NOW = START / 1000;
-
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    iss: ISS,
-    aud: AUD,
-    sub: 'user-1',
-    sid: 'session-1',
-    iat: NOW,
-    exp: NOW + 900,
-    jti: 'jti-1',
-    scope: 'read write',
-    roles: ['admin'],
-    ...overrides,
-  };
-}
 
 function makeVerifier(overrides: Partial<AccessTokenVerifierOptions> = {}): {
   verify: (token: string) => ReturnType<ReturnType<typeof createAccessTokenVerifier>['verify']>;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refusal } from '../helpers/refusal.js';
 import { createManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
 import { generateSigningKey, type GeneratedSigningKey } from '../../src/keys/key-material.js';
@@ -97,16 +98,6 @@ function setup(overrides: Partial<VerifierOptions> = {}): {
       }),
     state: (s) => started.state?.(s),
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LatchkeyError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 const get = (authorization: string): { method: string; headers: Record<string, string> } => ({

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isLatchkeyError, LatchkeyError } from '../../src/errors.js';
+import { refusal } from '../helpers/refusal.js';
+import { isLatchkeyError } from '../../src/errors.js';
 import {
   attachRevocationPublisher,
   createPostgresRevocationPublisher,
@@ -31,16 +32,6 @@ import {
   wire,
   type Wiring,
 } from './revocation-lag.js';
-
-async function refusal(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LatchkeyError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
 
 function isRefused(verifier: Verifier, login: TokenLogin): Promise<boolean> {
   return verifier.verify(login.accessToken).then(

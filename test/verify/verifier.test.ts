@@ -1,5 +1,5 @@
 import { generateSigningKey } from '../../src/keys/key-material.js';
-import { isLatchkeyError, LatchkeyError } from '../../src/errors.js';
+import { isLatchkeyError } from '../../src/errors.js';
 import type { RevocationRecord } from '../../src/stores/types.js';
 import { signAccessToken } from '../../src/token/jwt.js';
 import {
@@ -11,6 +11,7 @@ import {
   type VerifierOptions,
 } from '../../src/verify/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { refusal } from '../helpers/refusal.js';
 import { ISSUER } from '../helpers/app.js';
 import { countingFetch, startLiveServer, waitFor, type LiveServer, type TokenLogin } from './live-server.js';
 
@@ -35,16 +36,6 @@ function manualFeed(): {
     apply: (record) => apply?.(record),
     state: (s) => state?.(s),
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<LatchkeyError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof LatchkeyError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
 }
 
 function kidOf(token: string): unknown {
