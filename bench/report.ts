@@ -410,7 +410,12 @@ export function renderMarkdown(report: BenchReport): string {
     '',
   );
   const missed = report.targets.filter((t) => !isPass(t));
-  out.push('## What costs, what remains', '');
+  out.push(
+    '## What costs, what remains',
+    '',
+    'What the profiles showed, what was fixed and what is still open, in words: [performance notes](performance-notes.md).',
+    '',
+  );
   const authCPU = report.http
     .filter((r) => r.group !== 'ceiling' && Number.isFinite(r.cpuPerRequest - r.ceilingCpuPerRequest))
     .map((r) => `${r.label}: ${formatMicros(r.cpuPerRequest - r.ceilingCpuPerRequest)} µs`);
