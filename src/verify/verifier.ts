@@ -434,18 +434,28 @@ export function createVerifier(options: VerifierOptions): Verifier {
     };
   }
 
-  async function authenticateWithCookies(request: AuthenticateRequest): Promise<Principal> {
+  /**
+   * A cookie-borne credential: the session cookie through introspection (always a promise), or
+   * the hybrid access cookie, answered synchronously when the token can be (keys at hand).
+   */
+  function authenticateWithCookies(request: AuthenticateRequest): Principal | Promise<Principal> {
     const cookies = parseCookies(readHeader(request.headers, 'cookie'));
     const sessionCookie = introspection === null ? undefined : cookies.get(SESSION_COOKIE);
-    const cookie = cookies.get(cookieName);
-    let principal: Principal;
     if (sessionCookie !== undefined && introspection !== null) {
-      principal = await introspectSession(introspection, sessionCookie);
-    } else if (cookie !== undefined) {
-      principal = await verifyToken(cookie, 'cookie');
-    } else {
-      throw new LatchkeyError('unauthenticated');
+      return introspectSession(introspection, sessionCookie).then((principal) =>
+        checkCookieRequest(request, principal),
+      );
     }
+    const cookie = cookies.get(cookieName);
+    if (cookie === undefined) throw new LatchkeyError('unauthenticated');
+    const outcome = verifyToken(cookie, 'cookie');
+    return outcome instanceof Promise
+      ? outcome.then((principal) => checkCookieRequest(request, principal))
+      : checkCookieRequest(request, outcome);
+  }
+
+  /** What a request that authenticated with a cookie must also pass: CSRF on unsafe methods. */
+  function checkCookieRequest(request: AuthenticateRequest, principal: Principal): Principal {
     if (isUnsafeMethod(request.method)) {
       if (readHeader(request.headers, 'sec-fetch-site')?.toLowerCase() === 'cross-site') {
         throw new LatchkeyError('cross_site_request', 'Cross-site requests with a cookie are refused');
