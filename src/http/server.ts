@@ -18,6 +18,7 @@ import { createClientService, type ClientService } from '../clients/clients.js';
 import { cookieNames } from './cookie-names.js';
 import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
+import { errorHandler } from './error-handler.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -122,13 +123,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     },
   );
 
-  app.setErrorHandler((error, request, reply) => {
-    const latchkeyError = toLatchkeyError(error);
-    if (latchkeyError.status >= 500) {
-      request.log.error({ err: error, code: latchkeyError.code }, 'request failed');
-    }
-    return sendProblem(reply, latchkeyError);
-  });
+  app.setErrorHandler(errorHandler(sendProblem));
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, new LatchkeyError('not_found')));
 
   app.addHook('onSend', (request, reply, payload, done) => {

@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -22,6 +21,7 @@ import { createRedisClient, createRedisStore, openRedisStore } from '../../src/s
 import * as scripts from '../../src/stores/redis/scripts.js';
 import type { RedisScript } from '../../src/stores/redis/scripts.js';
 import type { SessionRecord, Store } from '../../src/stores/types.js';
+import { freePort } from '../helpers/process.js';
 import { describeStoreConformance, T0 } from './conformance.js';
 
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -97,20 +97,6 @@ function keySlot(key: string): number {
 }
 
 // ---- child redis-server processes ----------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 interface RedisServer {
   process: ChildProcess;

@@ -22,7 +22,7 @@ import type { Latchkey } from '../../app.js';
 import type { ClientCredentials, ClientService } from '../../clients/clients.js';
 import { LatchkeyError } from '../../errors.js';
 import type { ClientRecord } from '../../stores/types.js';
-import { toLatchkeyError } from '../problem.js';
+import { errorHandler } from '../error-handler.js';
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const FORM_BODY_LIMIT = 16 * 1024;
@@ -185,13 +185,7 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
       },
     );
 
-    scope.setErrorHandler((error, request, reply) => {
-      const latchkeyError = toLatchkeyError(error);
-      if (latchkeyError.status >= 500) {
-        request.log.error({ err: error, code: latchkeyError.code }, 'request failed');
-      }
-      return sendOAuthError(reply, latchkeyError);
-    });
+    scope.setErrorHandler(errorHandler(sendOAuthError));
 
     scope.post('/oauth/token', async (request, reply) => {
       const parameters = readParameters(request.body);
