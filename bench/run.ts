@@ -32,7 +32,7 @@ import jsonwebtoken from 'jsonwebtoken';
 import pg from 'pg';
 import { createClient } from 'redis';
 import { generateSigningKey, type GeneratedSigningKey } from '../src/keys/key-material.js';
-import type { KeyAlgorithm } from '../src/stores/types.js';
+import type { KeyAlgorithm } from '../src/records.js';
 import { signAccessToken } from '../src/token/jwt.js';
 import { ROOT } from '../test/helpers/process.js';
 import { processCPUMicros, withProcessCPU } from './lib/cpu.js';

@@ -19,7 +19,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createRedisClient, openRedisStore } from '../src/stores/redis/index.js';
-import type { RefreshTokenRecord, SessionRecord, Store } from '../src/stores/types.js';
+import type { Store } from '../src/stores/types.js';
+import type { RefreshTokenRecord, SessionRecord } from '../src/records.js';
 
 interface FootprintTarget {
   store: Store;

@@ -27,7 +27,7 @@ import { createVerifier as createFastVerifier } from 'fast-jwt';
 import { jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { generateSigningKey } from '../src/keys/key-material.js';
-import type { KeyAlgorithm } from '../src/stores/types.js';
+import type { KeyAlgorithm } from '../src/records.js';
 import { createAccessTokenVerifier, KEY_ALGORITHMS, signAccessToken } from '../src/token/jwt.js';
 import { createVerifier } from '../src/verify/index.js';
 import { formatCount, median } from './lib/stats.js';

@@ -33,4 +33,5 @@ export {
   type AccessTokenVerifierOptions,
   type VerifiedAccessToken,
 } from './token/jwt.js';
+export type * from './records.js';
 export type * from './stores/types.js';

@@ -17,7 +17,7 @@
 import { createSecretKey } from 'node:crypto';
 import Fastify from 'fastify';
 import { createAccessTokenVerifier } from '../../src/token/jwt.js';
-import type { KeyAlgorithm } from '../../src/stores/types.js';
+import type { KeyAlgorithm } from '../../src/records.js';
 import { latchkeyFastify } from '../../src/verify/adapters/fastify.js';
 import { createSSERevocationFeed, createVerifier } from '../../src/verify/index.js';
 import { announce, requireEnv } from './listen.js';

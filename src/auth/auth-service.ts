@@ -7,7 +7,8 @@ import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
 import type { RevocationRecorder } from '../revocation/revocations.js';
 import type { SessionCache } from '../session/session-cache.js';
 import type { ClientInfo, SessionManager } from '../session/sessions.js';
-import type { SessionMode, SessionRecord, Store, UserPatch, UserRecord } from '../stores/types.js';
+import type { Store } from '../stores/types.js';
+import type { SessionMode, SessionRecord, UserPatch, UserRecord } from '../records.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { RefreshTokenManager } from '../token/refresh-tokens.js';
 

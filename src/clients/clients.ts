@@ -21,7 +21,8 @@ import type { LatchkeyConfig } from '../config/config.js';
 import { LatchkeyError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
-import type { ClientRecord, Store } from '../stores/types.js';
+import type { Store } from '../stores/types.js';
+import type { ClientRecord } from '../records.js';
 import { createAccessTokenVerifier, signAccessToken, type AccessTokenVerifier } from '../token/jwt.js';
 
 /** A scope token: printable ASCII except space, `"` and `\`. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3 */

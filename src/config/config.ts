@@ -1,5 +1,5 @@
 import { parseDuration } from './duration.js';
-import type { KeyAlgorithm } from '../stores/types.js';
+import type { KeyAlgorithm } from '../records.js';
 
 /** The server's whole configuration, validated. Every duration is in milliseconds. */
 export interface LatchkeyConfig {

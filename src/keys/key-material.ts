@@ -20,7 +20,7 @@ import { promisify } from 'node:util';
 import { LatchkeyError } from '../errors.js';
 import { fromBase64urlStrict } from '../lib/encoding.js';
 import { randomId } from '../lib/secrets.js';
-import type { KeyAlgorithm, SigningKeyRecord } from '../stores/types.js';
+import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
 import { getKeyAlgorithm, KEY_ALGORITHMS, type VerificationKey } from '../token/jwt.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);

@@ -17,7 +17,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import type { CounterStore, KeyAlgorithm, KeyStore, SigningKeyRecord } from '../stores/types.js';
+import type { CounterStore, KeyStore } from '../stores/types.js';
+import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
 import { KEY_ALGORITHMS, type AccessTokenSigningKey, type VerificationKey } from '../token/jwt.js';
 import {
   fromSigningKeyRecord,

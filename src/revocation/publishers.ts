@@ -18,7 +18,7 @@
  * await publisher.close();
  */
 
-import type { RevocationRecord } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 import { toWireRevocation } from './revocation-list.js';
 import type { RevocationRecorder } from './revocations.js';
 

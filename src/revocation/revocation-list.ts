@@ -6,10 +6,10 @@
  * holds the wire format of a record (`toWireRevocation` / `parseWireRevocation`), shared by
  * the server's feed and the SDK that reads it.
  *
- * @see ../stores/types.ts `RevocationRecord`
+ * @see ../records.ts `RevocationRecord`
  */
 
-import type { RevocationKind, RevocationRecord } from '../stores/types.js';
+import type { RevocationKind, RevocationRecord } from '../records.js';
 
 /** The claims of a verified access token that a revocation can match. */
 export interface RevocationCheck {

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
-import type { RevocationRecord, RevocationStore } from '../stores/types.js';
+import type { RevocationStore } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 
 export type RevocationListener = (record: RevocationRecord) => void;
 

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { RevocationRecord, SessionRecord, UserRecord } from '../stores/types.js';
+import type { RevocationRecord, SessionRecord, UserRecord } from '../records.js';
 
 /**
  * A near cache of the two reads behind every authenticated request: the session record and its

@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
-import type { SessionMode, SessionRecord, SessionStore } from '../stores/types.js';
+import type { SessionStore } from '../stores/types.js';
+import type { SessionMode, SessionRecord } from '../records.js';
 import type { SessionCache } from './session-cache.js';
 
 /** How long a session lives in one mode. */

@@ -1,5 +1,6 @@
 /**
- * The store contract: the only thing the core knows about persistence.
+ * The store contract: the only thing the core knows about persistence. The records themselves
+ * live in `src/records.ts`.
  *
  * Every time is a number of milliseconds since the epoch. Every method may reject with a
  * `LatchkeyError('store_unavailable')` when the backend cannot be reached; stores wrap driver
@@ -9,121 +10,18 @@
  * concurrent calls from many processes: the conformance suite attacks them with concurrency.
  */
 
-export type UserStatus = 'active' | 'disabled';
-
-export interface UserRecord {
-  id: string;
-  /** Normalized (trimmed, NFKC, lower-cased) email; unique. */
-  email: string;
-  /** PHC string from argon2id. */
-  passwordHash: string;
-  status: UserStatus;
-  roles: string[];
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type SessionMode = 'cookie' | 'token' | 'hybrid';
-
-/** The one session record that every mode shares. */
-export interface SessionRecord {
-  id: string;
-  userId: string;
-  /** base64url SHA-256 of the session secret; the secret itself is never stored. */
-  secretHash: string;
-  mode: SessionMode;
-  createdAt: number;
-  lastSeenAt: number;
-  idleExpiresAt: number;
-  absoluteExpiresAt: number;
-  userAgent: string | null;
-  ip: string | null;
-  revokedAt: number | null;
-}
-
-export interface RefreshTokenRecord {
-  id: string;
-  sessionId: string;
-  /** base64url SHA-256 of the refresh secret. */
-  secretHash: string;
-  createdAt: number;
-  expiresAt: number;
-  /** Set once, when this token is exchanged for its successor. */
-  rotatedAt: number | null;
-  successorId: string | null;
-}
-
-export type KeyAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
-
-export interface SigningKeyRecord {
-  kid: string;
-  alg: KeyAlgorithm;
-  /** Public JWK as JSON (null for HS256: symmetric keys are never published). */
-  publicJwk: string | null;
-  /** Private (or secret) key material, encrypted with a key derived from the master secret. */
-  encryptedPrivateKey: string;
-  createdAt: number;
-  /** Published from createdAt; signs from activatesAt. */
-  activatesAt: number;
-  /** Stops signing at retiredAt (null while it may be active). */
-  retiredAt: number | null;
-  /** Removed from the JWKS (and the store) after expiresAt (null while not retired). */
-  expiresAt: number | null;
-}
-
-export type RevocationKind = 'session' | 'user' | 'token';
-
-/**
- * A revocation that resource services must learn about:
- * - `session`: every token whose `sid` is `subject`;
- * - `user`: every token of user `subject` issued before `issuedBefore`;
- * - `token`: the token whose `jti` is `subject`.
- */
-export interface RevocationRecord {
-  /** Strictly increasing per store; used as the feed position (SSE `id`). */
-  seq: number;
-  kind: RevocationKind;
-  subject: string;
-  issuedBefore: number | null;
-  createdAt: number;
-  /** When the record no longer matters (the longest access-token lifetime after creation). */
-  expiresAt: number;
-}
-
-export type NewRevocation = Omit<RevocationRecord, 'seq'>;
-
-/**
- * A machine client (OAuth 2.0 confidential client) that obtains access tokens with the client
- * credentials grant and authenticates to introspection and the revocation feed.
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-2
- */
-export interface ClientRecord {
-  /** The `client_id`; unique. */
-  id: string;
-  /** A human label. */
-  name: string;
-  /** base64url SHA-256 of the 256-bit client secret; the secret itself is never stored. */
-  secretHash: string;
-  /** Scopes the client may request (a token's `scope` is a subset). */
-  scopes: string[];
-  /** Audiences (resource servers) the client may request tokens for; the first is the default. */
-  audiences: string[];
-  createdAt: number;
-  /** Set when the client is disabled; a disabled client cannot authenticate. */
-  disabledAt: number | null;
-}
-
-export interface CounterValue {
-  count: number;
-  expiresAt: number;
-}
-
-export interface UserPatch {
-  passwordHash?: string;
-  status?: UserStatus;
-  roles?: string[];
-  updatedAt: number;
-}
+import type {
+  ClientRecord,
+  CounterValue,
+  NewRevocation,
+  OneTimeTokenRecord,
+  RefreshTokenRecord,
+  RevocationRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  UserPatch,
+  UserRecord,
+} from '../records.js';
 
 export interface UserStore {
   /** **Atomic** on email: rejects with `LatchkeyError('email_taken')` when the email exists. */
@@ -207,8 +105,34 @@ export interface CounterStore {
   deleteCounter(key: string): Promise<void>;
 }
 
+/**
+ * Short-lived single-use secrets (reset links, verification links, second-step challenges).
+ * Stored by the hash of the secret (`id`); the store never sees the secret.
+ */
+export interface OneTimeTokenStore {
+  /** Stores a token; rejects with `LatchkeyError('internal_error')` when the id exists. */
+  putOneTimeToken(token: OneTimeTokenRecord): Promise<void>;
+  /**
+   * **Atomic**: removes and returns the token `id` when it exists, has this `purpose` and has
+   * not expired at `now`; returns null otherwise (and then removes nothing that is live). Of
+   * any number of concurrent calls with the same id, exactly one gets the record.
+   */
+  consumeOneTimeToken(id: string, purpose: string, now: number): Promise<OneTimeTokenRecord | null>;
+  /** Removes every token of `subject` with this `purpose`; returns how many. */
+  deleteOneTimeTokens(subject: string, purpose: string): Promise<number>;
+  /** Sweeps tokens expired at `now`; returns how many were removed. */
+  deleteExpiredOneTimeTokens(now: number): Promise<number>;
+}
+
 export interface Store
-  extends UserStore, SessionStore, RefreshTokenStore, KeyStore, RevocationStore, CounterStore, ClientStore {
+  extends UserStore,
+    SessionStore,
+    RefreshTokenStore,
+    KeyStore,
+    RevocationStore,
+    CounterStore,
+    ClientStore,
+    OneTimeTokenStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /** Resolves when the backend answers; rejects with `store_unavailable` otherwise. */

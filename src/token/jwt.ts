@@ -20,7 +20,7 @@ import {
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { toBase64url } from '../lib/encoding.js';
-import type { KeyAlgorithm } from '../stores/types.js';
+import type { KeyAlgorithm } from '../records.js';
 import { createBoundedCache, type BoundedCache } from './jwt-cache.js';
 
 /** Every algorithm Latchkey signs and verifies. `none` is not one of them, and never will be. */

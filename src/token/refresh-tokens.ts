@@ -8,7 +8,8 @@ import {
   randomSecret,
   sha256,
 } from '../lib/secrets.js';
-import type { RefreshTokenRecord, RefreshTokenStore, SessionRecord } from '../stores/types.js';
+import type { RefreshTokenStore } from '../stores/types.js';
+import type { RefreshTokenRecord, SessionRecord } from '../records.js';
 
 export interface RefreshOutcome {
   /** The refresh token the client must use next (`id.secret`). */

@@ -7,7 +7,7 @@
  * decision to fail closed.
  */
 
-import type { RevocationRecord } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 
 /**
  * Where a transport stands:

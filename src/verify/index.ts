@@ -58,4 +58,4 @@ export {
   type WireRevocation,
 } from '../revocation/revocation-list.js';
 export { isLatchkeyError, LatchkeyError, type ErrorCode } from '../errors.js';
-export type { KeyAlgorithm, RevocationRecord } from '../stores/types.js';
+export type { KeyAlgorithm, RevocationRecord } from '../records.js';

@@ -15,7 +15,7 @@
 
 import { createHash } from 'node:crypto';
 import { LatchkeyError } from '../errors.js';
-import type { RevocationRecord } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 
 /** Options of session mode (`introspection` in the verifier options). */
 export interface IntrospectionOptions {

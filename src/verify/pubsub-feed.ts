@@ -18,7 +18,7 @@
  */
 
 import { parseWireRevocation } from '../revocation/revocation-list.js';
-import type { RevocationRecord } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 import type { RevocationFeed, RevocationFeedState } from './feed.js';
 
 /** What a `snapshot` function returns: every live record after the position asked for. */

@@ -13,7 +13,7 @@
  */
 
 import { parseWireRevocation } from '../revocation/revocation-list.js';
-import type { RevocationRecord } from '../stores/types.js';
+import type { RevocationRecord } from '../records.js';
 import type { RevocationFeed, RevocationFeedState } from './feed.js';
 import { checkURL } from './remote-jwks.js';
 

@@ -15,7 +15,7 @@ import { LatchkeyError } from '../errors.js';
 import { importPublicJWK } from '../keys/key-material.js';
 import { fromBase64urlStrict } from '../lib/encoding.js';
 import { createRevocationList, type RevocationMatch } from '../revocation/revocation-list.js';
-import type { KeyAlgorithm, RevocationRecord } from '../stores/types.js';
+import type { KeyAlgorithm, RevocationRecord } from '../records.js';
 import {
   createAccessTokenVerifier,
   type VerificationKey,

@@ -14,7 +14,7 @@ import {
   type GeneratedSigningKey,
 } from '../../src/keys/key-material.js';
 import { deriveKey } from '../../src/lib/secrets.js';
-import type { KeyAlgorithm } from '../../src/stores/types.js';
+import type { KeyAlgorithm } from '../../src/records.js';
 import { createAccessTokenVerifier, signAccessToken } from '../../src/token/jwt.js';
 
 const ALL: KeyAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];

@@ -8,16 +8,17 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/errors.js';
+import type { Store } from '../../src/stores/types.js';
 import type {
   ClientRecord,
   NewRevocation,
+  OneTimeTokenRecord,
   RefreshTokenRecord,
   RevocationRecord,
   SessionRecord,
   SigningKeyRecord,
-  Store,
   UserRecord,
-} from '../../src/stores/types.js';
+} from '../../src/records.js';
 
 /** How a test file provides its store. */
 export interface StoreConformanceSetup {
@@ -71,6 +72,18 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     userAgent: 'Mozilla/5.0 (conformance)',
     ip: '203.0.113.7',
     revokedAt: null,
+    ...overrides,
+  };
+}
+
+function oneTimeToken(overrides: Partial<OneTimeTokenRecord> = {}): OneTimeTokenRecord {
+  return {
+    id: 'b3RwLWhhc2gtMQ',
+    purpose: 'password_reset',
+    subject: 'user-1',
+    data: null,
+    createdAt: T0,
+    expiresAt: T0 + HOUR,
     ...overrides,
   };
 }
@@ -783,6 +796,107 @@ export function describeStoreConformance(
           count: 1,
           expiresAt: T0 + 2 * MINUTE + HOUR,
         });
+      });
+    });
+
+    // ---- one-time tokens ----------------------------------------------------------------------
+
+    describe('one-time tokens', () => {
+      it('consumes a token once: the first call gets the record, every later call null', async () => {
+        const record = oneTimeToken({ data: '{"email":"new@example.com"}' });
+        await store.putOneTimeToken(record);
+        expect(await store.consumeOneTimeToken(record.id, 'password_reset', T0 + 1)).toEqual(record);
+        expect(await store.consumeOneTimeToken(record.id, 'password_reset', T0 + 2)).toBeNull();
+      });
+
+      it('returns null for a missing token', async () => {
+        expect(await store.consumeOneTimeToken('missing', 'password_reset', T0)).toBeNull();
+      });
+
+      it('does not consume a token for another purpose, and keeps it for its own', async () => {
+        const record = oneTimeToken();
+        await store.putOneTimeToken(record);
+        expect(await store.consumeOneTimeToken(record.id, 'email_verification', T0)).toBeNull();
+        expect(await store.consumeOneTimeToken(record.id, 'password_reset', T0)).toEqual(record);
+      });
+
+      it('refuses a token at its expiry and after, and accepts it one millisecond before', async () => {
+        await store.putOneTimeToken(oneTimeToken({ id: 'a' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'b' }));
+        expect(await store.consumeOneTimeToken('a', 'password_reset', T0 + HOUR)).toBeNull();
+        expect(await store.consumeOneTimeToken('a', 'password_reset', T0 + 2 * HOUR)).toBeNull();
+        expect(await store.consumeOneTimeToken('b', 'password_reset', T0 + HOUR - 1)).toEqual(
+          oneTimeToken({ id: 'b' }),
+        );
+      });
+
+      it('rejects a duplicate id and keeps the first record', async () => {
+        const record = oneTimeToken();
+        await store.putOneTimeToken(record);
+        await expect(
+          store.putOneTimeToken(oneTimeToken({ subject: 'user-2', purpose: 'email_verification' })),
+        ).rejects.toBeInstanceOf(LatchkeyError);
+        expect(await store.consumeOneTimeToken(record.id, 'password_reset', T0)).toEqual(record);
+      });
+
+      it('lets exactly one of 20 concurrent consumers win', async () => {
+        const record = oneTimeToken({ data: 'payload' });
+        await store.putOneTimeToken(record);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.consumeOneTimeToken(record.id, 'password_reset', T0 + i),
+          ),
+        );
+        expect(results.filter((result) => result !== null)).toEqual([record]);
+        expect(await store.consumeOneTimeToken(record.id, 'password_reset', T0)).toBeNull();
+      });
+
+      it('lets each of 20 tokens be consumed exactly once under concurrency', async () => {
+        const records = Array.from({ length: 20 }, (_, i) => oneTimeToken({ id: `token-${i}` }));
+        for (const record of records) await store.putOneTimeToken(record);
+        const attempts = records.flatMap((record) => [record.id, record.id, record.id]);
+        const results = await Promise.all(
+          attempts.map((id) => store.consumeOneTimeToken(id, 'password_reset', T0)),
+        );
+        const won = results.filter((result) => result !== null).map((result) => result.id);
+        expect(won.sort()).toEqual(records.map((record) => record.id).sort());
+      });
+
+      it("drops every token of one subject and purpose, and nobody else's", async () => {
+        await store.putOneTimeToken(oneTimeToken({ id: 'r1' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'r2', expiresAt: T0 + 2 * HOUR }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'v1', purpose: 'email_verification' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'other', subject: 'user-2' }));
+        expect(await store.deleteOneTimeTokens('user-1', 'password_reset')).toBe(2);
+        expect(await store.consumeOneTimeToken('r1', 'password_reset', T0)).toBeNull();
+        expect(await store.consumeOneTimeToken('r2', 'password_reset', T0)).toBeNull();
+        expect(await store.consumeOneTimeToken('v1', 'email_verification', T0)).toEqual(
+          oneTimeToken({ id: 'v1', purpose: 'email_verification' }),
+        );
+        expect(await store.consumeOneTimeToken('other', 'password_reset', T0)).toEqual(
+          oneTimeToken({ id: 'other', subject: 'user-2' }),
+        );
+        expect(await store.deleteOneTimeTokens('nobody', 'password_reset')).toBe(0);
+      });
+
+      it("does not count a consumed token when dropping a subject's tokens", async () => {
+        await store.putOneTimeToken(oneTimeToken({ id: 'r1' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'r2' }));
+        expect(await store.consumeOneTimeToken('r1', 'password_reset', T0)).not.toBeNull();
+        expect(await store.deleteOneTimeTokens('user-1', 'password_reset')).toBe(1);
+      });
+
+      it('sweeps expired tokens and keeps live ones', async () => {
+        await store.putOneTimeToken(oneTimeToken({ id: 'old', expiresAt: T0 + MINUTE }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'edge', expiresAt: T0 + HOUR }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'live', expiresAt: T0 + DAY }));
+        expect(await store.deleteExpiredOneTimeTokens(T0 + HOUR)).toBe(2);
+        expect(await store.deleteExpiredOneTimeTokens(T0 + HOUR)).toBe(0);
+        expect(await store.consumeOneTimeToken('live', 'password_reset', T0 + HOUR)).toEqual(
+          oneTimeToken({ id: 'live', expiresAt: T0 + DAY }),
+        );
+        // A swept token is gone for good, whatever time a caller claims.
+        expect(await store.consumeOneTimeToken('old', 'password_reset', T0)).toBeNull();
       });
     });
 

@@ -13,7 +13,7 @@ import {
   pendingMigrations,
   readMigrations,
 } from '../../src/stores/sql/migrate.js';
-import type { SessionRecord, UserRecord } from '../../src/stores/types.js';
+import type { SessionRecord, UserRecord } from '../../src/records.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const ROOT = join(import.meta.dirname, '..', '..');

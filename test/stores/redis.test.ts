@@ -20,7 +20,8 @@ import { LatchkeyError } from '../../src/errors.js';
 import { createRedisClient, createRedisStore, openRedisStore } from '../../src/stores/redis/index.js';
 import * as scripts from '../../src/stores/redis/scripts.js';
 import type { RedisScript } from '../../src/stores/redis/scripts.js';
-import type { SessionRecord, Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/stores/types.js';
+import type { SessionRecord } from '../../src/records.js';
 import { freePort } from '../helpers/process.js';
 import { describeStoreConformance, T0 } from './conformance.js';
 

@@ -11,7 +11,7 @@ import {
   importPublicJWK,
   type GeneratedSigningKey,
 } from '../../src/keys/key-material.js';
-import type { KeyAlgorithm } from '../../src/stores/types.js';
+import type { KeyAlgorithm } from '../../src/records.js';
 import {
   createAccessTokenVerifier,
   signAccessToken,

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { AUD, claims, ISS, NOW, START } from '../helpers/claims.js';
 import { createManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
-import type { KeyAlgorithm } from '../../src/stores/types.js';
+import type { KeyAlgorithm } from '../../src/records.js';
 import {
   createAccessTokenVerifier,
   signAccessToken,

@@ -4,7 +4,7 @@ import {
   parseWireRevocation,
   toWireRevocation,
 } from '../../src/revocation/revocation-list.js';
-import type { RevocationRecord } from '../../src/stores/types.js';
+import type { RevocationRecord } from '../../src/records.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const TTL = 930_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/clock.js';
 import { createSessionCache } from '../../src/session/session-cache.js';
-import type { RevocationRecord, SessionRecord, UserRecord } from '../../src/stores/types.js';
+import type { RevocationRecord, SessionRecord, UserRecord } from '../../src/records.js';
 
 const clock = createManualClock(Date.UTC(2026, 0, 1));
 

@@ -12,7 +12,7 @@ import { refusal } from '../helpers/refusal.js';
 import { createManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
 import { generateSigningKey, type GeneratedSigningKey } from '../../src/keys/key-material.js';
-import type { RevocationRecord } from '../../src/stores/types.js';
+import type { RevocationRecord } from '../../src/records.js';
 import { signAccessToken } from '../../src/token/jwt.js';
 import { latchkeyFastify } from '../../src/verify/adapters/fastify.js';
 import { latchkeyHono, type LatchkeyHonoEnv } from '../../src/verify/adapters/hono.js';

@@ -8,7 +8,7 @@ import {
   type RevocationPublisher,
 } from '../../src/revocation/publishers.js';
 import { createRevocationRecorder } from '../../src/revocation/revocations.js';
-import type { RevocationRecord } from '../../src/stores/types.js';
+import type { RevocationRecord } from '../../src/records.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { RevocationFeedState } from '../../src/verify/feed.js';
 import type { Verifier } from '../../src/verify/index.js';

@@ -12,7 +12,7 @@ import {
   createRedisRevocationPublisher,
   type RevocationPublisher,
 } from '../../src/revocation/publishers.js';
-import type { RevocationRecord } from '../../src/stores/types.js';
+import type { RevocationRecord } from '../../src/records.js';
 import {
   createVerifier,
   isLatchkeyError,

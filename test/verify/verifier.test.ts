@@ -1,6 +1,6 @@
 import { generateSigningKey } from '../../src/keys/key-material.js';
 import { isLatchkeyError } from '../../src/errors.js';
-import type { RevocationRecord } from '../../src/stores/types.js';
+import type { RevocationRecord } from '../../src/records.js';
 import { signAccessToken } from '../../src/token/jwt.js';
 import {
   createSSERevocationFeed,

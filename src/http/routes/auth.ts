@@ -4,7 +4,7 @@ import type { LoginResult, RefreshResult } from '../../auth/auth-service.js';
 import { serializeCookie } from '../../cookies/cookies.js';
 import { createCSRFToken, CSRF_HEADER, verifyCSRFToken } from '../../csrf/csrf.js';
 import { LatchkeyError } from '../../errors.js';
-import type { SessionMode } from '../../stores/types.js';
+import type { SessionMode } from '../../records.js';
 import { authenticateRequest } from '../authenticate.js';
 import { baseCookie, type CookieNames } from '../cookie-names.js';
 

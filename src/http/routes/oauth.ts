@@ -21,7 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Latchkey } from '../../app.js';
 import type { ClientCredentials, ClientService } from '../../clients/clients.js';
 import { LatchkeyError } from '../../errors.js';
-import type { ClientRecord } from '../../stores/types.js';
+import type { ClientRecord } from '../../records.js';
 import { errorHandler } from '../error-handler.js';
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';

@@ -20,7 +20,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Latchkey } from '../../app.js';
 import { LatchkeyError } from '../../errors.js';
 import { toWireRevocation } from '../../revocation/revocation-list.js';
-import type { RevocationRecord } from '../../stores/types.js';
+import type { RevocationRecord } from '../../records.js';
 
 export interface RevocationRoutesOptions {
   /**

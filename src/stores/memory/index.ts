@@ -8,18 +8,8 @@
 
 import { LatchkeyError } from '../../errors.js';
 import { compareCodePoints } from '../ordering.js';
-import type {
-  ClientRecord,
-  CounterValue,
-  NewRevocation,
-  RefreshTokenRecord,
-  RevocationRecord,
-  SessionRecord,
-  SigningKeyRecord,
-  Store,
-  UserPatch,
-  UserRecord,
-} from '../types.js';
+import type { Store } from '../types.js';
+import type { ClientRecord, CounterValue, NewRevocation, RefreshTokenRecord, RevocationRecord, SessionRecord, SigningKeyRecord, UserPatch, UserRecord } from '../../records.js';
 
 /** Expired counters are dropped every this many increments, so that the map cannot grow forever. */
 const COUNTER_SWEEP_INTERVAL = 1_000;

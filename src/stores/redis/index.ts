@@ -69,22 +69,8 @@ import { Redis } from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { LatchkeyError, storeUnavailable } from '../../errors.js';
 import { compareCodePoints } from '../ordering.js';
-import type {
-  ClientRecord,
-  CounterValue,
-  KeyAlgorithm,
-  NewRevocation,
-  RefreshTokenRecord,
-  RevocationKind,
-  RevocationRecord,
-  SessionMode,
-  SessionRecord,
-  SigningKeyRecord,
-  Store,
-  UserPatch,
-  UserRecord,
-  UserStatus,
-} from '../types.js';
+import type { Store } from '../types.js';
+import type { ClientRecord, CounterValue, KeyAlgorithm, NewRevocation, RefreshTokenRecord, RevocationKind, RevocationRecord, SessionMode, SessionRecord, SigningKeyRecord, UserPatch, UserRecord, UserStatus } from '../../records.js';
 import * as scripts from './scripts.js';
 import type { RedisScript } from './scripts.js';
 

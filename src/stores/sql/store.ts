@@ -9,22 +9,8 @@
  */
 
 import { LatchkeyError, storeUnavailable } from '../../errors.js';
-import type {
-  ClientRecord,
-  CounterValue,
-  KeyAlgorithm,
-  NewRevocation,
-  RefreshTokenRecord,
-  RevocationKind,
-  RevocationRecord,
-  SessionMode,
-  SessionRecord,
-  SigningKeyRecord,
-  Store,
-  UserPatch,
-  UserRecord,
-  UserStatus,
-} from '../types.js';
+import type { Store } from '../types.js';
+import type { ClientRecord, CounterValue, KeyAlgorithm, NewRevocation, RefreshTokenRecord, RevocationKind, RevocationRecord, SessionMode, SessionRecord, SigningKeyRecord, UserPatch, UserRecord, UserStatus } from '../../records.js';
 import type { SqlClient, SqlParam } from './client.js';
 import { sqlStateOf } from './client.js';
 

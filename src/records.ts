@@ -1,0 +1,156 @@
+/**
+ * The records Latchkey keeps, and the rules that read them. Stores persist them, the core acts
+ * on them, and the resource-service SDK reads the revocation record: all three import them from
+ * here, so no layer has to reach into another for a type.
+ *
+ * Every time is a number of milliseconds since the epoch.
+ */
+
+export type UserStatus = 'active' | 'disabled';
+
+export interface UserRecord {
+  id: string;
+  /** Normalized (trimmed, NFKC, lower-cased) email; unique. */
+  email: string;
+  /** PHC string from argon2id. */
+  passwordHash: string;
+  status: UserStatus;
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type SessionMode = 'cookie' | 'token' | 'hybrid';
+
+/** The one session record that every mode shares. */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  /** base64url SHA-256 of the session secret; the secret itself is never stored. */
+  secretHash: string;
+  mode: SessionMode;
+  createdAt: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
+  absoluteExpiresAt: number;
+  userAgent: string | null;
+  ip: string | null;
+  revokedAt: number | null;
+}
+
+/**
+ * The one rule for "is this session live at `now`": not revoked, and before both its idle and
+ * its absolute expiry. A session is dead at the very millisecond it expires.
+ *
+ * @example
+ * isSessionLive(session, clock()); // false once revoked or expired
+ */
+export function isSessionLive(
+  session: Pick<SessionRecord, 'revokedAt' | 'idleExpiresAt' | 'absoluteExpiresAt'>,
+  now: number,
+): boolean {
+  return session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
+}
+
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  /** base64url SHA-256 of the refresh secret. */
+  secretHash: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Set once, when this token is exchanged for its successor. */
+  rotatedAt: number | null;
+  successorId: string | null;
+}
+
+export type KeyAlgorithm = 'EdDSA' | 'ES256' | 'RS256' | 'HS256';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: KeyAlgorithm;
+  /** Public JWK as JSON (null for HS256: symmetric keys are never published). */
+  publicJwk: string | null;
+  /** Private (or secret) key material, encrypted with a key derived from the master secret. */
+  encryptedPrivateKey: string;
+  createdAt: number;
+  /** Published from createdAt; signs from activatesAt. */
+  activatesAt: number;
+  /** Stops signing at retiredAt (null while it may be active). */
+  retiredAt: number | null;
+  /** Removed from the JWKS (and the store) after expiresAt (null while not retired). */
+  expiresAt: number | null;
+}
+
+export type RevocationKind = 'session' | 'user' | 'token';
+
+/**
+ * A revocation that resource services must learn about:
+ * - `session`: every token whose `sid` is `subject`;
+ * - `user`: every token of user `subject` issued before `issuedBefore`;
+ * - `token`: the token whose `jti` is `subject`.
+ */
+export interface RevocationRecord {
+  /** Strictly increasing per store; used as the feed position (SSE `id`). */
+  seq: number;
+  kind: RevocationKind;
+  subject: string;
+  issuedBefore: number | null;
+  createdAt: number;
+  /** When the record no longer matters (the longest access-token lifetime after creation). */
+  expiresAt: number;
+}
+
+export type NewRevocation = Omit<RevocationRecord, 'seq'>;
+
+/**
+ * A machine client (OAuth 2.0 confidential client) that obtains access tokens with the client
+ * credentials grant and authenticates to introspection and the revocation feed.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2
+ */
+export interface ClientRecord {
+  /** The `client_id`; unique. */
+  id: string;
+  /** A human label. */
+  name: string;
+  /** base64url SHA-256 of the 256-bit client secret; the secret itself is never stored. */
+  secretHash: string;
+  /** Scopes the client may request (a token's `scope` is a subset). */
+  scopes: string[];
+  /** Audiences (resource servers) the client may request tokens for; the first is the default. */
+  audiences: string[];
+  createdAt: number;
+  /** Set when the client is disabled; a disabled client cannot authenticate. */
+  disabledAt: number | null;
+}
+
+export interface CounterValue {
+  count: number;
+  expiresAt: number;
+}
+
+/**
+ * A short-lived, single-use secret (a reset link, a verification link, a second-step challenge,
+ * a sign-in link). Only the SHA-256 of the secret is stored, under `id`: whoever holds the
+ * secret proves it by hashing it again.
+ */
+export interface OneTimeTokenRecord {
+  /** base64url SHA-256 of the secret; unique. */
+  id: string;
+  /** What the token is for (`password_reset`, `email_verification`, ...); a token is consumed for one purpose only. */
+  purpose: string;
+  /** Whom it is for (a user id, usually). */
+  subject: string;
+  /** Safe, non-secret data the flow needs when the token is consumed (e.g. the new email), as JSON text; null when none. */
+  data: string | null;
+  createdAt: number;
+  /** The token cannot be consumed at or after this time. */
+  expiresAt: number;
+}
+
+export interface UserPatch {
+  passwordHash?: string;
+  status?: UserStatus;
+  roles?: string[];
+  updatedAt: number;
+}
