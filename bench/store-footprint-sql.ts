@@ -25,7 +25,7 @@ import { openPostgresStore } from '../src/stores/postgres/index.js';
 import type { SqlClient } from '../src/stores/sql/client.js';
 import { migrate } from '../src/stores/sql/migrate.js';
 import { createSqlStore } from '../src/stores/sql/store.js';
-import type { Store } from '../src/stores/types.js';
+import type { Store } from '../src/store.js';
 import type { RefreshTokenRecord, SessionRecord } from '../src/records.js';
 
 /** What one target measured. */

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createRedisClient, openRedisStore } from '../src/stores/redis/index.js';
-import type { Store } from '../src/stores/types.js';
+import type { Store } from '../src/store.js';
 import type { RefreshTokenRecord, SessionRecord } from '../src/records.js';
 
 interface FootprintTarget {

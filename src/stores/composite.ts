@@ -4,6 +4,10 @@
  *
  * - `durable` (Postgres, PGlite): users, signing keys and machine clients. Losing them means locked-out accounts
  *   and tokens that no longer verify, so they belong where a Redis flush or eviction cannot reach.
+ *   One-time tokens too, although they die young: the flow that issues one (a reset link, a
+ *   verification link) will write the mail that carries it to an outbox in the same transaction
+ *   as the token, and both belong to the SQL side; a link that was mailed must also still work
+ *   after a Redis flush.
  * - `hot` (Redis): sessions, refresh tokens, counters and revocations. They are touched on every
  *   authenticated request, expire within hours or days, and losing them is recoverable (users
  *   sign in again; counters restart; revocation records only matter for one access-token life).
@@ -11,11 +15,11 @@
  * It is a plain delegation table: no method spans both stores, so there is nothing to coordinate.
  */
 
-import type { Store } from './types.js';
+import type { Store } from '../store.js';
 
 /**
- * Combines a durable store (users, signing keys, clients) and a hot store (sessions, refresh tokens,
- * counters, revocations) into one `Store` of kind `<durable.kind>+<hot.kind>`. `ping` and
+ * Combines a durable store (users, signing keys, clients, one-time tokens) and a hot store (sessions,
+ * refresh tokens, counters, revocations) into one `Store` of kind `<durable.kind>+<hot.kind>`. `ping` and
  * `close` act on both.
  *
  * @example
@@ -51,6 +55,12 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     getClient: (id) => durable.getClient(id),
     listClients: (options) => durable.listClients(options),
     updateClient: (id, patch) => durable.updateClient(id, patch),
+
+    // One-time tokens: durable, next to the mail outbox that delivers them (see the header).
+    putOneTimeToken: (token) => durable.putOneTimeToken(token),
+    consumeOneTimeToken: (id, purpose, now) => durable.consumeOneTimeToken(id, purpose, now),
+    deleteOneTimeTokens: (subject, purpose) => durable.deleteOneTimeTokens(subject, purpose),
+    deleteExpiredOneTimeTokens: (now) => durable.deleteExpiredOneTimeTokens(now),
 
     // Sessions, refresh tokens, revocations and counters: hot.
     createSession: (session) => hot.createSession(session),

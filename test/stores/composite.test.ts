@@ -18,7 +18,7 @@ import { createRedisClient, openRedisStore } from '../../src/stores/redis/index.
 import type { SqlClient } from '../../src/stores/sql/client.js';
 import { migrate } from '../../src/stores/sql/migrate.js';
 import { createSqlStore } from '../../src/stores/sql/store.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import { describeStoreConformance, T0 } from './conformance.js';
 
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -48,6 +48,19 @@ async function deleteKeys(client: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (found.length > 0) await client.unlink(...found);
   } while (cursor !== '0');
+}
+
+/**
+ * Empties every Latchkey table but the migrations ledger. The tables are read from the catalog
+ * rather than listed, so that a table a new migration adds (one-time tokens, ...) is emptied too
+ * and a test never meets the previous test's rows.
+ */
+async function truncateLatchkeyTables(sql: SqlClient): Promise<void> {
+  const { rows } = await sql.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables
+      WHERE schemaname = current_schema() AND tablename LIKE 'latchkey\\_%' AND tablename <> 'latchkey_migrations'`,
+  );
+  await sql.exec(`TRUNCATE ${rows.map((row) => row.name).join(', ')} RESTART IDENTITY`);
 }
 
 /** A store that forwards to whatever `current()` returns, so a test can swap it. */
@@ -115,7 +128,7 @@ describeWithRedis('composite store on Redis', () => {
         });
       },
       reset: async () => {
-        await sql?.exec('TRUNCATE latchkey_users, latchkey_signing_keys, latchkey_clients RESTART IDENTITY');
+        if (sql !== undefined) await truncateLatchkeyTables(sql);
         await deleteKeys(admin, pglitePrefix);
       },
       close: (store) => store.close(),
@@ -148,7 +161,7 @@ describe('composite store routing', () => {
     revokedAt: null,
   };
 
-  it('keeps users and keys in durable; sessions, tokens, counters and revocations in hot', async () => {
+  it('keeps users, keys and one-time tokens in durable; sessions, tokens, counters and revocations in hot', async () => {
     const durable = createMemoryStore();
     const hot = createMemoryStore();
     const store = createCompositeStore({ durable, hot });
@@ -184,6 +197,18 @@ describe('composite store routing', () => {
       expiresAt: T0 + 1,
     });
 
+    const oneTimeToken = {
+      id: 'o1',
+      purpose: 'password_reset',
+      subject: 'u1',
+      data: null,
+      createdAt: T0,
+      expiresAt: T0 + 1_000,
+    };
+    await store.putOneTimeToken(oneTimeToken);
+    await store.putOneTimeToken({ ...oneTimeToken, id: 'o2' });
+    await store.putOneTimeToken({ ...oneTimeToken, id: 'o3' });
+
     expect(await durable.getUserById('u1')).not.toBeNull();
     expect(await hot.getUserById('u1')).toBeNull();
     expect(await durable.listKeys()).toHaveLength(1);
@@ -197,6 +222,16 @@ describe('composite store routing', () => {
       expect((await target.getCounter('c1', T0)) !== null).toBe(present);
       expect(await target.listRevocations({ now: T0 })).toHaveLength(present ? 1 : 0);
     }
+
+    // One-time tokens: each method reaches the durable store, and the hot one holds none.
+    expect(await hot.consumeOneTimeToken('o1', 'password_reset', T0)).toBeNull();
+    expect(await store.consumeOneTimeToken('o1', 'password_reset', T0)).toEqual(oneTimeToken);
+    expect(await durable.consumeOneTimeToken('o1', 'password_reset', T0)).toBeNull();
+    expect(await store.deleteExpiredOneTimeTokens(T0 + 1_000)).toBe(2);
+    await durable.putOneTimeToken({ ...oneTimeToken, id: 'o4' });
+    expect(await hot.deleteOneTimeTokens('u1', 'password_reset')).toBe(0);
+    expect(await store.deleteOneTimeTokens('u1', 'password_reset')).toBe(1);
+    expect(await durable.deleteOneTimeTokens('u1', 'password_reset')).toBe(0);
   });
 
   it('pings and closes both stores', async () => {

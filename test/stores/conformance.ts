@@ -1,6 +1,6 @@
 /**
  * The store conformance suite: every store must pass it. It covers every method of the
- * contract in `src/stores/types.ts`, attacks the atomic operations with concurrent calls, and
+ * contract in `src/store.ts`, attacks the atomic operations with concurrent calls, and
  * loads large counts.
  *
  * Records use fixed times (from `T0`), never `Date.now()`.
@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/errors.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import type {
   ClientRecord,
   NewRevocation,

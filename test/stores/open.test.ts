@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { chooseStore } from '../../src/stores/open.js';
+import { chooseStore } from '../../src/app/stores.js';
 
 const PG = 'postgres://latchkey@db/latchkey';
 const REDIS = 'redis://cache:6379';
@@ -24,8 +24,8 @@ describe('choosing the store from the environment', () => {
     expect(() => loadConfig({ LATCHKEY_REDIS_PREFIX: 'a b' })).toThrow(/^LATCHKEY_REDIS_PREFIX: /);
   });
 
-  it('imports no driver at the top of open.ts: each is loaded only when chosen', () => {
-    const source = readFileSync(new URL('../../src/stores/open.ts', import.meta.url), 'utf8');
+  it('imports no driver at the top of app/stores.ts: each is loaded only when chosen', () => {
+    const source = readFileSync(new URL('../../src/app/stores.ts', import.meta.url), 'utf8');
     const staticImports = [...source.matchAll(/^import (?!type ).*from '([^']+)';$/gm)].map((m) => m[1]);
     expect(staticImports).toEqual(['node:path']);
   });

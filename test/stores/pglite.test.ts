@@ -18,6 +18,7 @@ const TABLES = [
   'latchkey_revocations',
   'latchkey_counters',
   'latchkey_clients',
+  'latchkey_one_time_tokens',
 ];
 
 describeStoreConformance(

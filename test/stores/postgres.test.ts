@@ -5,8 +5,11 @@ import { createCompositeStore } from '../../src/stores/composite.js';
 import { createPostgresClient, openPostgresStore } from '../../src/stores/postgres/index.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
 import type { SqlClient } from '../../src/stores/sql/client.js';
+import type { SqlDialect } from '../../src/stores/sql/dialect.js';
+import { postgresDialect } from '../../src/stores/sql/dialects/postgres.js';
 import { migrate, pendingMigrations, readMigrations } from '../../src/stores/sql/migrate.js';
-import type { Store } from '../../src/stores/types.js';
+import { createSqlStore } from '../../src/stores/sql/store.js';
+import type { Store } from '../../src/store.js';
 import { freePort } from '../helpers/process.js';
 import {
   createTestDatabase,
@@ -32,7 +35,20 @@ const TABLES = [
   'latchkey_revocations',
   'latchkey_counters',
   'latchkey_clients',
+  'latchkey_one_time_tokens',
 ];
+
+/** The Postgres dialect without its single-statement shortcuts. */
+const PORTABLE_DIALECT: SqlDialect = {
+  ...postgresDialect,
+  supports: {
+    insertReturning: false,
+    upsertReturning: false,
+    updateReturning: false,
+    deleteReturning: false,
+    writableCte: false,
+  },
+};
 
 const postgresProblem = await probePostgres();
 const redisProblem = await probeRedis();
@@ -90,6 +106,25 @@ describeWithServices('postgres store', [postgresProblem], () => {
     reset: () => adminClient().exec(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY`),
     close: (store) => store.close(),
   });
+
+  // The record modules' portable forms (what a dialect without RETURNING or writable WITH runs:
+  // SQLite, MySQL), checked on a pool of real connections so that their atomicity is attacked
+  // with real concurrency. Fewer large-count sessions: the forms, not the volume, are under test.
+  describeStoreConformance(
+    'postgres, portable SQL forms',
+    {
+      open: async () => {
+        const client = createPostgresClient(
+          new pg.Pool({ connectionString: withoutSyncCommit(databaseURL()), max: 10 }),
+        );
+        await migrate(client);
+        return createSqlStore(client, { kind: 'postgres', dialect: PORTABLE_DIALECT });
+      },
+      reset: () => adminClient().exec(`TRUNCATE ${TABLES.join(', ')} RESTART IDENTITY`),
+      close: (store) => store.close(),
+    },
+    { largeSessionCount: 10_000 },
+  );
 
   describe('migrations', () => {
     it('applies each migration once when two nodes migrate at the same moment', async () => {

@@ -20,7 +20,7 @@ import { LatchkeyError } from '../../src/errors.js';
 import { createRedisClient, createRedisStore, openRedisStore } from '../../src/stores/redis/index.js';
 import * as scripts from '../../src/stores/redis/scripts.js';
 import type { RedisScript } from '../../src/stores/redis/scripts.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import type { SessionRecord } from '../../src/records.js';
 import { freePort } from '../helpers/process.js';
 import { describeStoreConformance, T0 } from './conformance.js';
@@ -275,6 +275,14 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.increment(odd, 60_000, T0);
   await store.getCounter(odd, T0);
   await store.deleteCounter(odd);
+
+  const oneTimeToken = { purpose: `reset-${odd}`, subject: `user-${odd}`, data: null, createdAt: T0 };
+  await store.putOneTimeToken({ ...oneTimeToken, id: `ot1-${odd}`, expiresAt: T0 + 1 });
+  await store.putOneTimeToken({ ...oneTimeToken, id: `ot2-${odd}`, expiresAt: now + DAY });
+  await store.putOneTimeToken({ ...oneTimeToken, id: `ot3-${odd}`, expiresAt: now + DAY });
+  await store.consumeOneTimeToken(`ot2-${odd}`, `reset-${odd}`, T0);
+  await store.deleteExpiredOneTimeTokens(now);
+  await store.deleteOneTimeTokens(`user-${odd}`, `reset-${odd}`);
 }
 
 // ---- the suites ----------------------------------------------------------------------------------

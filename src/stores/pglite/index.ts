@@ -1,6 +1,6 @@
 /**
  * The PGlite store: embedded Postgres (WASM) in the server process, on a data directory or in
- * memory. It runs the SQL store unchanged.
+ * memory. It runs the SQL store and the Postgres migrations unchanged, with the Postgres dialect.
  *
  * PGlite is a single connection. Its own mutexes already keep statements and transactions from
  * interleaving: a top-level `query()` waits for any open `transaction()` to finish, and
@@ -13,9 +13,10 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Transaction } from '@electric-sql/pglite';
 import { storeUnavailable } from '../../errors.js';
 import type { SqlClient, SqlParam, SqlResult } from '../sql/client.js';
+import { postgresDialect } from '../sql/dialects/postgres.js';
 import { migrate as runMigrations } from '../sql/migrate.js';
 import { createSqlStore } from '../sql/store.js';
-import type { Store } from '../types.js';
+import type { Store } from '../../store.js';
 
 /** Options of {@link openPGliteStore}. */
 export interface PGliteStoreOptions {
@@ -29,7 +30,7 @@ function transactionClient(tx: Transaction): SqlClient {
   const client: SqlClient = {
     async query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
       const result = await tx.query<T>(sql, [...params]);
-      return { rows: result.rows };
+      return { rows: result.rows, rowCount: result.affectedRows };
     },
     async exec(sql: string): Promise<void> {
       await tx.exec(sql);
@@ -45,7 +46,8 @@ function transactionClient(tx: Transaction): SqlClient {
 }
 
 /**
- * Wraps an open PGlite instance as a {@link SqlClient}; `close()` closes the instance.
+ * Wraps an open PGlite instance as a {@link SqlClient} (`rowCount` from PGlite's `affectedRows`);
+ * `close()` closes the instance.
  *
  * @example
  * const client = createPGliteClient(await PGlite.create());
@@ -54,7 +56,7 @@ export function createPGliteClient(db: PGlite): SqlClient {
   return {
     async query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
       const result = await db.query<T>(sql, [...params]);
-      return { rows: result.rows };
+      return { rows: result.rows, rowCount: result.affectedRows };
     },
     async exec(sql: string): Promise<void> {
       await db.exec(sql);
@@ -85,11 +87,33 @@ export async function openPGliteStore(options: PGliteStoreOptions = {}): Promise
   const client = createPGliteClient(db);
   if (options.migrate ?? true) {
     try {
-      await runMigrations(client);
+      await runMigrations(client, { dialect: postgresDialect });
     } catch (error) {
       await client.close();
       throw error;
     }
   }
-  return createSqlStore(client, { kind: 'pglite' });
+  return createSqlStore(client, { kind: 'pglite', dialect: postgresDialect });
+}
+
+/**
+ * Applies pending migrations to the PGlite database in `dataDir` and returns the versions
+ * applied (empty when up to date). What `latchkey migrate` runs on the embedded store.
+ *
+ * @example
+ * const { applied } = await migratePGlite({ dataDir: '.latchkey/pglite' });
+ */
+export async function migratePGlite(options: { dataDir: string }): Promise<{ applied: string[] }> {
+  let db: PGlite;
+  try {
+    db = await PGlite.create(options.dataDir);
+  } catch (error) {
+    throw storeUnavailable(error);
+  }
+  const client = createPGliteClient(db);
+  try {
+    return await runMigrations(client, { dialect: postgresDialect });
+  } finally {
+    await client.close();
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The Postgres store: a `pg` pool wrapped as a {@link SqlClient}, running the SQL store and the
- * migrations unchanged (the same statements PGlite runs).
+ * Postgres migrations unchanged, with the Postgres dialect (the same statements PGlite runs).
  *
  * It is built to fail fast and to recover by itself: connecting gives up after 2 s, a statement
  * after 5 s (on the server with `statement_timeout`, and on the client with `query_timeout` for
@@ -18,9 +18,10 @@ import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { LatchkeyError } from '../../errors.js';
 import type { SqlClient, SqlParam, SqlResult } from '../sql/client.js';
 import { sqlStateOf } from '../sql/client.js';
+import { postgresDialect } from '../sql/dialects/postgres.js';
 import { migrate as runMigrations, pendingMigrations } from '../sql/migrate.js';
 import { createSqlStore } from '../sql/store.js';
-import type { Store } from '../types.js';
+import type { Store } from '../../store.js';
 
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -64,7 +65,7 @@ function toError(error: unknown): Error {
 /** A connection checked out of the pool, and whether it may go back. */
 interface Checkout {
   /** Runs one statement; a failure that leaves the connection unusable marks it for destruction. */
-  run(sql: string, params?: readonly SqlParam[]): Promise<{ rows: unknown[] }>;
+  run(sql: string, params?: readonly SqlParam[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
   /** Destroys the connection when it is released. */
   discard(error: unknown): void;
   isDiscarded(): boolean;
@@ -103,12 +104,17 @@ async function withConnection<T>(pool: Pool, operation: (checkout: Checkout) => 
   }
 }
 
+/** A `pg` result as a {@link SqlResult}; `pg` reports no row count for some commands (null). */
+function toResult<T>(result: { rows: unknown[]; rowCount: number | null }): SqlResult<T> {
+  return { rows: result.rows as T[], rowCount: result.rowCount ?? undefined };
+}
+
 /** The client handed to a transaction's function: every statement runs on its connection. */
 function transactionClient(checkout: Checkout): SqlClient {
   const client: SqlClient = {
     async query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
       const result = await checkout.run(sql, params);
-      return { rows: result.rows as T[] };
+      return toResult<T>(result);
     },
     async exec(sql: string): Promise<void> {
       await checkout.run(sql);
@@ -139,7 +145,7 @@ export function createPostgresClient(pool: Pool): SqlClient {
     query<T>(sql: string, params: readonly SqlParam[] = []): Promise<SqlResult<T>> {
       return withConnection(pool, async (checkout) => {
         const result = await checkout.run(sql, params);
-        return { rows: result.rows as T[] };
+        return toResult<T>(result);
       });
     },
     exec(sql: string): Promise<void> {
@@ -226,10 +232,10 @@ async function prepareSchema(settings: PoolSettings, options: { migrate: boolean
   const client = createPostgresClient(createPool({ ...settings, max: 2, statementTimeoutMs: 0 }));
   try {
     if (options.migrate) {
-      await runMigrations(client);
+      await runMigrations(client, { dialect: postgresDialect });
       return;
     }
-    const pending = await pendingMigrations(client);
+    const pending = await pendingMigrations(client, { dialect: postgresDialect });
     if (pending.length > 0) {
       throw new LatchkeyError(
         'config_invalid',
@@ -264,7 +270,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   await prepareSchema(settings, { migrate: options.migrate ?? true });
   const client = createPostgresClient(createPool(settings));
-  const store = createSqlStore(client, { kind: 'postgres' });
+  const store = createSqlStore(client, { kind: 'postgres', dialect: postgresDialect });
   try {
     await store.ping();
   } catch (error) {
@@ -291,7 +297,7 @@ export async function migratePostgres(options: { url: string }): Promise<{ appli
     }),
   );
   try {
-    return await runMigrations(client);
+    return await runMigrations(client, { dialect: postgresDialect });
   } catch (error) {
     throw startupError(error, 'migrating');
   } finally {

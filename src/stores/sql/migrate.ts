@@ -1,10 +1,11 @@
 /**
- * The migration runner: applies `migrations/NNNN_name.sql` in order, each in its own
+ * The migration runner: applies `migrations/<dialect>/NNNN_name.sql` in order, each in its own
  * transaction, and records them in `latchkey_migrations`.
  *
- * Every transaction first takes a transaction-scoped advisory lock, so that two processes
- * starting at once apply each migration exactly once: the second waits, re-checks, and skips.
- * Running it again is a no-op.
+ * Every transaction first takes the dialect's `migrations` lock, so that two processes starting
+ * at once apply each migration exactly once: the second waits, re-checks, and skips. Running it
+ * again is a no-op. A version is recorded by its file name only, so a database that applied
+ * `0001_init` from the older flat `migrations/` folder does not apply it again.
  */
 
 import { createHash } from 'node:crypto';
@@ -12,22 +13,21 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SqlClient } from './client.js';
-
-/** The advisory lock that serializes migrations ("LKMG" in ASCII). */
-const MIGRATION_LOCK_KEY = 0x4c4b4d47;
+import { run } from './context.js';
+import type { SqlDialect } from './dialect.js';
+import { postgresDialect } from './dialects/postgres.js';
 
 const MIGRATION_FILE = /^(\d{4,}_[A-Za-z0-9_-]+)\.sql$/;
 
-const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS latchkey_migrations (
-  version text COLLATE "C" PRIMARY KEY,
-  checksum text NOT NULL,
-  applied_at timestamptz NOT NULL DEFAULT now()
-)`;
-
-/** Where to find the migrations. */
+/** Which migrations, for which engine. */
 export interface MigrateOptions {
-  /** Defaults to the package's `migrations/` folder (see {@link defaultMigrationsDir}). */
+  /**
+   * The folder of the migration files; defaults to the dialect's folder of the package
+   * (see {@link dialectMigrationsDir}).
+   */
   migrationsDir?: string | undefined;
+  /** The engine's dialect; Postgres (also PGlite) when omitted. */
+  dialect?: SqlDialect | undefined;
 }
 
 /** One migration file. */
@@ -40,18 +40,38 @@ export interface Migration {
 }
 
 /**
- * The package's `migrations/` folder, found relative to this module: `src/stores/sql/` (tsx,
- * vitest) and `dist/stores/sql/` (the build) are both three levels below the package root.
+ * The package's `migrations/` folder, which holds one folder per dialect (`postgres/`, ...),
+ * found relative to this module: `src/stores/sql/` (tsx, vitest) and `dist/stores/sql/` (the
+ * build) are both three levels below the package root.
  *
  * @example
- * defaultMigrationsDir(); // '/app/node_modules/latchkey/migrations'
+ * defaultMigrationsDir(); // '/app/node_modules/latchkey/migrations/'
  */
 export function defaultMigrationsDir(moduleUrl: string = import.meta.url): string {
   return fileURLToPath(new URL('../../../migrations/', moduleUrl));
 }
 
-/** Reads the migration files of `dir`, in version order. Other files are ignored. */
-export async function readMigrations(dir: string = defaultMigrationsDir()): Promise<Migration[]> {
+/**
+ * The package's migrations for one dialect: `migrations/<dialect.name>/`.
+ *
+ * @example
+ * dialectMigrationsDir(postgresDialect); // '/app/node_modules/latchkey/migrations/postgres/'
+ */
+export function dialectMigrationsDir(
+  dialect: Pick<SqlDialect, 'name'> = postgresDialect,
+  root: string = defaultMigrationsDir(),
+): string {
+  return join(root, dialect.name, '/');
+}
+
+/**
+ * Reads the migration files of `dir` (by default the Postgres migrations), in version order.
+ * Other files are ignored.
+ *
+ * @example
+ * const versions = (await readMigrations()).map((migration) => migration.version); // ['0001_init', ...]
+ */
+export async function readMigrations(dir: string = dialectMigrationsDir()): Promise<Migration[]> {
   const names = (await readdir(dir)).filter((name) => MIGRATION_FILE.test(name)).sort();
   return Promise.all(
     names.map(async (name) => {
@@ -65,11 +85,12 @@ export async function readMigrations(dir: string = defaultMigrationsDir()): Prom
   );
 }
 
-async function appliedVersions(client: SqlClient): Promise<Set<string>> {
-  const { rows: exists } = await client.query<{ present: boolean }>(
-    "SELECT to_regclass('latchkey_migrations') IS NOT NULL AS present",
-  );
-  if (exists[0]?.present !== true) return new Set();
+function migrationsOf(options: MigrateOptions): Promise<Migration[]> {
+  return readMigrations(options.migrationsDir ?? dialectMigrationsDir(options.dialect ?? postgresDialect));
+}
+
+async function appliedVersions(client: SqlClient, dialect: SqlDialect): Promise<Set<string>> {
+  if (!(await dialect.tableExists(client, 'latchkey_migrations'))) return new Set();
   const { rows } = await client.query<{ version: string }>('SELECT version FROM latchkey_migrations');
   return new Set(rows.map((row) => row.version));
 }
@@ -81,14 +102,29 @@ async function appliedVersions(client: SqlClient): Promise<Set<string>> {
  * if ((await pendingMigrations(client)).length > 0) console.warn('run latchkey migrate');
  */
 export async function pendingMigrations(client: SqlClient, options: MigrateOptions = {}): Promise<string[]> {
-  const migrations = await readMigrations(options.migrationsDir);
-  const applied = await appliedVersions(client);
+  const migrations = await migrationsOf(options);
+  const applied = await appliedVersions(client, options.dialect ?? postgresDialect);
   return migrations.filter((migration) => !applied.has(migration.version)).map((m) => m.version);
 }
 
+/** Applies one migration under the lock, unless another process applied it first; true if applied. */
+function applyOne(client: SqlClient, dialect: SqlDialect, migration: Migration): Promise<boolean> {
+  const find = dialect.prepare('SELECT version FROM latchkey_migrations WHERE version = $1');
+  const record = dialect.prepare('INSERT INTO latchkey_migrations (version, checksum) VALUES ($1, $2)');
+  return dialect.lockedTransaction(client, 'migrations', async (tx) => {
+    // Another process may have applied it while this one waited for the lock.
+    const { rows } = await run<{ version: string }>(tx, find, [migration.version]);
+    if (rows.length > 0) return false;
+    await tx.exec(migration.sql);
+    await run(tx, record, [migration.version, migration.checksum]);
+    return true;
+  });
+}
+
 /**
- * Applies every pending migration, each in its own transaction, under an advisory lock.
- * Returns the versions this call applied (empty when the schema was up to date).
+ * Applies every pending migration, each in its own transaction, under the dialect's
+ * `migrations` lock. Returns the versions this call applied (empty when the schema was up to
+ * date).
  *
  * @example
  * const { applied } = await migrate(client);
@@ -97,35 +133,18 @@ export async function migrate(
   client: SqlClient,
   options: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
-  const migrations = await readMigrations(options.migrationsDir);
-  const alreadyApplied = await appliedVersions(client);
+  const dialect = options.dialect ?? postgresDialect;
+  const migrations = await migrationsOf(options);
+  const alreadyApplied = await appliedVersions(client, dialect);
   const pending = migrations.filter((migration) => !alreadyApplied.has(migration.version));
   const applied: string[] = [];
   if (pending.length === 0) return { applied };
 
   // CREATE TABLE IF NOT EXISTS is not safe against a concurrent twin: take the lock first.
-  await client.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-    await tx.exec(CREATE_MIGRATIONS_TABLE);
-  });
+  await dialect.lockedTransaction(client, 'migrations', (tx) => tx.exec(dialect.migrationsTable));
 
   for (const migration of pending) {
-    const didApply = await client.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
-      // Another process may have applied it while this one waited for the lock.
-      const { rows } = await tx.query<{ version: string }>(
-        'SELECT version FROM latchkey_migrations WHERE version = $1',
-        [migration.version],
-      );
-      if (rows.length > 0) return false;
-      await tx.exec(migration.sql);
-      await tx.query('INSERT INTO latchkey_migrations (version, checksum) VALUES ($1, $2)', [
-        migration.version,
-        migration.checksum,
-      ]);
-      return true;
-    });
-    if (didApply) applied.push(migration.version);
+    if (await applyOne(client, dialect, migration)) applied.push(migration.version);
   }
   return { applied };
 }

@@ -21,7 +21,7 @@ import type {
   SigningKeyRecord,
   UserPatch,
   UserRecord,
-} from '../records.js';
+} from './records.js';
 
 export interface UserStore {
   /** **Atomic** on email: rejects with `LatchkeyError('email_taken')` when the email exists. */
@@ -125,7 +125,8 @@ export interface OneTimeTokenStore {
 }
 
 export interface Store
-  extends UserStore,
+  extends
+    UserStore,
     SessionStore,
     RefreshTokenStore,
     KeyStore,

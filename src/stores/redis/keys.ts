@@ -1,0 +1,73 @@
+/**
+ * Key naming of the Redis store (the layout is documented in `./index.ts`).
+ *
+ * Every key carries a hash tag (`{...}`), and the keys that one Lua script touches share it, so
+ * that every script runs on one Cluster slot. Inside a tag, ids are escaped (`%` → `%25`,
+ * `{` → `%7B`, `}` → `%7D`) so that the tag always ends where the layout says. What follows the
+ * tag (a kid, a purpose) needs no escaping: Redis hashes only the first `{...}` of a key.
+ */
+
+const TAG_ESCAPES: Record<string, string> = { '%': '%25', '{': '%7B', '}': '%7D' };
+
+/**
+ * Escapes a value for use inside a hash tag.
+ *
+ * @example
+ * tagged('we{ird}'); // 'we%7Bird%7D'
+ */
+export function tagged(value: string): string {
+  return value.replace(/[%{}]/g, (char) => TAG_ESCAPES[char] ?? char);
+}
+
+/** The names of every key of one store, under its prefix. */
+export interface RedisKeys {
+  session(id: string): string;
+  refreshTokens(sessionId: string): string;
+  refreshTokenIndex(id: string): string;
+  userSessions(userId: string): string;
+  user(id: string): string;
+  email(email: string): string;
+  readonly usersByEmail: string;
+  key(kid: string): string;
+  readonly keyIndex: string;
+  readonly revocationSeq: string;
+  readonly revocationLog: string;
+  readonly revocationExpiry: string;
+  counter(key: string): string;
+  readonly sweep: string;
+  client(id: string): string;
+  readonly clientsById: string;
+  oneTimeToken(id: string): string;
+  oneTimeTokensOf(subject: string, purpose: string): string;
+  readonly oneTimeTokenSweep: string;
+}
+
+/**
+ * The key names of a store whose prefix is `prefix` (already validated: no `{` or `}`).
+ *
+ * @example
+ * redisKeys('latchkey').session('s1'); // 'latchkey:{s:s1}:session'
+ */
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    session: (id) => `${prefix}:{s:${tagged(id)}}:session`,
+    refreshTokens: (sessionId) => `${prefix}:{s:${tagged(sessionId)}}:rt`,
+    refreshTokenIndex: (id) => `${prefix}:{rt:${tagged(id)}}`,
+    userSessions: (userId) => `${prefix}:{u:${tagged(userId)}}:sessions`,
+    user: (id) => `${prefix}:{u:${tagged(id)}}:user`,
+    email: (email) => `${prefix}:{e:${tagged(email)}}`,
+    usersByEmail: `${prefix}:{users}:by-email`,
+    key: (kid) => `${prefix}:{keys}:kid:${kid}`,
+    keyIndex: `${prefix}:{keys}:index`,
+    revocationSeq: `${prefix}:{rev}:seq`,
+    revocationLog: `${prefix}:{rev}:log`,
+    revocationExpiry: `${prefix}:{rev}:exp`,
+    counter: (key) => `${prefix}:{c:${tagged(key)}}`,
+    sweep: `${prefix}:{sweep}:sessions`,
+    client: (id) => `${prefix}:{cl:${tagged(id)}}:client`,
+    clientsById: `${prefix}:{clients}:by-id`,
+    oneTimeToken: (id) => `${prefix}:{ot:${tagged(id)}}`,
+    oneTimeTokensOf: (subject, purpose) => `${prefix}:{ots:${tagged(subject)}}:${purpose}`,
+    oneTimeTokenSweep: `${prefix}:{sweep}:one-time-tokens`,
+  };
+}

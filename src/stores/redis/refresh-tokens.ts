@@ -1,0 +1,141 @@
+/**
+ * Refresh tokens in Redis: the tokens of a session share one hash in the session's slot,
+ * `P:{s:<sid>}:rt` (`t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>`, and once rotated
+ * `r:<id>` → `<rotatedAt>,<successorId>`: values under 64 bytes keep the hash in Redis's compact
+ * encoding, less than half the memory of one JSON value per token), and `P:{rt:<id>}` holds the
+ * session id of token `<id>` (an immutable index, so that a token is found by its id alone).
+ *
+ * Because a token and its successor are written by one script on the session's slot, a
+ * successor must belong to the session of the token it replaces (`internal_error` otherwise).
+ */
+
+import { LatchkeyError } from '../../errors.js';
+import type { RefreshTokenRecord } from '../../records.js';
+import type { RefreshTokenStore } from '../../store.js';
+import { malformed, requiredNumber } from './codec.js';
+import { duplicate, gcTTL, type RedisContext } from './context.js';
+import {
+  createRefreshToken as createScript,
+  rotateRefreshToken as rotateScript,
+} from './refresh-token-scripts.js';
+
+/** `<a>,<b>` → [a, b], where `b` may itself contain commas. */
+function splitPair(value: string, what: string): [string, string] {
+  const comma = value.indexOf(',');
+  if (comma < 0) throw malformed(what);
+  return [value.slice(0, comma), value.slice(comma + 1)];
+}
+
+function decodeRefreshToken(
+  id: string,
+  sessionId: string,
+  fields: { secretHash: string; times: string | null; rotation: string | null },
+): RefreshTokenRecord {
+  const what = 'refresh token';
+  if (fields.times === null) throw malformed(what);
+  const [createdAt, expiresAt] = splitPair(fields.times, what);
+  const rotation = fields.rotation === null ? null : splitPair(fields.rotation, what);
+  return {
+    id,
+    sessionId,
+    secretHash: fields.secretHash,
+    createdAt: requiredNumber(createdAt, what),
+    expiresAt: requiredNumber(expiresAt, what),
+    rotatedAt: rotation === null ? null : requiredNumber(rotation[0], what),
+    successorId: rotation === null ? null : rotation[1],
+  };
+}
+
+async function createRefreshToken(context: RedisContext, token: RefreshTokenRecord): Promise<void> {
+  const { client, keys } = context;
+  const ttl = gcTTL(token.expiresAt - token.createdAt);
+  const indexKey = keys.refreshTokenIndex(token.id);
+  // The index first (immutable: id → session), then the token in its session's slot.
+  if ((await client.set(indexKey, token.sessionId, 'PX', ttl, 'NX')) === null) {
+    if ((await client.get(indexKey)) !== token.sessionId) throw duplicate('refresh token');
+    await client.pexpire(indexKey, ttl, 'GT');
+  }
+  const created = await context.runScript(
+    createScript,
+    [keys.refreshTokens(token.sessionId)],
+    [token.id, token.secretHash, `${token.createdAt},${token.expiresAt}`, ttl],
+  );
+  if (created !== 1) throw duplicate('refresh token');
+}
+
+async function getRefreshToken(
+  { client, keys }: RedisContext,
+  id: string,
+): Promise<RefreshTokenRecord | null> {
+  const sessionId = await client.get(keys.refreshTokenIndex(id));
+  if (sessionId === null) return null;
+  const [secretHash, times, rotation] = await client.hmget(
+    keys.refreshTokens(sessionId),
+    `t:${id}`,
+    `c:${id}`,
+    `r:${id}`,
+  );
+  if (secretHash === null || secretHash === undefined) return null;
+  return decodeRefreshToken(id, sessionId, {
+    secretHash,
+    times: times ?? null,
+    rotation: rotation ?? null,
+  });
+}
+
+async function rotateRefreshToken(
+  context: RedisContext,
+  oldId: string,
+  successor: RefreshTokenRecord,
+  at: number,
+): Promise<boolean> {
+  const { client, keys } = context;
+  const sessionId = await client.get(keys.refreshTokenIndex(oldId));
+  if (sessionId === null) return false;
+  if (successor.sessionId !== sessionId) {
+    throw new LatchkeyError(
+      'internal_error',
+      'A refresh token successor must belong to the session of the token it replaces',
+    );
+  }
+  const ttl = gcTTL(successor.expiresAt - at);
+  const indexKey = keys.refreshTokenIndex(successor.id);
+  // Write the successor's index before the compare-and-set. A concurrent rotation of the
+  // same token writes the same value (same session), so the loser's write is harmless.
+  let taken = false;
+  if ((await client.set(indexKey, sessionId, 'PX', ttl, 'NX')) === null) {
+    taken = (await client.get(indexKey)) !== sessionId;
+  }
+  const reply = await context.runScript(
+    rotateScript,
+    [keys.refreshTokens(sessionId)],
+    [
+      oldId,
+      successor.id,
+      successor.secretHash,
+      `${successor.createdAt},${successor.expiresAt}`,
+      at,
+      ttl,
+      taken ? '1' : '0',
+    ],
+  );
+  if (reply === -1) throw duplicate('refresh token');
+  return reply === 1;
+}
+
+/**
+ * The refresh-token operations of one Redis store.
+ *
+ * @example
+ * const tokens = createRedisRefreshTokens(context);
+ * await tokens.rotateRefreshToken(oldId, successor, now); // true for exactly one concurrent call
+ */
+export function createRedisRefreshTokens(context: RedisContext): RefreshTokenStore {
+  const { run } = context;
+  return {
+    createRefreshToken: (token) => run(() => createRefreshToken(context, token)),
+    getRefreshToken: (id) => run(() => getRefreshToken(context, id)),
+    rotateRefreshToken: (oldId, successor, at) =>
+      run(() => rotateRefreshToken(context, oldId, successor, at)),
+  };
+}

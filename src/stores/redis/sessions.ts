@@ -1,0 +1,255 @@
+/**
+ * Sessions in Redis: `P:{s:<sid>}:session` (one string, see below), the user's index
+ * `P:{u:<uid>}:sessions` (session ids scored by `createdAt`, no TTL) and the sweep index
+ * `P:{sweep}:sessions` (session ids scored by when they may next be due).
+ *
+ * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
+ * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
+ * significant digits); `revokedAt` is empty while null. The JSON is the array
+ * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip]`: one string rather
+ * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
+ * compact, and an array because field names would be a fifth of its size.
+ *
+ * Liveness is `isSessionLive` from `src/records.ts`; the scripts keep its Lua form
+ * (`./session-scripts.ts`).
+ */
+
+import { isSessionLive, type SessionMode, type SessionRecord } from '../../records.js';
+import { compareCodePoints } from '../ordering.js';
+import type { SessionStore } from '../../store.js';
+import { malformed, numberOrNull, oneOf, replyArray, replyNumber, requiredNumber } from './codec.js';
+import { duplicate, gcTTL, mapInChunks, sweepDue, type RedisContext } from './context.js';
+import { revokeSession as revokeSessionScript, sweepSession, touchSession } from './session-scripts.js';
+
+/**
+ * A user-index entry whose session is missing is dropped by readers only when its `createdAt`
+ * is older than this before `now`, so that an entry written just before its session (by a
+ * createSession in progress) is never dropped.
+ */
+const STALE_INDEX_ENTRY_MS = 60 * 60 * 1_000;
+
+const SESSION_MODES: readonly SessionMode[] = ['cookie', 'token', 'hybrid'];
+
+function encodeSession(session: SessionRecord): string {
+  const json = JSON.stringify([
+    session.userId,
+    session.secretHash,
+    session.mode,
+    session.createdAt,
+    session.absoluteExpiresAt,
+    session.userAgent,
+    session.ip,
+  ]);
+  return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
+}
+
+function decodeSession(id: string, raw: string): SessionRecord {
+  const what = 'session';
+  const bar = raw.indexOf('|');
+  if (bar < 0) throw malformed(what);
+  const [lastSeenAt, idleExpiresAt, revokedAt, extra] = raw.slice(0, bar).split(',');
+  if (extra !== undefined) throw malformed(what);
+  let fields: unknown;
+  try {
+    fields = JSON.parse(raw.slice(bar + 1));
+  } catch {
+    throw malformed(what);
+  }
+  if (!Array.isArray(fields) || fields.length !== 7) throw malformed(what);
+  const [userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip] = fields as unknown[];
+  if (
+    typeof userId !== 'string' ||
+    typeof secretHash !== 'string' ||
+    typeof mode !== 'string' ||
+    typeof createdAt !== 'number' ||
+    typeof absoluteExpiresAt !== 'number' ||
+    (userAgent !== null && typeof userAgent !== 'string') ||
+    (ip !== null && typeof ip !== 'string')
+  ) {
+    throw malformed(what);
+  }
+  return {
+    id,
+    userId,
+    secretHash,
+    mode: oneOf(mode, SESSION_MODES, what),
+    createdAt,
+    lastSeenAt: requiredNumber(lastSeenAt, what),
+    idleExpiresAt: requiredNumber(idleExpiresAt, what),
+    absoluteExpiresAt,
+    userAgent,
+    ip,
+    revokedAt: numberOrNull(revokedAt ?? '', what),
+  };
+}
+
+/** When the sweep may remove the session: the earliest of its expiries and its revocation. */
+function sessionDueAt(session: SessionRecord): number {
+  return Math.min(session.idleExpiresAt, session.absoluteExpiresAt, session.revokedAt ?? Infinity);
+}
+
+type SweepOutcome =
+  | { kind: 'missing' }
+  | { kind: 'deleted'; userId: string; refreshTokenIds: string[] }
+  | { kind: 'live'; dueAt: number };
+
+function parseSweepReply(reply: unknown): SweepOutcome {
+  const what = 'sweep reply';
+  const [code, first, second] = replyArray(reply, what);
+  if (code === 0) return { kind: 'missing' };
+  if (code === 2) return { kind: 'live', dueAt: replyNumber(first, what) };
+  if (code === 1 && typeof first === 'string') {
+    const ids = replyArray(second ?? [], what);
+    if (!ids.every((id) => typeof id === 'string')) throw malformed(what);
+    return { kind: 'deleted', userId: first, refreshTokenIds: ids };
+  }
+  throw malformed(what);
+}
+
+/** Lowers a session's sweep score; best effort, after a revocation that already succeeded. */
+async function lowerSweepScore({ client, keys }: RedisContext, sessionId: string, at: number): Promise<void> {
+  try {
+    await client.zadd(keys.sweep, 'LT', at, sessionId);
+  } catch {
+    // The session is still swept at its expiry, or dropped by its TTL.
+  }
+}
+
+/** Revokes one session (only the user's, when `userId` is given); true for the call that did. */
+async function revokeOne(
+  context: RedisContext,
+  id: string,
+  at: number,
+  userId: string | null,
+): Promise<boolean> {
+  const reply = await context.runScript(
+    revokeSessionScript,
+    [context.keys.session(id)],
+    [at, userId === null ? '0' : '1', userId ?? ''],
+  );
+  return reply === 1;
+}
+
+async function createSession({ client, keys }: RedisContext, session: SessionRecord): Promise<void> {
+  // Indexes first: a session must never exist without its user-index entry, or
+  // revokeUserSessions would miss it.
+  await Promise.all([
+    client.zadd(keys.userSessions(session.userId), session.createdAt, session.id),
+    client.zadd(keys.sweep, 'LT', sessionDueAt(session), session.id),
+  ]);
+  const ttl = gcTTL(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) - session.createdAt);
+  const stored = await client.set(keys.session(session.id), encodeSession(session), 'PX', ttl, 'NX');
+  if (stored === null) throw duplicate('session');
+}
+
+async function getSession({ client, keys }: RedisContext, id: string): Promise<SessionRecord | null> {
+  const raw = await client.get(keys.session(id));
+  return raw === null ? null : decodeSession(id, raw);
+}
+
+async function touchOne(
+  context: RedisContext,
+  id: string,
+  update: { lastSeenAt: number; idleExpiresAt: number },
+): Promise<void> {
+  await context.runScript(
+    touchSession,
+    [context.keys.session(id)],
+    [update.lastSeenAt, update.idleExpiresAt, gcTTL(update.idleExpiresAt - update.lastSeenAt)],
+  );
+}
+
+async function revokeSession(context: RedisContext, id: string, at: number): Promise<boolean> {
+  if (!(await revokeOne(context, id, at, null))) return false;
+  await lowerSweepScore(context, id, at);
+  return true;
+}
+
+async function revokeUserSessions(
+  context: RedisContext,
+  userId: string,
+  at: number,
+  options?: { except?: string },
+): Promise<string[]> {
+  const ids = (await context.client.zrange(context.keys.userSessions(userId), 0, -1)).filter(
+    (id) => id !== options?.except,
+  );
+  const outcomes = await mapInChunks(ids, (id) => revokeOne(context, id, at, userId));
+  const revoked = ids.filter((_, i) => outcomes[i] === true);
+  await mapInChunks(revoked, (id) => lowerSweepScore(context, id, at));
+  return revoked;
+}
+
+async function listUserSessions(
+  context: RedisContext,
+  userId: string,
+  now: number,
+): Promise<SessionRecord[]> {
+  const { client, keys } = context;
+  const indexKey = keys.userSessions(userId);
+  const entries = await client.zrange(indexKey, 0, -1, 'WITHSCORES');
+  const ids: { id: string; createdAt: number }[] = [];
+  for (let i = 0; i + 1 < entries.length; i += 2) {
+    ids.push({ id: entries[i] ?? '', createdAt: Number(entries[i + 1]) });
+  }
+  const raws = await mapInChunks(ids, ({ id }) => client.get(keys.session(id)));
+  const live: SessionRecord[] = [];
+  const stale: string[] = [];
+  raws.forEach((raw, i) => {
+    const entry = ids[i];
+    if (entry === undefined) return;
+    if (raw === null) {
+      if (entry.createdAt < now - STALE_INDEX_ENTRY_MS) stale.push(entry.id);
+      return;
+    }
+    const session = decodeSession(entry.id, raw);
+    if (session.userId !== userId) stale.push(entry.id);
+    else if (isSessionLive(session, now)) live.push(session);
+  });
+  if (stale.length > 0) await client.zrem(indexKey, ...stale);
+  return live.sort((a, b) => b.createdAt - a.createdAt || compareCodePoints(b.id, a.id));
+}
+
+/** Sweeps one session that the sweep index says is due; true when it was deleted. */
+async function sweepOne(context: RedisContext, id: string, now: number): Promise<boolean> {
+  const { client, keys, runScript } = context;
+  const outcome = parseSweepReply(
+    await runScript(sweepSession, [keys.session(id), keys.refreshTokens(id)], [now]),
+  );
+  if (outcome.kind === 'live') {
+    await client.zadd(keys.sweep, outcome.dueAt, id);
+    return false;
+  }
+  if (outcome.kind === 'deleted') {
+    await Promise.all([
+      client.zrem(keys.userSessions(outcome.userId), id),
+      ...outcome.refreshTokenIds.map((tokenId) => client.unlink(keys.refreshTokenIndex(tokenId))),
+    ]);
+  }
+  await client.zrem(keys.sweep, id);
+  return outcome.kind === 'deleted';
+}
+
+function deleteExpiredSessions(context: RedisContext, now: number): Promise<number> {
+  return sweepDue(context, context.keys.sweep, now, (id) => sweepOne(context, id, now));
+}
+
+/**
+ * The session operations of one Redis store.
+ *
+ * @example
+ * const sessions = createRedisSessions(context);
+ * await sessions.revokeSession(id, now); // true for the one call that revoked it
+ */
+export function createRedisSessions(context: RedisContext): SessionStore {
+  const { run } = context;
+  return {
+    createSession: (session) => run(() => createSession(context, session)),
+    getSession: (id) => run(() => getSession(context, id)),
+    touchSession: (id, update) => run(() => touchOne(context, id, update)),
+    revokeSession: (id, at) => run(() => revokeSession(context, id, at)),
+    revokeUserSessions: (userId, at, options) => run(() => revokeUserSessions(context, userId, at, options)),
+    listUserSessions: (userId, now) => run(() => listUserSessions(context, userId, now)),
+    deleteExpiredSessions: (now) => run(() => deleteExpiredSessions(context, now)),
+  };
+}
