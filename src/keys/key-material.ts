@@ -21,7 +21,7 @@ import { LatchkeyError } from '../errors.js';
 import { fromBase64urlStrict } from '../lib/encoding.js';
 import { randomId } from '../lib/secrets.js';
 import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
-import { getKeyAlgorithm, KEY_ALGORITHMS, type VerificationKey } from '../token/jwt.js';
+import { getKeyAlgorithm, KEY_ALGORITHMS, type VerificationKey } from './algorithms.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -57,6 +57,13 @@ export interface LoadedSigningKey {
   readonly publicJwk: PublicJWK | null;
 }
 
+/**
+ * Options of `generateSigningKey`.
+ *
+ * @example
+ * await generateSigningKey('RS256', { rsaModulusLength: 3072 });
+ * @see https://www.rfc-editor.org/rfc/rfc7518#section-3.3 RSA keys of 2048 bits or more
+ */
 export interface GenerateSigningKeyOptions {
   /** Defaults to 16 random bytes, base64url. */
   kid?: string;

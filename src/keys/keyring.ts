@@ -14,30 +14,27 @@
  * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import type { CounterStore, KeyStore } from '../stores/types.js';
+import type { CounterStore, KeyStore } from '../store.js';
 import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
-import { KEY_ALGORITHMS, type AccessTokenSigningKey, type VerificationKey } from '../token/jwt.js';
-import {
-  fromSigningKeyRecord,
-  generateSigningKey,
-  toSigningKeyRecord,
-  type LoadedSigningKey,
-  type PublicJWK,
-} from './key-material.js';
+import { KEY_ALGORITHMS, type AccessTokenSigningKey, type VerificationKey } from './algorithms.js';
+import { fromSigningKeyRecord, type PublicJWK } from './key-material.js';
+import { compareNewest, isRemoved, type LoadedEntry } from './keyring-entries.js';
+import { createKeyRotation } from './keyring-rotation.js';
+
+export { KEY_ROTATION_LOCK } from './keyring-rotation.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-/** The counter used as a cross-node lock around key creation. */
-export const KEY_ROTATION_LOCK = 'keys:rotate-lock';
-/** A lock left by a crashed node frees itself after this long. */
-const LOCK_TTL_MS = 15_000;
-/** How long `init` waits for another node that holds the lock to create the first key. */
-const MAX_LOCK_WAITS = 40;
-
+/**
+ * Options of `createKeyring`; durations in milliseconds.
+ *
+ * @example
+ * const options: KeyringOptions = { store, encryptionKey, algorithm: 'EdDSA', accessTokenTtlMs: 900_000 };
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
+ */
 export interface KeyringOptions {
   store: KeyStore & CounterStore;
   /** 32 bytes: `deriveKey(master, 'signing-keys')`. */
@@ -57,8 +54,23 @@ export interface KeyringOptions {
   refreshIntervalMs?: number;
 }
 
+/**
+ * Where a key stands now: published but not yet signing, signing, or published but no longer
+ * signing.
+ *
+ * @example
+ * keyring.list().filter((key) => key.state === 'active');
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
+ */
 export type SigningKeyState = 'pending' | 'active' | 'retired';
 
+/**
+ * A stored key as `list()` describes it (for `latchkey keys list`); times in ms since the epoch.
+ *
+ * @example
+ * for (const key of keyring.list()) console.log(key.kid, key.state);
+ * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
+ */
 export interface SigningKeySummary {
   kid: string;
   alg: KeyAlgorithm;
@@ -69,6 +81,14 @@ export interface SigningKeySummary {
   expiresAt: number | null;
 }
 
+/**
+ * The signing keys of a server: the key to sign with, the keys to verify with, the JWK Set, and
+ * rotation. See `createKeyring`.
+ *
+ * @example
+ * const token = signAccessToken(claims, keyring.signingKey());
+ * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 JWK Set
+ */
 export interface Keyring {
   /** Loads the keys; creates (and activates at once) the first key when there is none. */
   init(): Promise<void>;
@@ -91,13 +111,6 @@ export interface Keyring {
   list(): SigningKeySummary[];
 }
 
-interface LoadedEntry {
-  record: SigningKeyRecord;
-  readonly loaded: LoadedSigningKey;
-  readonly signing: AccessTokenSigningKey;
-  readonly verification: VerificationKey;
-}
-
 /**
  * Creates a keyring. Call `init()` before use and `maintain()` periodically.
  *
@@ -113,24 +126,8 @@ interface LoadedEntry {
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.5
  */
 export function createKeyring(options: KeyringOptions): Keyring {
-  const { store, encryptionKey, algorithm } = options;
-  if (typeof store !== 'object' || store === null)
-    throw new TypeError('"store" must be a KeyStore & CounterStore');
-  if (!(encryptionKey instanceof Uint8Array) || encryptionKey.length !== 32) {
-    throw new TypeError('"encryptionKey" must be 32 bytes');
-  }
-  if (!KEY_ALGORITHMS.includes(algorithm)) {
-    throw new TypeError(`"algorithm" must be one of ${KEY_ALGORITHMS.join(', ')}`);
-  }
-  const clock = options.clock ?? systemClock;
-  const accessTokenTtlMs = duration(options.accessTokenTtlMs, 'accessTokenTtlMs');
-  const rotationIntervalMs = duration(options.rotationIntervalMs ?? 30 * DAY, 'rotationIntervalMs');
-  const publishLeadMs = duration(options.publishLeadMs ?? 10 * MINUTE, 'publishLeadMs');
-  const refreshIntervalMs = duration(options.refreshIntervalMs ?? MINUTE, 'refreshIntervalMs');
-  const retentionMs = Math.max(
-    duration(options.retentionMs ?? 0, 'retentionMs'),
-    accessTokenTtlMs + 5 * MINUTE,
-  );
+  const settings = readKeyringOptions(options);
+  const { store, encryptionKey, algorithm, clock, refreshIntervalMs } = settings;
 
   let entries = new Map<string, LoadedEntry>();
   let loadedAt = Number.NEGATIVE_INFINITY;
@@ -143,19 +140,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
       const records = await store.listKeys();
       const next = new Map<string, LoadedEntry>();
       for (const record of records) {
-        const existing = entries.get(record.kid);
-        if (existing !== undefined && existing.record.alg === record.alg) {
-          existing.record = record;
-          next.set(record.kid, existing);
-          continue;
-        }
-        const loaded = fromSigningKeyRecord(record, encryptionKey);
-        next.set(record.kid, {
-          record,
-          loaded,
-          signing: { kid: loaded.kid, alg: loaded.alg, privateKey: loaded.privateKey },
-          verification: { kid: loaded.kid, alg: loaded.alg, key: loaded.verificationKey },
-        });
+        next.set(record.kid, toEntry(record, entries.get(record.kid), encryptionKey));
       }
       entries = next;
       loadedAt = clock();
@@ -177,10 +162,6 @@ export function createKeyring(options: KeyringOptions): Keyring {
       });
   }
 
-  function isRemoved(record: SigningKeyRecord, now: number): boolean {
-    return record.expiresAt !== null && record.expiresAt <= now;
-  }
-
   /** The newest key of the configured algorithm that has activated and is not retired at `now`. */
   function activeEntry(now: number): LoadedEntry | undefined {
     let best: LoadedEntry | undefined;
@@ -193,114 +174,12 @@ export function createKeyring(options: KeyringOptions): Keyring {
     return best;
   }
 
-  function stateOf(record: SigningKeyRecord, now: number, activeKid: string | undefined): SigningKeyState {
-    if (record.kid === activeKid) return 'active';
-    return record.activatesAt > now && (record.retiredAt === null || record.retiredAt > now)
-      ? 'pending'
-      : 'retired';
-  }
-
-  async function withLock(action: () => Promise<void>): Promise<boolean> {
-    const lock = await store.increment(KEY_ROTATION_LOCK, LOCK_TTL_MS, clock());
-    if (lock.count !== 1) return false;
-    try {
-      await action();
-    } finally {
-      await store.deleteCounter(KEY_ROTATION_LOCK);
-    }
-    return true;
-  }
-
-  async function rotate(rotateOptions: { immediate?: boolean | undefined } = {}): Promise<SigningKeyRecord> {
-    const now = clock();
-    const activatesAt = rotateOptions.immediate === true ? now : now + publishLeadMs;
-    const key = await generateSigningKey(algorithm);
-    const record = toSigningKeyRecord(key, { encryptionKey, createdAt: now, activatesAt });
-    await store.insertKey(record);
-    for (const other of await store.listKeys()) {
-      if (other.kid === record.kid) continue;
-      if (other.retiredAt === null || other.retiredAt > activatesAt) {
-        await store.updateKey(other.kid, { retiredAt: activatesAt, expiresAt: activatesAt + retentionMs });
-      }
-    }
-    await load();
-    return record;
-  }
-
-  /** Creates an immediately active key when none of the configured algorithm is active. */
-  async function ensureActiveKey(): Promise<void> {
-    let wait = 50;
-    for (let attempt = 0; attempt < MAX_LOCK_WAITS; attempt++) {
-      if (activeEntry(clock()) !== undefined) return;
-      const acquired = await withLock(async () => {
-        await load(); // Another node may have created it between our read and the lock.
-        if (activeEntry(clock()) === undefined) await rotate({ immediate: true });
-      });
-      if (acquired) return;
-      await sleep(wait);
-      wait = Math.min(wait * 2, 1000);
-      await load();
-    }
-    throw new LatchkeyError(
-      'store_unavailable',
-      'timed out waiting for another node to create a signing key',
-      {
-        retryAfter: 1,
-      },
-    );
-  }
-
-  /**
-   * Repairs an interrupted rotation: a key still unretired while a newer one exists is retired
-   * when the newer one activates.
-   */
-  async function retireSuperseded(): Promise<boolean> {
-    const open = [...entries.values()].map((e) => e.record).filter((r) => r.retiredAt === null);
-    if (open.length < 2) return false;
-    const newest = open.reduce((a, b) => (compareNewest(a, b) >= 0 ? a : b));
-    for (const record of open) {
-      if (record.kid === newest.kid) continue;
-      await store.updateKey(record.kid, {
-        retiredAt: newest.activatesAt,
-        expiresAt: newest.activatesAt + retentionMs,
-      });
-    }
-    return true;
-  }
-
-  async function maintain(): Promise<void> {
-    await load();
-    if (await retireSuperseded()) await load();
-    let changed = false;
-    let now = clock();
-    const active = activeEntry(now);
-    if (active === undefined) {
-      await ensureActiveKey();
-    } else if (
-      active.record.retiredAt === null &&
-      now - active.record.activatesAt >= rotationIntervalMs &&
-      ![...entries.values()].some((e) => e.record.activatesAt > now && e.record.retiredAt === null)
-    ) {
-      await withLock(async () => {
-        await load();
-        const current = activeEntry(clock());
-        if (
-          current?.record.retiredAt === null &&
-          clock() - current.record.activatesAt >= rotationIntervalMs
-        ) {
-          await rotate();
-        }
-      });
-    }
-    now = clock();
-    for (const entry of entries.values()) {
-      if (isRemoved(entry.record, now)) {
-        await store.deleteKey(entry.record.kid);
-        changed = true;
-      }
-    }
-    if (changed) await load();
-  }
+  const { rotate, ensureActiveKey, maintain } = createKeyRotation({
+    ...settings,
+    load,
+    entries: () => entries,
+    activeEntry,
+  });
 
   return {
     async init(): Promise<void> {
@@ -342,28 +221,99 @@ export function createKeyring(options: KeyringOptions): Keyring {
 
     list(): SigningKeySummary[] {
       const now = clock();
-      const activeKid = activeEntry(now)?.record.kid;
-      return [...entries.values()]
-        .map((e) => e.record)
-        .sort((a, b) => compareNewest(a, b))
-        .map((r) => ({
-          kid: r.kid,
-          alg: r.alg,
-          state: stateOf(r, now, activeKid),
-          createdAt: r.createdAt,
-          activatesAt: r.activatesAt,
-          retiredAt: r.retiredAt,
-          expiresAt: r.expiresAt,
-        }));
+      return summarize(entries, now, activeEntry(now)?.record.kid);
     },
   };
 }
 
-/** Positive when `a` is newer than `b`: later activation, then later creation, then kid. */
-function compareNewest(a: SigningKeyRecord, b: SigningKeyRecord): number {
-  if (a.activatesAt !== b.activatesAt) return a.activatesAt - b.activatesAt;
-  if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
-  return a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0;
+/** A key record made ready to use; one already parsed (same kid and algorithm) is reused. */
+function toEntry(
+  record: SigningKeyRecord,
+  existing: LoadedEntry | undefined,
+  encryptionKey: KeyringSettings['encryptionKey'],
+): LoadedEntry {
+  if (existing !== undefined && existing.record.alg === record.alg) {
+    existing.record = record;
+    return existing;
+  }
+  const loaded = fromSigningKeyRecord(record, encryptionKey);
+  return {
+    record,
+    loaded,
+    signing: { kid: loaded.kid, alg: loaded.alg, privateKey: loaded.privateKey },
+    verification: { kid: loaded.kid, alg: loaded.alg, key: loaded.verificationKey },
+  };
+}
+
+/** Every key, oldest first, with its state at `now`. */
+function summarize(
+  entries: ReadonlyMap<string, LoadedEntry>,
+  now: number,
+  activeKid: string | undefined,
+): SigningKeySummary[] {
+  return [...entries.values()]
+    .map((e) => e.record)
+    .sort((a, b) => compareNewest(a, b))
+    .map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      state: stateOf(r, now, activeKid),
+      createdAt: r.createdAt,
+      activatesAt: r.activatesAt,
+      retiredAt: r.retiredAt,
+      expiresAt: r.expiresAt,
+    }));
+}
+
+/** `KeyringOptions` checked (a `TypeError` names the first bad one), with defaults applied. */
+interface KeyringSettings {
+  readonly store: KeyStore & CounterStore;
+  readonly encryptionKey: Uint8Array;
+  readonly algorithm: KeyAlgorithm;
+  readonly clock: Clock;
+  readonly rotationIntervalMs: number;
+  readonly publishLeadMs: number;
+  readonly refreshIntervalMs: number;
+  readonly retentionMs: number;
+}
+
+function readKeyringOptions(options: KeyringOptions): KeyringSettings {
+  const { store, encryptionKey, algorithm } = options;
+  if (typeof store !== 'object' || store === null)
+    throw new TypeError('"store" must be a KeyStore & CounterStore');
+  if (!(encryptionKey instanceof Uint8Array) || encryptionKey.length !== 32) {
+    throw new TypeError('"encryptionKey" must be 32 bytes');
+  }
+  if (!KEY_ALGORITHMS.includes(algorithm)) {
+    throw new TypeError(`"algorithm" must be one of ${KEY_ALGORITHMS.join(', ')}`);
+  }
+  const clock = options.clock ?? systemClock;
+  const accessTokenTtlMs = duration(options.accessTokenTtlMs, 'accessTokenTtlMs');
+  const rotationIntervalMs = duration(options.rotationIntervalMs ?? 30 * DAY, 'rotationIntervalMs');
+  const publishLeadMs = duration(options.publishLeadMs ?? 10 * MINUTE, 'publishLeadMs');
+  const refreshIntervalMs = duration(options.refreshIntervalMs ?? MINUTE, 'refreshIntervalMs');
+  const retentionMs = Math.max(
+    duration(options.retentionMs ?? 0, 'retentionMs'),
+    accessTokenTtlMs + 5 * MINUTE,
+  );
+
+  return {
+    store,
+    encryptionKey,
+    algorithm,
+    clock,
+    rotationIntervalMs,
+    publishLeadMs,
+    refreshIntervalMs,
+    retentionMs,
+  };
+}
+
+function stateOf(record: SigningKeyRecord, now: number, activeKid: string | undefined): SigningKeyState {
+  if (record.kid === activeKid) return 'active';
+  return record.activatesAt > now && (record.retiredAt === null || record.retiredAt > now)
+    ? 'pending'
+    : 'retired';
 }
 
 function duration(value: number, name: string): number {
