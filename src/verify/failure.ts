@@ -4,7 +4,7 @@
  */
 
 import type { ErrorCode } from '../errors.js';
-import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem, type Problem } from '../http/problem.js';
+import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem, type Problem } from '../problem.js';
 
 export interface AuthenticationFailure {
   readonly status: number;

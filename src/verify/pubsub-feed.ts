@@ -15,26 +15,24 @@
  *
  * @see ./feed.ts the contract with the verifier
  * @see ./sse-feed.ts the HTTP transport, with the same state reporting
+ * @see ./feed-connection.ts the start/close/backoff shell it shares with the HTTP transport
+ * @see ./feed-catch-up.ts the position and the catch-up from a snapshot
+ * @see ./feed-guard.ts the timeouts and loss of the current connection
  */
 
 import { parseWireRevocation } from '../revocation/revocation-list.js';
 import type { RevocationRecord } from '../records.js';
 import type { RevocationFeed, RevocationFeedState } from './feed.js';
+import { createFeedPosition, type FeedPosition } from './feed-catch-up.js';
+import { createFeedShell, positive, runReconnectLoop, type FeedShell } from './feed-connection.js';
+import { createConnectionGuard, type ConnectionGuard } from './feed-guard.js';
+import type { RevocationSnapshotFunction } from './feed-snapshot.js';
 
-/** What a `snapshot` function returns: every live record after the position asked for. */
-export interface RevocationSnapshot {
-  /** Every live record with `seq > afterSeq` (all live records when `afterSeq` is undefined). */
-  readonly records: readonly RevocationRecord[];
-  /** The position the snapshot covers: the highest seq it saw, or `afterSeq` when none. */
-  readonly lastSeq: number;
-}
-
-/**
- * Reads the records a feed may have missed: e.g. the server's
- * `GET /v1/revocations/snapshot?after=N` ({@link createHTTPRevocationSnapshot}), or a direct
- * read of the store (`store.listRevocations({ now, afterSeq })`).
- */
-export type RevocationSnapshotFunction = (afterSeq?: number) => Promise<RevocationSnapshot>;
+export {
+  createHTTPRevocationSnapshot,
+  type RevocationSnapshot,
+  type RevocationSnapshotFunction,
+} from './feed-snapshot.js';
 
 /** Options shared by the pub/sub transports. */
 export interface PubSubFeedOptions {
@@ -87,9 +85,34 @@ export interface PubSubConnection {
  */
 export type PubSubConnect = (handlers: PubSubHandlers) => Promise<PubSubConnection>;
 
-const MAX_BACKOFF_STEPS = 20;
-/** Seqs remembered for deduplication of live messages. */
-const MAX_SEEN = 10_000;
+/** The options of {@link createPubSubFeed}, checked, with their defaults. */
+interface PubSubSettings {
+  readonly snapshot: RevocationSnapshotFunction;
+  readonly retryMs: number;
+  readonly maxRetryMs: number;
+  readonly heartbeatMs: number;
+  readonly resyncMs: number;
+  readonly timeoutMs: number;
+}
+
+/** What one pub/sub feed keeps across its connections. */
+interface PubSubEngine {
+  readonly connect: PubSubConnect;
+  readonly settings: PubSubSettings;
+  readonly shell: FeedShell;
+  readonly guard: ConnectionGuard;
+  readonly position: FeedPosition;
+  /** Connections opened so far: the generation of the current one. */
+  connections: number;
+}
+
+/** Where a started feed's records and states go. */
+interface FeedOutput {
+  /** The verifier's `apply` (called through the position, which skips it once closed). */
+  readonly apply: (record: RevocationRecord) => void;
+  /** The verifier's `onState`, silent once closed. */
+  readonly state: (value: RevocationFeedState) => void;
+}
 
 /**
  * Builds a feed from a transport's `connect`. Internal to the transports; exported for them.
@@ -98,271 +121,195 @@ const MAX_SEEN = 10_000;
  * const feed = createPubSubFeed(async (handlers) => { ...subscribe...; return { ping, close }; }, options);
  */
 export function createPubSubFeed(connect: PubSubConnect, options: PubSubFeedOptions): PubSubRevocationFeed {
+  const settings = pubSubSettings(options);
+  const guard = createConnectionGuard(settings.timeoutMs);
+  const shell = createFeedShell({
+    report(error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      options.onError?.(failure);
+      return failure.message;
+    },
+    interrupt: () => guard.abortAll(new Error('the feed is closed')),
+  });
+  const position = createFeedPosition(() => shell.closed);
+  const engine: PubSubEngine = { connect, settings, shell, guard, position, connections: 0 };
+
+  return {
+    get lastSeq() {
+      return position.lastSeq;
+    },
+    get connections() {
+      return engine.connections;
+    },
+    start(apply, onState) {
+      shell.start(() => run(engine, apply, onState));
+    },
+    async close() {
+      await shell.close();
+    },
+  };
+}
+
+function pubSubSettings(options: PubSubFeedOptions): PubSubSettings {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" must be an object');
   const { snapshot } = options;
   if (typeof snapshot !== 'function') {
     throw new TypeError('"snapshot" must be a function (afterSeq?: number) => Promise<{ records, lastSeq }>');
   }
-  const retryMs = positive(options.retryMs, 500, 'retryMs');
-  const maxRetryMs = positive(options.maxRetryMs, 30_000, 'maxRetryMs');
-  const heartbeatMs = positive(options.heartbeatMs, 10_000, 'heartbeatMs');
-  const resyncMs = positive(options.resyncMs, 30_000, 'resyncMs');
-  const timeoutMs = positive(options.timeoutMs, 5_000, 'timeoutMs');
+  return {
+    snapshot,
+    retryMs: positive(options.retryMs, 500, 'retryMs'),
+    maxRetryMs: positive(options.maxRetryMs, 30_000, 'maxRetryMs'),
+    heartbeatMs: positive(options.heartbeatMs, 10_000, 'heartbeatMs'),
+    resyncMs: positive(options.resyncMs, 30_000, 'resyncMs'),
+    timeoutMs: positive(options.timeoutMs, 5_000, 'timeoutMs'),
+  };
+}
 
-  /** The last snapshot's position: every record up to it has been applied. */
-  let position = 0;
-  let synced = false;
-  let connections = 0;
-  let started = false;
-  let closed = false;
-  let running: Promise<void> = Promise.resolve();
-  /** Ends the current wait (backoff or heartbeat interval) early. */
-  let wake: (() => void) | null = null;
-  /** Why the current connection was lost; null while it is up. */
-  let lostError: Error | null = null;
-  /** Rejects the operations pending on the current connection (on loss or close). */
-  const aborters = new Set<(error: Error) => void>();
-  /** Seqs applied recently, in insertion order: a live message for one of them is skipped. */
-  const seen = new Set<number>();
+/** Runs connections until close(); a connection that was live restarts the backoff. */
+function run(
+  engine: PubSubEngine,
+  apply: (record: RevocationRecord) => void,
+  onState: (state: RevocationFeedState) => void,
+): Promise<void> {
+  const output: FeedOutput = {
+    apply,
+    state: (value) => {
+      if (!engine.shell.closed) onState(value);
+    },
+  };
+  return runReconnectLoop(engine.shell, {
+    retryMs: engine.settings.retryMs,
+    maxRetryMs: engine.settings.maxRetryMs,
+    attemptAfterLive: 1,
+    endReason: 'connection lost',
+    state: output.state,
+    connection: (markLive) => session(engine, output, markLive),
+  });
+}
 
-  function report(error: unknown): string {
-    const failure = error instanceof Error ? error : new Error(String(error));
-    options.onError?.(failure);
-    return failure.message;
+/**
+ * One connection: subscribe, catch up, report `live`, then stay live until the connection is
+ * lost or the feed closed. Resolves with the `disconnected` reason, undefined once closed.
+ */
+async function session(
+  engine: PubSubEngine,
+  output: FeedOutput,
+  markLive: () => void,
+): Promise<string | undefined> {
+  const { shell, guard } = engine;
+  let connection: PubSubConnection | null = null;
+  guard.reset();
+  const generation = engine.connections + 1;
+  engine.connections = generation;
+  /** False once this connection is being closed: its late events must not wake the backoff. */
+  let active = true;
+  try {
+    connection = await subscribe(
+      engine,
+      handlers(engine, output, generation, () => active),
+    );
+    if (shell.closed) return undefined;
+    await catchUp(engine, output);
+    if (shell.closed) return undefined;
+    markLive();
+    output.state({ status: 'live' });
+    await stayLive(engine, output, connection);
+    return undefined;
+  } catch (error) {
+    if (shell.closed) return undefined;
+    return shell.report(error);
+  } finally {
+    active = false;
+    await connection?.close();
   }
+}
 
-  function remember(seq: number): void {
-    seen.add(seq);
-    if (seen.size > MAX_SEEN) {
-      const oldest = seen.values().next();
-      if (oldest.done !== true) seen.delete(oldest.value);
-    }
-  }
-
-  /** Why the current connection was lost (read through a call: it changes in callbacks). */
-  function currentLoss(): Error | null {
-    return lostError;
-  }
-
-  function interrupt(error: Error): void {
-    for (const abort of [...aborters]) abort(error);
-    wake?.();
-  }
-
-  /** `promise`, or a rejection after `timeoutMs`, on connection loss or on close. */
-  function within<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const settle = (): void => {
-        clearTimeout(timer);
-        aborters.delete(abort);
-      };
-      const abort = (error: Error): void => {
-        settle();
-        reject(error);
-      };
-      const timer = setTimeout(() => abort(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      if (lostError !== null) {
-        abort(lostError);
+/** The callbacks of connection `generation`: both ignore a connection that is not current. */
+function handlers(
+  engine: PubSubEngine,
+  output: FeedOutput,
+  generation: number,
+  isActive: () => boolean,
+): PubSubHandlers {
+  const { shell, guard, position } = engine;
+  return {
+    message(payload) {
+      if (shell.closed || engine.connections !== generation) return;
+      const record = parseMessage(payload);
+      if (record === null) {
+        shell.report(new Error('the channel carried a malformed revocation'));
         return;
       }
-      aborters.add(abort);
-      promise.then(
-        (value) => {
-          settle();
-          resolve(value);
-        },
-        (error: unknown) => abort(error instanceof Error ? error : new Error(String(error))),
-      );
-    });
-  }
-
-  /** Waits `ms`, or less when woken (connection lost, close). */
-  function sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done(): void {
-        clearTimeout(timer);
-        if (wake === done) wake = null;
-        resolve();
-      }
-      wake = done;
-    });
-  }
-
-  async function run(
-    apply: (record: RevocationRecord) => void,
-    onState: (state: RevocationFeedState) => void,
-  ): Promise<void> {
-    const deliver = (record: RevocationRecord): void => {
-      if (closed) return;
-      remember(record.seq);
-      apply(record);
-    };
-    const state = (value: RevocationFeedState): void => {
-      if (!closed) onState(value);
-    };
-
-    /** Applies every record after the position, then moves the position. */
-    async function catchUp(): Promise<void> {
-      const result = await within(snapshot(synced ? position : undefined), 'snapshot');
-      const records: unknown = result.records;
-      if (!Array.isArray(records) || typeof result.lastSeq !== 'number' || !Number.isFinite(result.lastSeq)) {
-        throw new Error('snapshot returned a malformed result');
-      }
-      if (closed) return;
-      for (const record of result.records) deliver(record);
-      position = Math.max(position, result.lastSeq);
-      synced = true;
-    }
-
-    let attempt = 0;
-    // Runs until close(): every turn either stays subscribed or waits a growing delay.
-    while (!closed) {
-      state({ status: 'connecting' });
-      let reason = 'connection lost';
-      let wasLive = false;
-      let connection: PubSubConnection | null = null;
-      lostError = null;
-      const generation = connections + 1;
-      connections = generation;
-      /** False once this connection is being closed: its late events must not wake the backoff. */
-      let active = true;
-      try {
-        const opening = connect({
-          message(payload) {
-            if (closed || connections !== generation) return;
-            const record = parseMessage(payload);
-            if (record === null) {
-              report(new Error('the channel carried a malformed revocation'));
-              return;
-            }
-            if (!seen.has(record.seq)) deliver(record);
-          },
-          lost(error) {
-            if (!active || connections !== generation || lostError !== null) return;
-            lostError = error;
-            interrupt(error);
-          },
-        });
-        try {
-          connection = await within(opening, 'subscribe');
-        } catch (error) {
-          // A connection that opens after its timeout (or after close) is closed once it does.
-          const late = opening.then(
-            (orphan) => orphan.close(),
-            () => undefined,
-          );
-          if (closed) await boundedWait(late, timeoutMs);
-          throw error;
-        }
-        if (closed) break;
-        await catchUp();
-        if (closed) break;
-        wasLive = true;
-        attempt = 0;
-        state({ status: 'live' });
-        let nextResync = performance.now() + resyncMs;
-        // One turn per heartbeat; ends when the connection is lost or the feed closed.
-        for (;;) {
-          await sleep(heartbeatMs);
-          if (closed) break;
-          const loss = currentLoss();
-          if (loss !== null) throw loss;
-          await within(connection.ping(), 'ping');
-          if (closed) break;
-          state({ status: 'live' });
-          if (performance.now() >= nextResync) {
-            nextResync = performance.now() + resyncMs;
-            try {
-              await catchUp();
-            } catch (error) {
-              // The subscription still works; the next resync (or reconnection) tries again.
-              if (closed) break;
-              const loss = currentLoss();
-              if (loss !== null) throw loss;
-              report(error);
-            }
-          }
-        }
-      } catch (error) {
-        if (closed) break;
-        reason = report(error);
-      } finally {
-        active = false;
-        await connection?.close();
-      }
-      if (closed) break;
-      state({ status: 'disconnected', reason });
-      attempt = wasLive ? 1 : Math.min(attempt + 1, MAX_BACKOFF_STEPS);
-      const ceiling = Math.min(maxRetryMs, retryMs * 2 ** Math.max(0, attempt - 1));
-      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
-    }
-  }
-
-  return {
-    get lastSeq() {
-      return position;
+      if (!position.seen(record.seq)) position.deliver(record, output.apply);
     },
-    get connections() {
-      return connections;
-    },
-    start(apply, onState) {
-      if (started) throw new Error('the feed has already been started');
-      started = true;
-      running = run(apply, onState).catch((error: unknown) => {
-        report(error);
-      });
-    },
-    async close() {
-      closed = true;
-      interrupt(new Error('the feed is closed'));
-      await running;
+    lost(error) {
+      if (!isActive() || engine.connections !== generation || guard.loss() !== null) return;
+      guard.lose(error);
+      shell.wake();
     },
   };
 }
 
+/** Opens and subscribes a connection, within the timeout. */
+async function subscribe(engine: PubSubEngine, handlers: PubSubHandlers): Promise<PubSubConnection> {
+  const { connect, shell, guard } = engine;
+  const opening = connect(handlers);
+  try {
+    return await guard.within(opening, 'subscribe');
+  } catch (error) {
+    // A connection that opens after its timeout (or after close) is closed once it does.
+    const late = opening.then(
+      (orphan) => orphan.close(),
+      () => undefined,
+    );
+    if (shell.closed) await boundedWait(late, engine.settings.timeoutMs);
+    throw error;
+  }
+}
+
+/** Applies every record after the position, then moves the position. */
+function catchUp(engine: PubSubEngine, output: FeedOutput): Promise<void> {
+  const { snapshot } = engine.settings;
+  return engine.position.catchUp(
+    (afterSeq) => engine.guard.within(snapshot(afterSeq), 'snapshot'),
+    output.apply,
+  );
+}
+
 /**
- * A `snapshot` function over the auth server's `GET /v1/revocations/snapshot?after=N`.
- *
- * @example
- * const snapshot = createHTTPRevocationSnapshot({ url: 'https://auth.example.com/v1/revocations/snapshot' });
- * const feed = createRedisRevocationFeed({ url: process.env.REDIS_URL, channel: 'latchkey:revocations', snapshot });
+ * While live: pings at each heartbeat (reporting `live` again) and resyncs every `resyncMs`.
+ * Returns once the feed is closed; rejects when the connection is lost.
  */
-export function createHTTPRevocationSnapshot(options: {
-  /** The snapshot endpoint, e.g. `https://auth.example.com/v1/revocations/snapshot`. */
-  url: string | URL;
-  fetch?: typeof fetch;
-  /** Extra request headers (credentials for the feed); a function is called per request. */
-  headers?: Readonly<Record<string, string>> | (() => Readonly<Record<string, string>>);
-}): RevocationSnapshotFunction {
-  const base = new URL(options.url);
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  return async (afterSeq) => {
-    const url = new URL(base);
-    if (afterSeq !== undefined) url.searchParams.set('after', String(afterSeq));
-    const extra = typeof options.headers === 'function' ? options.headers() : (options.headers ?? {});
-    const response = await fetchImpl(url, {
-      headers: { ...extra, accept: 'application/json', 'cache-control': 'no-store' },
-      redirect: 'error',
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Error(`snapshot answered ${response.status}`);
+async function stayLive(
+  engine: PubSubEngine,
+  output: FeedOutput,
+  connection: PubSubConnection,
+): Promise<void> {
+  const { shell, guard, settings } = engine;
+  let nextResync = performance.now() + settings.resyncMs;
+  // One turn per heartbeat; ends when the connection is lost or the feed closed.
+  for (;;) {
+    await shell.sleep(settings.heartbeatMs);
+    if (shell.closed) return;
+    const loss = guard.loss();
+    if (loss !== null) throw loss;
+    await guard.within(connection.ping(), 'ping');
+    if (shell.closed) return;
+    output.state({ status: 'live' });
+    if (performance.now() >= nextResync) {
+      nextResync = performance.now() + settings.resyncMs;
+      try {
+        await catchUp(engine, output);
+      } catch (error) {
+        // The subscription still works; the next resync (or reconnection) tries again.
+        if (shell.closed) return;
+        const loss = guard.loss();
+        if (loss !== null) throw loss;
+        shell.report(error);
+      }
     }
-    const body = (await response.json()) as { records?: unknown; last_seq?: unknown };
-    if (!Array.isArray(body.records) || typeof body.last_seq !== 'number') {
-      throw new Error('snapshot sent a malformed document');
-    }
-    const records: RevocationRecord[] = [];
-    for (const item of body.records as unknown[]) {
-      const record = parseWireRevocation(item);
-      if (record === null) throw new Error('snapshot sent a malformed revocation');
-      records.push(record);
-    }
-    return { records, lastSeq: body.last_seq };
-  };
+  }
 }
 
 function parseMessage(payload: string): RevocationRecord | null {
@@ -378,12 +325,4 @@ async function boundedWait(promise: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
-}
-
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const ms = value ?? fallback;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0) {
-    throw new TypeError(`"${name}" must be a positive number of milliseconds`);
-  }
-  return ms;
 }

@@ -9,13 +9,17 @@
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5 JWK Set
  * @see https://www.rfc-editor.org/rfc/rfc8725#section-3.10 Do not trust received claims (jku, x5u)
  * @see https://www.rfc-editor.org/rfc/rfc9111#section-5.2.2.1 Cache-Control max-age
+ * @see ./jwks-fetch.ts the HTTP fetch and its cache rules
+ * @see ./jwks-keys.ts the keys parsed from a fetched set
  */
 
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import { importPublicJWK } from '../keys/key-material.js';
 import type { VerificationKey } from '../token/jwt.js';
+import { cacheLifetime, fetchJWKSet, type CacheLifetimeBounds } from './jwks-fetch.js';
+import { parseKeys, type HeldKey } from './jwks-keys.js';
 
+/** Options of {@link createRemoteJWKS}. */
 export interface RemoteJWKSOptions {
   /** The JWKS URL; `https:`, or `http:` on a loopback host (or with `allowInsecureRequests`). */
   url: string | URL;
@@ -35,6 +39,7 @@ export interface RemoteJWKSOptions {
   allowInsecureRequests?: boolean;
 }
 
+/** What {@link RemoteJWKS.health} reports. */
 export interface RemoteJWKSHealth {
   /** When the last successful fetch completed (ms since the epoch), null before the first. */
   readonly lastFetch: number | null;
@@ -46,6 +51,7 @@ export interface RemoteJWKSHealth {
   readonly lastError: string | null;
 }
 
+/** A JWK Set fetched from one URL and kept fresh; see {@link createRemoteJWKS}. */
 export interface RemoteJWKS {
   /** The key of `kid`, or undefined. Synchronous: a `Map` lookup. */
   resolve(kid: string): VerificationKey | undefined;
@@ -74,12 +80,30 @@ const DEFAULTS = {
 } as const;
 /** After a failed fetch while no key is held, the next attempt waits this long. */
 const RETRY_WITHOUT_KEYS_MS = 1000;
-const MAX_BODY_CHARS = 512 * 1024;
-const MAX_KEYS = 100;
 
-interface HeldKey {
-  readonly json: string;
-  readonly key: VerificationKey;
+/** The options of {@link createRemoteJWKS}, checked, with their defaults. */
+interface JWKSSettings extends CacheLifetimeBounds {
+  readonly url: URL;
+  readonly fetchImpl: typeof fetch;
+  readonly clock: Clock;
+  readonly cooldownMs: number;
+  readonly timeoutMs: number;
+}
+
+/** A remote JWK Set's keys, and when (and how) it last fetched them. */
+interface JWKSState {
+  readonly settings: JWKSSettings;
+  /** Aborts a fetch in flight on close(). */
+  readonly closer: AbortController;
+  keys: Map<string, HeldKey>;
+  loaded: boolean;
+  lastFetch: number | null;
+  lastAttempt: number | null;
+  expiresAt: number;
+  fetches: number;
+  lastError: string | null;
+  inFlight: Promise<void> | null;
+  closed: boolean;
 }
 
 /**
@@ -92,6 +116,57 @@ interface HeldKey {
  * @see https://www.rfc-editor.org/rfc/rfc7517#section-5
  */
 export function createRemoteJWKS(options: RemoteJWKSOptions): RemoteJWKS {
+  const settings = jwksSettings(options);
+  const { clock, cooldownMs } = settings;
+  const jwks: JWKSState = {
+    settings,
+    closer: new AbortController(),
+    keys: new Map<string, HeldKey>(),
+    loaded: false,
+    lastFetch: null,
+    lastAttempt: null,
+    expiresAt: 0,
+    fetches: 0,
+    lastError: null,
+    inFlight: null,
+    closed: false,
+  };
+
+  return {
+    resolve(kid) {
+      return jwks.keys.get(kid)?.key;
+    },
+    ensureFresh() {
+      return ensureFresh(jwks);
+    },
+    async refreshForUnknownKid() {
+      if (jwks.inFlight === null) {
+        if (jwks.closed || (jwks.lastAttempt !== null && clock() - jwks.lastAttempt < cooldownMs))
+          return false;
+      }
+      try {
+        await refresh(jwks);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    health() {
+      return {
+        lastFetch: jwks.lastFetch,
+        keys: jwks.keys.size,
+        fetches: jwks.fetches,
+        lastError: jwks.lastError,
+      };
+    },
+    close() {
+      jwks.closed = true;
+      jwks.closer.abort();
+    },
+  };
+}
+
+function jwksSettings(options: RemoteJWKSOptions): JWKSSettings {
   const url = checkURL(options.url, 'url', options.allowInsecureRequests === true);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('"fetch" must be a function');
@@ -102,149 +177,68 @@ export function createRemoteJWKS(options: RemoteJWKSOptions): RemoteJWKS {
   const defaultCacheMs = duration(options.defaultCacheMs, DEFAULTS.defaultCacheMs, 'defaultCacheMs');
   const timeoutMs = duration(options.timeoutMs, DEFAULTS.timeoutMs, 'timeoutMs');
   if (minCacheMs > maxCacheMs) throw new TypeError('"minCacheMs" must not exceed "maxCacheMs"');
+  return { url, fetchImpl, clock, cooldownMs, minCacheMs, maxCacheMs, defaultCacheMs, timeoutMs };
+}
 
-  let keys = new Map<string, HeldKey>();
-  let loaded = false;
-  let lastFetch: number | null = null;
-  let lastAttempt: number | null = null;
-  let expiresAt = 0;
-  let fetches = 0;
-  let lastError: string | null = null;
-  let inFlight: Promise<void> | null = null;
-  let closed = false;
-  const closer = new AbortController();
-
-  function refresh(): Promise<void> {
-    if (inFlight !== null) return inFlight;
-    if (closed) return Promise.reject(unavailable('the verifier is closed'));
-    lastAttempt = clock();
-    fetches += 1;
-    inFlight = load()
-      .then(
-        (next) => {
-          keys = next;
-          loaded = true;
-          lastFetch = clock();
-          lastError = null;
-        },
-        (error: unknown) => {
-          lastError = error instanceof Error ? error.message : 'fetch failed';
-          throw unavailable(`JWKS fetch failed: ${lastError}`, error);
-        },
-      )
-      .finally(() => {
-        inFlight = null;
-      });
-    return inFlight;
+/** See {@link RemoteJWKS.ensureFresh}. */
+function ensureFresh(jwks: JWKSState): Promise<void> | undefined {
+  const { clock, minCacheMs } = jwks.settings;
+  if (!jwks.loaded) {
+    if (jwks.inFlight !== null) return jwks.inFlight;
+    if (jwks.lastAttempt !== null && clock() - jwks.lastAttempt < RETRY_WITHOUT_KEYS_MS) {
+      return Promise.reject(unavailable(`JWKS not loaded: ${jwks.lastError ?? 'fetch failed'}`));
+    }
+    return refresh(jwks);
   }
+  const now = clock();
+  if (
+    now >= jwks.expiresAt &&
+    jwks.inFlight === null &&
+    (jwks.lastAttempt === null || now - jwks.lastAttempt >= minCacheMs)
+  ) {
+    // Stale while revalidate: keep verifying with the keys held; a failure keeps them.
+    refresh(jwks).catch(() => undefined);
+  }
+  return undefined;
+}
 
-  async function load(): Promise<Map<string, HeldKey>> {
-    const signal = AbortSignal.any([closer.signal, AbortSignal.timeout(timeoutMs)]);
-    const response = await fetchImpl(url, {
-      headers: { accept: 'application/jwk-set+json, application/json' },
-      redirect: 'error',
-      signal,
+/**
+ * Joins the fetch in flight, or starts one; on success the keys fetched replace the keys held,
+ * on failure (rejected with `store_unavailable`) the keys held stay.
+ */
+function refresh(jwks: JWKSState): Promise<void> {
+  if (jwks.inFlight !== null) return jwks.inFlight;
+  if (jwks.closed) return Promise.reject(unavailable('the verifier is closed'));
+  const { clock } = jwks.settings;
+  jwks.lastAttempt = clock();
+  jwks.fetches += 1;
+  jwks.inFlight = load(jwks)
+    .then(
+      (next) => {
+        jwks.keys = next;
+        jwks.loaded = true;
+        jwks.lastFetch = clock();
+        jwks.lastError = null;
+      },
+      (error: unknown) => {
+        const reason = error instanceof Error ? error.message : 'fetch failed';
+        jwks.lastError = reason;
+        throw unavailable(`JWKS fetch failed: ${reason}`, error);
+      },
+    )
+    .finally(() => {
+      jwks.inFlight = null;
     });
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      throw new Error(`status ${response.status}`);
-    }
-    const length = Number(response.headers.get('content-length') ?? '0');
-    if (length > MAX_BODY_CHARS) {
-      await response.body?.cancel();
-      throw new Error('response too large');
-    }
-    const text = await response.text();
-    if (text.length > MAX_BODY_CHARS) throw new Error('response too large');
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error('response is not JSON');
-    }
-    const list = typeof body === 'object' && body !== null ? (body as { keys?: unknown }).keys : undefined;
-    if (!Array.isArray(list)) throw new Error('response is not a JWK Set');
-    expiresAt = clock() + cacheLifetime(response.headers.get('cache-control'));
-    return parseKeys(list.slice(0, MAX_KEYS));
-  }
+  return jwks.inFlight;
+}
 
-  function parseKeys(list: readonly unknown[]): Map<string, HeldKey> {
-    const next = new Map<string, HeldKey>();
-    const duplicated = new Set<string>();
-    for (const jwk of list) {
-      const json = JSON.stringify(jwk);
-      const kid = typeof jwk === 'object' && jwk !== null ? (jwk as { kid?: unknown }).kid : undefined;
-      if (typeof kid !== 'string') continue;
-      if (next.has(kid) || duplicated.has(kid)) {
-        // Two keys under one kid: which one verifies would be ambiguous, so neither does.
-        next.delete(kid);
-        duplicated.add(kid);
-        continue;
-      }
-      const held = keys.get(kid);
-      if (held !== undefined && held.json === json) {
-        // Unchanged: the same KeyObject, so the verifier's cache of verified tokens stays valid.
-        next.set(kid, held);
-        continue;
-      }
-      try {
-        next.set(kid, { json, key: importPublicJWK(jwk) });
-      } catch {
-        // A key we cannot use (another algorithm, a symmetric key, garbage): skip it.
-      }
-    }
-    return next;
-  }
-
-  function cacheLifetime(header: string | null): number {
-    const match = header === null ? null : /(?:^|,)\s*max-age\s*=\s*"?(\d{1,10})"?\s*(?:,|$)/i.exec(header);
-    const seconds = match?.[1] === undefined ? null : Number(match[1]);
-    const ms = seconds === null ? defaultCacheMs : seconds * 1000;
-    return Math.min(maxCacheMs, Math.max(minCacheMs, ms));
-  }
-
-  return {
-    resolve(kid) {
-      return keys.get(kid)?.key;
-    },
-    ensureFresh() {
-      if (!loaded) {
-        if (inFlight !== null) return inFlight;
-        if (lastAttempt !== null && clock() - lastAttempt < RETRY_WITHOUT_KEYS_MS) {
-          return Promise.reject(unavailable(`JWKS not loaded: ${lastError ?? 'fetch failed'}`));
-        }
-        return refresh();
-      }
-      const now = clock();
-      if (
-        now >= expiresAt &&
-        inFlight === null &&
-        (lastAttempt === null || now - lastAttempt >= minCacheMs)
-      ) {
-        // Stale while revalidate: keep verifying with the keys held; a failure keeps them.
-        refresh().catch(() => undefined);
-      }
-      return undefined;
-    },
-    async refreshForUnknownKid() {
-      if (inFlight === null) {
-        if (closed || (lastAttempt !== null && clock() - lastAttempt < cooldownMs)) return false;
-      }
-      try {
-        await refresh();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    health() {
-      return { lastFetch, keys: keys.size, fetches, lastError };
-    },
-    close() {
-      closed = true;
-      closer.abort();
-    },
-  };
+/** One fetch (aborted on close or after `timeoutMs`): sets the expiry, returns the keys. */
+async function load(jwks: JWKSState): Promise<Map<string, HeldKey>> {
+  const { fetchImpl, url, timeoutMs, clock } = jwks.settings;
+  const signal = AbortSignal.any([jwks.closer.signal, AbortSignal.timeout(timeoutMs)]);
+  const fetched = await fetchJWKSet(fetchImpl, url, signal);
+  jwks.expiresAt = clock() + cacheLifetime(fetched.cacheControl, jwks.settings);
+  return parseKeys(fetched.keys, jwks.keys);
 }
 
 /**
