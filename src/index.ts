@@ -12,8 +12,9 @@
  * const latchkey = await createLatchkey({ config: loadConfig(), store: createMemoryStore(), secret });
  * await createHTTPServer(latchkey).listen({ port: 8080 });
  */
-export { createLatchkey, type CreateLatchkeyOptions, type Latchkey } from './app.js';
-export type { AuthService, Principal, PublicSession, PublicUser } from './auth/auth-service.js';
+export { createLatchkey, type CreateLatchkeyOptions, type Latchkey } from './app/latchkey.js';
+export type { AuthService, Principal } from './use-cases/index.js';
+export type { PublicSession, PublicUser } from './http/documents.js';
 export { createManualClock, systemClock, type Clock, type ManualClock } from './clock.js';
 export {
   ConfigError,
@@ -34,4 +35,4 @@ export {
   type VerifiedAccessToken,
 } from './token/jwt.js';
 export type * from './records.js';
-export type * from './stores/types.js';
+export type * from './store.js';

@@ -4,7 +4,7 @@
  * `latchkey clients create` does against a persistent store).
  */
 
-import { createLatchkey, type Latchkey } from '../../src/app.js';
+import { createLatchkey, type Latchkey } from '../../src/app/latchkey.js';
 import { createClientService } from '../../src/clients/clients.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { createHTTPServer } from '../../src/http/server.js';

@@ -1,12 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { createLatchkey, type Latchkey } from '../app.js';
-import { createClientService } from '../clients/clients.js';
+import type { Latchkey } from '../app/latchkey.js';
+import { openLatchkey } from '../app/open.js';
 import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.js';
-import { loadMasterSecret } from '../config/secret.js';
 import { isLatchkeyError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { migrateStore, openStore } from '../stores/open.js';
+import { migrateStore } from '../app/stores.js';
 import { startServer } from './serve.js';
 
 const USAGE = `Usage: latchkey <command> [options]
@@ -29,11 +28,10 @@ Commands:
 
 Configuration is read from the environment; see README.md.`;
 
-async function openCore(config: LatchkeyConfig, options: { migrate?: boolean } = {}): Promise<Latchkey> {
+/** The core for a one-shot command: no revocation channels, warnings only at `LOG_LEVEL`. */
+function openCore(config: LatchkeyConfig, options: { migrate?: boolean } = {}): Promise<Latchkey> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
-  const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
-  const store = await openStore(config, options);
-  return createLatchkey({ config, store, secret: secret.value, logger });
+  return openLatchkey(config, { ...options, logger, channels: false });
 }
 
 function table(rows: Record<string, unknown>[]): string {
@@ -82,7 +80,7 @@ async function clientsCommand(
   positionals: string[],
   values: { limit: string; scopes: string; audiences?: string | undefined },
 ): Promise<number> {
-  const clients = createClientService(latchkey);
+  const { clients } = latchkey;
   const words = (text: string): string[] => text.split(/\s+/).filter((word) => word !== '');
   const name = positionals[0];
   if (sub === 'create' && name !== undefined) {
@@ -168,83 +166,122 @@ async function main(argv: string[]): Promise<number> {
   });
   const latchkey = await openCore(config);
   try {
-    const email = positionals[0];
-    if (command === 'users' && sub === 'list') {
-      const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
-      console.log(
-        table(
-          users.map((u) => ({
-            email: u.email,
-            status: u.status,
-            id: u.id,
-            created: new Date(u.createdAt).toISOString(),
-          })),
-        ),
-      );
-      return 0;
+    switch (command) {
+      case 'users':
+        return await usersCommand(latchkey, sub, positionals, values);
+      case 'sessions':
+        return await sessionsCommand(latchkey, sub, positionals);
+      case 'clients':
+        return await clientsCommand(latchkey, sub, positionals, values);
+      default:
+        return await keysCommand(latchkey, sub, values);
     }
-    if (command === 'users' && (sub === 'disable' || sub === 'enable') && email !== undefined) {
-      const user = await latchkey.auth.setUserStatus(email, sub === 'disable' ? 'disabled' : 'active');
-      console.log(`${user.email} is now ${user.status}`);
-      return 0;
-    }
-    if (command === 'sessions' && (sub === 'list' || sub === 'revoke') && email !== undefined) {
-      const user = await latchkey.store.getUserByEmail(email.trim().toLowerCase());
-      if (user === null) {
-        console.error(`no user ${email}`);
-        return 1;
-      }
-      if (sub === 'revoke') {
-        const ids = await latchkey.store.revokeUserSessions(user.id, latchkey.clock());
-        for (const id of ids) await latchkey.revocations.sessionRevoked(id);
-        await latchkey.revocations.userRevoked(user.id);
-        console.log(`revoked ${ids.length} session(s) of ${user.email}`);
-        return 0;
-      }
-      const sessions = await latchkey.store.listUserSessions(user.id, latchkey.clock());
-      console.log(
-        table(
-          sessions.map((s) => ({
-            id: s.id,
-            mode: s.mode,
-            ip: s.ip ?? '',
-            created: new Date(s.createdAt).toISOString(),
-            last_seen: new Date(s.lastSeenAt).toISOString(),
-            agent: (s.userAgent ?? '').slice(0, 40),
-          })),
-        ),
-      );
-      return 0;
-    }
-    if (command === 'clients') return await clientsCommand(latchkey, sub, positionals, values);
-    if (command === 'keys' && sub === 'list') {
-      console.log(
-        table(
-          latchkey.keyring.list().map((k) => ({
-            kid: k.kid,
-            alg: k.alg,
-            state: k.state,
-            created: new Date(k.createdAt).toISOString(),
-            activates: new Date(k.activatesAt).toISOString(),
-            retired: k.retiredAt === null ? '' : new Date(k.retiredAt).toISOString(),
-            expires: k.expiresAt === null ? '' : new Date(k.expiresAt).toISOString(),
-          })),
-        ),
-      );
-      return 0;
-    }
-    if (command === 'keys' && sub === 'rotate') {
-      const key = await latchkey.keyring.rotate({ immediate: values.now });
-      console.log(
-        `new key ${key.kid} (${key.alg}) published; signs from ${new Date(key.activatesAt).toISOString()}`,
-      );
-      return 0;
-    }
-    console.error(USAGE);
-    return 1;
   } finally {
     await latchkey.close();
   }
+}
+
+/** `latchkey users list | disable | enable`. */
+async function usersCommand(
+  latchkey: Latchkey,
+  sub: string | undefined,
+  positionals: string[],
+  values: { limit: string },
+): Promise<number> {
+  const email = positionals[0];
+  if (sub === 'list') {
+    const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
+    console.log(
+      table(
+        users.map((u) => ({
+          email: u.email,
+          status: u.status,
+          id: u.id,
+          created: new Date(u.createdAt).toISOString(),
+        })),
+      ),
+    );
+    return 0;
+  }
+  if ((sub === 'disable' || sub === 'enable') && email !== undefined) {
+    const user = await latchkey.auth.setUserStatus(email, sub === 'disable' ? 'disabled' : 'active');
+    console.log(`${user.email} is now ${user.status}`);
+    return 0;
+  }
+  console.error(USAGE);
+  return 1;
+}
+
+/** `latchkey sessions list | revoke <email>`. */
+async function sessionsCommand(
+  latchkey: Latchkey,
+  sub: string | undefined,
+  positionals: string[],
+): Promise<number> {
+  const email = positionals[0];
+  if ((sub !== 'list' && sub !== 'revoke') || email === undefined) {
+    console.error(USAGE);
+    return 1;
+  }
+  const user = await latchkey.store.getUserByEmail(email.trim().toLowerCase());
+  if (user === null) {
+    console.error(`no user ${email}`);
+    return 1;
+  }
+  if (sub === 'revoke') {
+    const ids = await latchkey.store.revokeUserSessions(user.id, latchkey.clock());
+    for (const id of ids) await latchkey.revocations.sessionRevoked(id);
+    await latchkey.revocations.userRevoked(user.id);
+    console.log(`revoked ${ids.length} session(s) of ${user.email}`);
+    return 0;
+  }
+  const sessions = await latchkey.store.listUserSessions(user.id, latchkey.clock());
+  console.log(
+    table(
+      sessions.map((s) => ({
+        id: s.id,
+        mode: s.mode,
+        ip: s.ip ?? '',
+        created: new Date(s.createdAt).toISOString(),
+        last_seen: new Date(s.lastSeenAt).toISOString(),
+        agent: (s.userAgent ?? '').slice(0, 40),
+      })),
+    ),
+  );
+  return 0;
+}
+
+/** `latchkey keys list | rotate [--now]`. */
+async function keysCommand(
+  latchkey: Latchkey,
+  sub: string | undefined,
+  values: { now: boolean },
+): Promise<number> {
+  if (sub === 'list') {
+    console.log(
+      table(
+        latchkey.keyring.list().map((k) => ({
+          kid: k.kid,
+          alg: k.alg,
+          state: k.state,
+          created: new Date(k.createdAt).toISOString(),
+          activates: new Date(k.activatesAt).toISOString(),
+          retired: k.retiredAt === null ? '' : new Date(k.retiredAt).toISOString(),
+          expires: k.expiresAt === null ? '' : new Date(k.expiresAt).toISOString(),
+        })),
+      ),
+    );
+    return 0;
+  }
+  if (sub === 'rotate') {
+    const key = await latchkey.keyring.rotate({ immediate: values.now });
+    console.log(
+      `new key ${key.kid} (${key.alg}) published; signs from ${new Date(key.activatesAt).toISOString()}`,
+    );
+    return 0;
+  }
+  console.error(USAGE);
+  return 1;
 }
 
 main(process.argv.slice(2)).then(

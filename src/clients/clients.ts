@@ -20,10 +20,11 @@ import type { Clock } from '../clock.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import { LatchkeyError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
-import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
-import type { Store } from '../stores/types.js';
+import { constantTimeEqual, randomId, randomSecret, sha256 } from '../lib/secrets.js';
+import type { Store } from '../store.js';
 import type { ClientRecord } from '../records.js';
-import { createAccessTokenVerifier, signAccessToken, type AccessTokenVerifier } from '../token/jwt.js';
+import { signAccessToken } from '../token/jwt.js';
+import { createIntrospector } from './introspection.js';
 
 /** A scope token: printable ASCII except space, `"` and `\`. @see https://www.rfc-editor.org/rfc/rfc6749#section-3.3 */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
@@ -31,8 +32,6 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 const MAX_CLIENT_ID_LENGTH = 128;
 /** Longest secret hashed (secrets made here are 43 characters). */
 const MAX_SECRET_LENGTH = 512;
-/** Introspection verifiers kept (one per distinct audience set of the callers). */
-const MAX_VERIFIERS = 100;
 
 /** Credentials presented by a client (RFC 6749 §2.3.1). */
 export interface ClientCredentials {
@@ -145,92 +144,9 @@ export function createClientService(options: ClientServiceOptions): ClientServic
   const maxFailures = options.maxFailures ?? 10;
   const failureWindowMs = options.failureWindowMs ?? 60_000;
   const ttl = Math.floor(config.accessTokenTTL / 1000);
-  const verifiers = new Map<string, AccessTokenVerifier>();
+  const introspector = createIntrospector({ store, clock, config, keyring });
 
   const throttleKey = (clientId: string): string => `client-auth:${sha256(clientId)}`;
-
-  function verifierFor(audiences: readonly string[]): AccessTokenVerifier {
-    const key = JSON.stringify(audiences);
-    let verifier = verifiers.get(key);
-    if (verifier === undefined) {
-      if (verifiers.size >= MAX_VERIFIERS) verifiers.clear();
-      verifier = createAccessTokenVerifier({
-        issuer: config.issuer,
-        audience: audiences,
-        algorithms: [config.jwtAlgorithm],
-        keys: (kid) => keyring.resolveVerificationKey(kid),
-        clockTolerance: Math.floor(config.clockTolerance / 1000),
-        clock,
-        cache: { maxEntries: 1_000 },
-      });
-      verifiers.set(key, verifier);
-    }
-    return verifier;
-  }
-
-  async function introspectSession(token: string): Promise<IntrospectionResponse> {
-    const credential = parseCredential(token);
-    if (credential === null) return { active: false };
-    const session = await store.getSession(credential.id);
-    if (session === null || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
-      return { active: false };
-    }
-    const now = clock();
-    const live =
-      session.mode === 'cookie' &&
-      session.revokedAt === null &&
-      now < session.idleExpiresAt &&
-      now < session.absoluteExpiresAt;
-    if (!live) return { active: false };
-    const user = await store.getUserById(session.userId);
-    if (user?.status !== 'active') return { active: false };
-    return {
-      active: true,
-      sub: session.userId,
-      sid: session.id,
-      exp: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
-      iat: Math.floor(session.createdAt / 1000),
-      token_type: 'session',
-    };
-  }
-
-  async function introspectAccessToken(caller: ClientRecord, token: string): Promise<IntrospectionResponse> {
-    let claims;
-    try {
-      claims = verifierFor([config.audience, ...caller.audiences]).verify(token).claims;
-    } catch {
-      return { active: false };
-    }
-    if (claims.sid !== undefined) {
-      const session = await store.getSession(claims.sid);
-      const now = clock();
-      if (
-        session === null ||
-        session.userId !== claims.sub ||
-        session.revokedAt !== null ||
-        now >= session.idleExpiresAt ||
-        now >= session.absoluteExpiresAt
-      ) {
-        return { active: false };
-      }
-      const user = await store.getUserById(session.userId);
-      if (user?.status !== 'active') return { active: false };
-    } else {
-      // A machine token: its client must still exist and be enabled.
-      const owner = claims.client_id === undefined ? null : await store.getClient(claims.client_id);
-      if (owner === null || owner.disabledAt !== null || owner.id !== claims.sub) return { active: false };
-    }
-    return {
-      active: true,
-      sub: claims.sub,
-      ...(claims.sid === undefined ? {} : { sid: claims.sid }),
-      ...(claims.scope === undefined ? {} : { scope: claims.scope }),
-      ...(claims.client_id === undefined ? {} : { client_id: claims.client_id }),
-      exp: claims.exp,
-      iat: claims.iat,
-      token_type: 'access_token',
-    };
-  }
 
   return {
     async create(input) {
@@ -313,12 +229,6 @@ export function createClientService(options: ClientServiceOptions): ClientServic
       return { access_token: token, token_type: 'Bearer', expires_in: ttl, scope };
     },
 
-    async introspect(caller, token, hint) {
-      if (hint === 'refresh_token') return { active: false };
-      const parts = token.split('.').length;
-      if (parts === 3) return introspectAccessToken(caller, token);
-      if (parts === 2) return introspectSession(token);
-      return { active: false };
-    },
+    introspect: (caller, token, hint) => introspector.introspect(caller, token, hint),
   };
 }

@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import type { Latchkey } from '../app.js';
-import type { Principal } from '../auth/auth-service.js';
+import type { Latchkey } from '../app/latchkey.js';
+import type { Principal } from '../use-cases/index.js';
 import { CSRF_HEADER, isUnsafeMethod, verifyCSRFToken } from '../csrf/csrf.js';
 import { LatchkeyError } from '../errors.js';
-import type { CookieNames } from './cookie-names.js';
+import type { CookieNames } from './auth-cookies.js';
 
 export interface RequestPrincipal extends Principal {
   /** True when the credential came in a cookie (so CSRF rules applied). */

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LatchkeyError } from '../errors.js';
-import { toLatchkeyError } from './problem.js';
+import { toLatchkeyError } from '../problem.js';
 
 /**
  * A Fastify error handler that maps any error to a LatchkeyError, logs the 5xx ones (the only

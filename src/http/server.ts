@@ -4,18 +4,17 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Latchkey } from '../app.js';
+import type { Latchkey } from '../app/latchkey.js';
 import { parseCookies } from '../cookies/cookies.js';
 import { checkRequestOrigin, isUnsafeMethod } from '../csrf/csrf.js';
 import { LatchkeyError } from '../errors.js';
-import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from '../problem.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
-import { createClientService, type ClientService } from '../clients/clients.js';
-import { cookieNames } from './cookie-names.js';
+import { cookieNames } from './auth-cookies.js';
 import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
@@ -74,8 +73,6 @@ export interface HTTPServerOptions {
    * decide otherwise (`() => true` opens the feed).
    */
   revocationFeed?: RevocationRoutesOptions;
-  /** The machine-client service (default: one created over the instance's store and keyring). */
-  clients?: ClientService;
 }
 
 /** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
@@ -172,14 +169,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
-  const clients =
-    options.clients ??
-    createClientService({
-      store: latchkey.store,
-      clock: latchkey.clock,
-      config,
-      keyring: latchkey.keyring,
-    });
+  const { clients } = latchkey;
   registerOAuthRoutes(app, latchkey, clients);
   registerRevocationRoutes(app, latchkey, {
     authorize: async (request) => {

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import type { RevocationStore } from '../stores/types.js';
+import type { RevocationStore } from '../store.js';
 import type { RevocationRecord } from '../records.js';
 
 export type RevocationListener = (record: RevocationRecord) => void;

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
-import type { SessionStore } from '../stores/types.js';
-import type { SessionMode, SessionRecord } from '../records.js';
+import type { SessionStore } from '../store.js';
+import { isSessionLive, type SessionMode, type SessionRecord } from '../records.js';
 import type { SessionCache } from './session-cache.js';
 
 /** How long a session lives in one mode. */
@@ -53,9 +53,6 @@ export function createSessionManager(options: {
 }): SessionManager {
   const { store, clock, policies, cache } = options;
 
-  const liveAt = (session: SessionRecord, now: number): boolean =>
-    session.revokedAt === null && now < session.idleExpiresAt && now < session.absoluteExpiresAt;
-
   /**
    * The session for authentication: from the near cache when there is one, but a cached copy
    * that is no longer live is read again from the store before anyone is refused (another node
@@ -65,23 +62,22 @@ export function createSessionManager(options: {
     if (cache === undefined) return store.getSession(id);
     const hit = cache.peekSession(id);
     if (hit !== undefined) {
-      if (liveAt(hit, clock())) return hit;
+      if (isSessionLive(hit, clock())) return hit;
       cache.invalidateSession(id);
     }
     return cache.session(id, () => store.getSession(id));
   }
 
+  /** Refuses a session that {@link isSessionLive} says is dead, saying why. */
   function assertLive(session: SessionRecord, now: number): void {
-    if (session.revokedAt !== null) throw new LatchkeyError('session_revoked');
-    if (now >= session.idleExpiresAt || now >= session.absoluteExpiresAt) {
-      throw new LatchkeyError('session_expired');
-    }
+    if (isSessionLive(session, now)) return;
+    throw new LatchkeyError(session.revokedAt === null ? 'session_expired' : 'session_revoked');
   }
 
   const manager: SessionManager = {
     policy: (mode) => policies[mode],
 
-    isLive: (session) => liveAt(session, clock()),
+    isLive: (session) => isSessionLive(session, clock()),
 
     async create({ userId, mode, client }) {
       const now = clock();

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, hmacSha256, randomSecret, sha256 } from '../lib/secrets.js';
-import type { CounterStore } from '../stores/types.js';
+import type { CounterStore } from '../store.js';
 
 /**
  * Login throttling that slows guessing without letting a third party lock out the real user.

@@ -1,9 +1,16 @@
-import type { AccessTokenService } from '../auth/auth-service.js';
 import type { Clock } from '../clock.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import type { Keyring } from '../keys/keyring.js';
 import { randomId } from '../lib/secrets.js';
+import type { SessionRecord, UserRecord } from '../records.js';
 import { createAccessTokenVerifier, signAccessToken, type AccessTokenVerifier } from './jwt.js';
+
+/** What the core needs from the access-token layer (JWT signing and strict verification). */
+export interface AccessTokenService {
+  issue(input: { user: UserRecord; session: SessionRecord }): { token: string; expiresIn: number };
+  /** Verifies signature and claims; throws `invalid_token`. Returns the claims the core uses. */
+  verify(token: string): { sub: string; sid: string | undefined; iat: number; jti: string };
+}
 
 export interface AccessTokenServiceWithVerifier extends AccessTokenService {
   /** The strict verifier (shared with resource services) configured for this server. */

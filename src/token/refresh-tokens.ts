@@ -1,5 +1,4 @@
 import type { Clock } from '../clock.js';
-import { LatchkeyError } from '../errors.js';
 import {
   constantTimeEqual,
   hmacSha256,
@@ -8,8 +7,8 @@ import {
   randomSecret,
   sha256,
 } from '../lib/secrets.js';
-import type { RefreshTokenStore } from '../stores/types.js';
-import type { RefreshTokenRecord, SessionRecord } from '../records.js';
+import type { RefreshTokenStore } from '../store.js';
+import { isSessionLive, type RefreshTokenRecord, type SessionRecord } from '../records.js';
 
 export interface RefreshOutcome {
   /** The refresh token the client must use next (`id.secret`). */
@@ -25,17 +24,29 @@ export type RefreshCheck =
   | { kind: 'reuse'; sessionId: string }
   | { kind: 'invalid' };
 
+/** A presented refresh token whose secret matched its stored hash. */
+export interface FoundRefreshToken {
+  record: RefreshTokenRecord;
+  /** The presented secret: successors are derived from it, so it is kept until rotation. */
+  secret: string;
+}
+
 export interface RefreshTokenManager {
   issue(session: SessionRecord): Promise<{ token: string; record: RefreshTokenRecord }>;
   /**
-   * Rotates `token` (RFC 9700 §4.14.2). Exactly one successor ever exists for a token: the
+   * Reads a presented token (one store read): the record when the credential is well formed
+   * and its secret matches the stored hash, else null.
+   */
+  find(token: string): Promise<FoundRefreshToken | null>;
+  /**
+   * Rotates a found token of `session` (RFC 9700 §4.14.2), which the caller has read and found
+   * to be the token's own session. Exactly one successor ever exists for a token: the
    * successor's id and secret are derived from the presented token with a server key, so that
    * concurrent or repeated calls within the grace window all converge on the same successor,
-   * whichever call wins the store's compare-and-set.
+   * whichever call wins the store's compare-and-set. A token of a dead session, or an expired
+   * token, is `invalid`.
    */
-  rotate(token: string, session: (sessionId: string) => Promise<SessionRecord | null>): Promise<RefreshCheck>;
-  /** The session a syntactically valid, correctly-hashed token belongs to, or null. */
-  lookup(token: string): Promise<RefreshTokenRecord | null>;
+  rotate(found: FoundRefreshToken, session: SessionRecord): Promise<RefreshCheck>;
 }
 
 export function createRefreshTokenManager(options: {
@@ -55,14 +66,6 @@ export function createRefreshTokenManager(options: {
     };
   }
 
-  async function lookup(token: string): Promise<{ record: RefreshTokenRecord; secret: string } | null> {
-    const credential = parseCredential(token);
-    if (credential === null) return null;
-    const record = await store.getRefreshToken(credential.id);
-    if (record === null || !constantTimeEqual(sha256(credential.secret), record.secretHash)) return null;
-    return { record, secret: credential.secret };
-  }
-
   return {
     async issue(session) {
       const now = clock();
@@ -80,23 +83,17 @@ export function createRefreshTokenManager(options: {
       return { token: `${record.id}.${secret}`, record };
     },
 
-    async lookup(token) {
-      return (await lookup(token))?.record ?? null;
+    async find(token) {
+      const credential = parseCredential(token);
+      if (credential === null) return null;
+      const record = await store.getRefreshToken(credential.id);
+      if (record === null || !constantTimeEqual(sha256(credential.secret), record.secretHash)) return null;
+      return { record, secret: credential.secret };
     },
 
-    async rotate(token, getSession) {
-      const found = await lookup(token);
-      if (found === null) return { kind: 'invalid' };
-      const { record, secret } = found;
+    async rotate({ record, secret }, session) {
       const now = clock();
-      const session = await getSession(record.sessionId);
-      if (
-        session === null ||
-        session.revokedAt !== null ||
-        now >= session.absoluteExpiresAt ||
-        now >= session.idleExpiresAt ||
-        now >= record.expiresAt
-      ) {
+      if (session.id !== record.sessionId || !isSessionLive(session, now) || now >= record.expiresAt) {
         return { kind: 'invalid' };
       }
       const next = successorOf(record, secret);
@@ -130,9 +127,4 @@ export function createRefreshTokenManager(options: {
       return { kind: 'reuse', sessionId: record.sessionId };
     },
   };
-}
-
-/** Raised for any refresh failure; the OAuth error is `invalid_grant` (RFC 6749 §5.2). */
-export function invalidGrant(): LatchkeyError {
-  return new LatchkeyError('invalid_grant');
 }

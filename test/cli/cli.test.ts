@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLatchkey } from '../../src/app.js';
+import { createLatchkey } from '../../src/app/latchkey.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
 import { createPasswordHasher } from '../../src/password/hash.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openRedisStore } from '../../src/stores/redis/index.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import { loginCookie, loginToken, request, signup } from '../helpers/http-client.js';
 import { ROOT, startServer, type ServerProcess } from '../helpers/process.js';
 import {

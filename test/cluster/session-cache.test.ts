@@ -5,16 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../src/config/config.js';
-import {
-  attachRevocationPublisher,
-  createPostgresRevocationPublisher,
-  createRedisRevocationPublisher,
-  type RevocationPublisher,
-} from '../../src/revocation/publishers.js';
-import { openSessionCacheFeed } from '../../src/stores/open.js';
+import { attachRevocationPublisher, type RevocationPublisher } from '../../src/revocation/publishers.js';
+import { createPostgresRevocationPublisher } from '../../src/stores/postgres/publisher.js';
+import { createRedisRevocationPublisher } from '../../src/stores/redis/publisher.js';
+import { openSessionCacheFeed } from '../../src/app/channels.js';
 import { openPostgresStore } from '../../src/stores/postgres/index.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import { createManualClock } from '../../src/clock.js';
 import { createTestApp, loginCookie, signup, type TestApp } from '../helpers/app.js';
 import {

@@ -1,13 +1,13 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { createLatchkey, type Latchkey } from '../../src/app.js';
+import { createLatchkey, type Latchkey } from '../../src/app/latchkey.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { defaultConfig, type LatchkeyConfig } from '../../src/config/config.js';
 import { createHTTPServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/password/hash.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import type { RevocationFeed } from '../../src/verify/feed.js';
 
 export const SECRET = 'test-master-secret-0123456789abcdefghijklmnop';

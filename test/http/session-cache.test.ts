@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
-import type { Store } from '../../src/stores/types.js';
+import type { Store } from '../../src/store.js';
 import type { RevocationRecord } from '../../src/records.js';
 import type { RevocationFeed, RevocationFeedState } from '../../src/verify/feed.js';
 import { createTestApp, json, loginCookie, signup, type TestApp } from '../helpers/app.js';

@@ -9,7 +9,7 @@ import {
 } from '../../src/keys/keyring.js';
 import { generateSigningKey, toSigningKeyRecord } from '../../src/keys/key-material.js';
 import { deriveKey } from '../../src/lib/secrets.js';
-import type { CounterStore, KeyStore } from '../../src/stores/types.js';
+import type { CounterStore, KeyStore } from '../../src/store.js';
 import type { CounterValue, KeyAlgorithm, SigningKeyRecord } from '../../src/records.js';
 import { createAccessTokenVerifier, signAccessToken, type AccessTokenVerifier } from '../../src/token/jwt.js';
 

@@ -7,7 +7,7 @@
 import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { createLatchkey, type Latchkey } from '../../src/app.js';
+import { createLatchkey, type Latchkey } from '../../src/app/latchkey.js';
 import { createClientService } from '../../src/clients/clients.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { defaultConfig } from '../../src/config/config.js';

@@ -1,12 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { refusal } from '../helpers/refusal.js';
 import { isLatchkeyError } from '../../src/errors.js';
-import {
-  attachRevocationPublisher,
-  createPostgresRevocationPublisher,
-  createRedisRevocationPublisher,
-  type RevocationPublisher,
-} from '../../src/revocation/publishers.js';
+import { attachRevocationPublisher, type RevocationPublisher } from '../../src/revocation/publishers.js';
+import { createPostgresRevocationPublisher } from '../../src/stores/postgres/publisher.js';
+import { createRedisRevocationPublisher } from '../../src/stores/redis/publisher.js';
 import { createRevocationRecorder } from '../../src/revocation/revocations.js';
 import type { RevocationRecord } from '../../src/records.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';

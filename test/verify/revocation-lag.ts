@@ -6,12 +6,9 @@
 
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import {
-  attachRevocationPublisher,
-  createPostgresRevocationPublisher,
-  createRedisRevocationPublisher,
-  type RevocationPublisher,
-} from '../../src/revocation/publishers.js';
+import { attachRevocationPublisher, type RevocationPublisher } from '../../src/revocation/publishers.js';
+import { createPostgresRevocationPublisher } from '../../src/stores/postgres/publisher.js';
+import { createRedisRevocationPublisher } from '../../src/stores/redis/publisher.js';
 import type { RevocationRecord } from '../../src/records.js';
 import {
   createVerifier,

@@ -1,12 +1,23 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Latchkey } from '../../app.js';
-import type { LoginResult, RefreshResult } from '../../auth/auth-service.js';
-import { serializeCookie } from '../../cookies/cookies.js';
-import { createCSRFToken, CSRF_HEADER, verifyCSRFToken } from '../../csrf/csrf.js';
+/**
+ * The routes of signing up, logging in, refreshing, `/v1/me`, logging out and changing the
+ * password. Each makes one call to the use cases (`latchkey.auth`) and shapes its answer with
+ * `../documents.ts` and `../auth-cookies.ts`.
+ */
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Latchkey } from '../../app/latchkey.js';
+import { createCSRFToken, CSRF_HEADER } from '../../csrf/csrf.js';
 import { LatchkeyError } from '../../errors.js';
 import type { SessionMode } from '../../records.js';
 import { authenticateRequest } from '../authenticate.js';
-import { baseCookie, type CookieNames } from '../cookie-names.js';
+import {
+  clearAuthCookies,
+  deviceCookie,
+  sessionCookie,
+  setHybridCookies,
+  type CookieNames,
+} from '../auth-cookies.js';
+import { publicUser, sessionSummary, tokenResponse } from '../documents.js';
 
 const noNul = '^[^\\u0000]*$';
 const email = { type: 'string', minLength: 1, maxLength: 320, pattern: noNul } as const;
@@ -53,56 +64,20 @@ function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: st
   return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: request.ip };
 }
 
-export function clearAuthCookies(reply: FastifyReply, names: CookieNames): void {
-  const base = baseCookie(names);
-  void reply.header('set-cookie', [
-    serializeCookie(names.session, '', { ...base, maxAge: 0 }),
-    serializeCookie(names.access, '', { ...base, maxAge: 0 }),
-    serializeCookie(names.refresh, '', { ...base, sameSite: 'Strict', path: names.refreshPath, maxAge: 0 }),
-  ]);
-}
-
-function setHybridCookies(
-  reply: FastifyReply,
-  names: CookieNames,
-  result: {
-    accessToken: { token: string; expiresIn: number };
-    refreshToken: string;
-    session: { absoluteExpiresAt: number };
-  },
-  now: number,
-  extra: string[] = [],
-): void {
-  const base = baseCookie(names);
-  void reply.header('set-cookie', [
-    serializeCookie(names.access, result.accessToken.token, {
-      ...base,
-      maxAge: result.accessToken.expiresIn,
-    }),
-    serializeCookie(names.refresh, result.refreshToken, {
-      ...base,
-      sameSite: 'Strict',
-      path: names.refreshPath,
-      maxAge: Math.floor((result.session.absoluteExpiresAt - now) / 1000),
-    }),
-    ...extra,
-  ]);
+function csrfHeader(request: FastifyRequest): string | undefined {
+  const header = request.headers[CSRF_HEADER];
+  return typeof header === 'string' ? header : undefined;
 }
 
 export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
-  const { auth, clock } = latchkey;
-  const sessionSummary = (session: LoginResult['session']): Record<string, unknown> => ({
-    id: session.id,
-    mode: session.mode,
-    expires_at: new Date(Math.min(session.idleExpiresAt, session.absoluteExpiresAt)).toISOString(),
-  });
+  const { auth, clock, csrfKey } = latchkey;
 
   app.post<{ Body: { email: string; password: string } }>(
     '/v1/signup',
     { schema: signupSchema },
     async (request, reply) => {
       const user = await auth.signup({ ...request.body, ip: request.ip });
-      return reply.code(201).send({ user: auth.publicUser(user) });
+      return reply.code(201).send({ user: publicUser(user) });
     },
   );
 
@@ -111,42 +86,26 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     { schema: loginSchema },
     async (request, reply) => {
       const mode = request.body.mode ?? 'cookie';
-      // A session cookie sent to login is never reused (no fixation); it is revoked if still valid.
-      const previous = request.cookies.get(names.session);
       const result = await auth.login({
         email: request.body.email,
         password: request.body.password,
         mode,
         client: clientInfo(request),
         deviceCookie: request.cookies.get(names.device),
+        // A session cookie sent to login is never reused (no fixation): it is revoked.
+        previousSessionToken: request.cookies.get(names.session),
       });
-      if (previous !== undefined) {
-        await auth
-          .authenticateSessionToken(previous)
-          .then((old) => auth.logout(old))
-          .catch(() => undefined);
-      }
-      const base = baseCookie(names);
-      const device = serializeCookie(names.device, result.deviceCookie, {
-        ...base,
-        sameSite: 'Strict',
-        maxAge: 31_536_000,
-      });
-      const user = auth.publicUser(result.user);
+      const device = deviceCookie(names, result.deviceCookie);
+      const user = publicUser(result.user);
+      const session = sessionSummary(result.session);
       if (mode === 'cookie') {
-        const maxAge = Math.floor((result.session.absoluteExpiresAt - clock()) / 1000);
         void reply.header('set-cookie', [
-          serializeCookie(names.session, result.sessionToken, { ...base, maxAge }),
+          sessionCookie(names, result.sessionToken, result.session, clock()),
           device,
         ]);
-        return reply.send({
-          user,
-          session: sessionSummary(result.session),
-          csrf_token: createCSRFToken(latchkey.csrfKey, result.session.id),
-        });
+        return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
       }
-      const accessToken = result.accessToken;
-      const refreshToken = result.refreshToken;
+      const { accessToken, refreshToken } = result;
       if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
       if (mode === 'hybrid') {
         setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), [
@@ -154,20 +113,13 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
         ]);
         return reply.send({
           user,
-          session: sessionSummary(result.session),
-          csrf_token: createCSRFToken(latchkey.csrfKey, result.session.id),
+          session,
+          csrf_token: createCSRFToken(csrfKey, result.session.id),
           expires_in: accessToken.expiresIn,
         });
       }
       void reply.header('set-cookie', device);
-      return reply.send({
-        access_token: accessToken.token,
-        token_type: 'Bearer',
-        expires_in: accessToken.expiresIn,
-        refresh_token: refreshToken,
-        user,
-        session: sessionSummary(result.session),
-      });
+      return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
     },
   );
 
@@ -176,36 +128,24 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     { schema: refreshSchema },
     async (request, reply) => {
       const fromBody = request.body?.refresh_token;
-      const fromCookie = request.cookies.get(names.refresh);
-      let result: RefreshResult;
       if (fromBody !== undefined) {
-        result = await auth.refresh(fromBody, 'token');
-        return reply.send({
-          access_token: result.accessToken.token,
-          token_type: 'Bearer',
-          expires_in: result.accessToken.expiresIn,
-          refresh_token: result.refreshToken,
-          user: auth.publicUser(result.user),
-        });
+        const result = await auth.refresh({ token: fromBody, channel: 'body' });
+        return reply.send({ ...tokenResponse(result), user: publicUser(result.user) });
       }
+      const fromCookie = request.cookies.get(names.refresh);
       if (fromCookie === undefined) {
         throw new LatchkeyError('invalid_grant', 'No refresh token in the body or the refresh cookie');
       }
-      // The refresh cookie rides along automatically, so it needs the CSRF token too. The
-      // session is known only after the lookup; the check happens before anything changes.
-      const record = await latchkey.refreshTokens.lookup(fromCookie);
-      const header = request.headers[CSRF_HEADER];
-      if (record === null) throw new LatchkeyError('invalid_grant');
-      if (
-        !verifyCSRFToken(latchkey.csrfKey, record.sessionId, typeof header === 'string' ? header : undefined)
-      ) {
-        throw new LatchkeyError('csrf_failed');
-      }
-      result = await auth.refresh(fromCookie, 'hybrid');
+      // The refresh cookie rides along on its own, so it needs the CSRF token too.
+      const result = await auth.refresh({
+        token: fromCookie,
+        channel: 'cookie',
+        csrfToken: csrfHeader(request),
+      });
       setHybridCookies(reply, names, result, clock());
       return reply.send({
-        user: auth.publicUser(result.user),
-        csrf_token: createCSRFToken(latchkey.csrfKey, result.session.id),
+        user: publicUser(result.user),
+        csrf_token: createCSRFToken(csrfKey, result.session.id),
         expires_in: result.accessToken.expiresIn,
       });
     },
@@ -213,7 +153,7 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
 
   app.get('/v1/me', async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
-    return reply.send({ user: auth.publicUser(principal.user), session: sessionSummary(principal.session) });
+    return reply.send({ user: publicUser(principal.user), session: sessionSummary(principal.session) });
   });
 
   app.post('/v1/logout', async (request, reply) => {

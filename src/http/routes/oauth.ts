@@ -18,10 +18,11 @@
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Latchkey } from '../../app.js';
+import type { Latchkey } from '../../app/latchkey.js';
 import type { ClientCredentials, ClientService } from '../../clients/clients.js';
 import { LatchkeyError } from '../../errors.js';
 import type { ClientRecord } from '../../records.js';
+import { tokenResponse } from '../documents.js';
 import { errorHandler } from '../error-handler.js';
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
@@ -194,13 +195,8 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
         const refreshToken = parameters.refresh_token;
         if (refreshToken === undefined)
           throw new LatchkeyError('invalid_request', 'refresh_token is required');
-        const result = await latchkey.auth.refresh(refreshToken, 'token');
-        return reply.send({
-          access_token: result.accessToken.token,
-          token_type: 'Bearer',
-          expires_in: result.accessToken.expiresIn,
-          refresh_token: result.refreshToken,
-        });
+        const result = await latchkey.auth.refresh({ token: refreshToken, channel: 'body' });
+        return reply.send(tokenResponse(result));
       }
       if (grantType === undefined) throw new LatchkeyError('invalid_request', 'grant_type is required');
       if (grantType !== 'client_credentials') throw new LatchkeyError('unsupported_grant_type');

@@ -17,7 +17,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Latchkey } from '../../app.js';
+import type { Latchkey } from '../../app/latchkey.js';
 import { LatchkeyError } from '../../errors.js';
 import { toWireRevocation } from '../../revocation/revocation-list.js';
 import type { RevocationRecord } from '../../records.js';
@@ -202,23 +202,7 @@ function openStream(
   return {
     end,
     async start() {
-      // Headers set by earlier hooks (CORS) are kept; the hijacked reply skips onSend.
-      const headers: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(reply.getHeaders())) {
-        if (typeof value === 'string' || Array.isArray(value)) headers[name] = value;
-        else if (typeof value === 'number') headers[name] = String(value);
-      }
-      reply.hijack();
-      raw.on('close', end);
-      raw.writeHead(200, {
-        ...headers,
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-store',
-        pragma: 'no-cache',
-        'x-content-type-options': 'nosniff',
-        'x-accel-buffering': 'no',
-      });
-      raw.flushHeaders();
+      startEventStream(reply, end);
       try {
         for (const record of await listAfter(latchkey, position)) sendInOrder(record);
       } catch (error) {
@@ -241,6 +225,30 @@ function openStream(
       }
     },
   };
+}
+
+/**
+ * Takes the response over from Fastify and sends the `text/event-stream` headers. Headers set by
+ * earlier hooks (CORS) are kept; the hijacked reply skips onSend, so its headers are set here.
+ */
+function startEventStream(reply: FastifyReply, onClose: () => void): void {
+  const raw: ServerResponse = reply.raw;
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (typeof value === 'string' || Array.isArray(value)) headers[name] = value;
+    else if (typeof value === 'number') headers[name] = String(value);
+  }
+  reply.hijack();
+  raw.on('close', onClose);
+  raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    pragma: 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'x-accel-buffering': 'no',
+  });
+  raw.flushHeaders();
 }
 
 /** Every live record after `after`, in `seq` order, read in pages. */

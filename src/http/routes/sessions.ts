@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { Latchkey } from '../../app.js';
+import type { Latchkey } from '../../app/latchkey.js';
 import { authenticateRequest } from '../authenticate.js';
-import type { CookieNames } from '../cookie-names.js';
-import { clearAuthCookies } from './auth.js';
+import { clearAuthCookies, type CookieNames } from '../auth-cookies.js';
+import { publicSession } from '../documents.js';
 
 const idParams = {
   params: {
@@ -25,7 +25,8 @@ export function registerSessionRoutes(app: FastifyInstance, latchkey: Latchkey, 
 
   app.get('/v1/sessions', async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
-    return reply.send({ sessions: await auth.listSessions(principal) });
+    const sessions = await auth.listSessions(principal);
+    return reply.send({ sessions: sessions.map((session) => publicSession(session, principal.session.id)) });
   });
 
   app.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: idParams }, async (request, reply) => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Latchkey } from '../../app.js';
+import type { Latchkey } from '../../app/latchkey.js';
 
 export function registerWellKnownRoutes(app: FastifyInstance, latchkey: Latchkey): void {
   app.get('/.well-known/jwks.json', async (_request, reply) => {

@@ -16,9 +16,7 @@
 
 import { join } from 'node:path';
 import type { LatchkeyConfig } from '../config/config.js';
-import type { RevocationFeed } from '../verify/feed.js';
-import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
-import type { Store } from './types.js';
+import type { Store } from '../store.js';
 
 /** Which backends a configuration selects. */
 export type StoreChoice = 'memory' | 'pglite' | 'postgres' | 'redis' | 'postgres+redis';
@@ -60,26 +58,26 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
   const migrate = options.migrate ?? config.migrateOnStart;
   switch (chooseStore(config)) {
     case 'memory': {
-      const { createMemoryStore } = await import('./memory/index.js');
+      const { createMemoryStore } = await import('../stores/memory/index.js');
       return createMemoryStore();
     }
     case 'pglite': {
-      const { openPGliteStore } = await import('./pglite/index.js');
+      const { openPGliteStore } = await import('../stores/pglite/index.js');
       return openPGliteStore({ dataDir: join(config.dataDir, 'pglite'), migrate });
     }
     case 'postgres': {
-      const { openPostgresStore } = await import('./postgres/index.js');
+      const { openPostgresStore } = await import('../stores/postgres/index.js');
       return openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
     }
     case 'redis': {
-      const { openRedisStore } = await import('./redis/index.js');
+      const { openRedisStore } = await import('../stores/redis/index.js');
       return openRedisStore({ url: required(config.redisURL, 'REDIS_URL'), prefix: config.redisPrefix });
     }
     case 'postgres+redis': {
       const [{ openPostgresStore }, { openRedisStore }, { createCompositeStore }] = await Promise.all([
-        import('./postgres/index.js'),
-        import('./redis/index.js'),
-        import('./composite.js'),
+        import('../stores/postgres/index.js'),
+        import('../stores/redis/index.js'),
+        import('../stores/composite.js'),
       ]);
       const durable = await openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
       try {
@@ -113,76 +111,16 @@ export async function migrateStore(
     case 'redis':
       return { store: choice, applied: [] };
     case 'pglite': {
-      const [{ PGlite }, { createPGliteClient }, { migrate }] = await Promise.all([
-        import('@electric-sql/pglite'),
-        import('./pglite/index.js'),
-        import('./sql/migrate.js'),
-      ]);
-      const client = createPGliteClient(await PGlite.create(join(config.dataDir, 'pglite')));
-      try {
-        return { store: choice, ...(await migrate(client)) };
-      } finally {
-        await client.close();
-      }
+      const { migratePGlite } = await import('../stores/pglite/index.js');
+      return { store: choice, ...(await migratePGlite({ dataDir: join(config.dataDir, 'pglite') })) };
     }
     case 'postgres':
     case 'postgres+redis': {
-      const { migratePostgres } = await import('./postgres/index.js');
+      const { migratePostgres } = await import('../stores/postgres/index.js');
       return {
         store: choice,
         ...(await migratePostgres({ url: required(config.databaseURL, 'DATABASE_URL') })),
       };
     }
   }
-}
-
-/**
- * The revocation channel a node listens to so that its near session cache
- * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
- * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
- * from the store itself after every (re)subscription and re-read every second. Undefined when
- * the cache is off (`0`, or `auto` on a shared store) or the store is process-local (memory,
- * PGlite), where none is needed.
- *
- * @example
- * const feed = await openSessionCacheFeed(config, store, channel);
- * const latchkey = await createLatchkey({ config, store, secret, sessionCacheFeed: feed });
- */
-export async function openSessionCacheFeed(
-  config: LatchkeyConfig,
-  store: Store,
-  channel: string,
-): Promise<RevocationFeed | undefined> {
-  // `auto` (null) leaves the cache off on shared stores: only an explicit duration turns it on.
-  if (config.sessionCache === null || config.sessionCache === 0) return undefined;
-  const snapshot = async (afterSeq?: number): Promise<RevocationSnapshot> => {
-    const records = await store.listRevocations({
-      now: Date.now(),
-      ...(afterSeq === undefined ? {} : { afterSeq }),
-    });
-    return { records, lastSeq: records.reduce((max, record) => Math.max(max, record.seq), afterSeq ?? 0) };
-  };
-  // A ping and a catch-up read every second: a publish that never arrived is noticed within ~1 s.
-  const timing = { heartbeatMs: 1_000, resyncMs: 1_000, timeoutMs: 2_000 };
-  if (config.redisURL !== null && config.store !== 'memory') {
-    const { createRedisRevocationFeed } = await import('../verify/redis-feed.js');
-    return createRedisRevocationFeed({
-      url: config.redisURL,
-      channel,
-      snapshot,
-      connectionName: 'latchkey-session-cache',
-      ...timing,
-    });
-  }
-  if (config.databaseURL !== null && config.store !== 'memory') {
-    const { createPostgresRevocationFeed } = await import('../verify/postgres-feed.js');
-    return createPostgresRevocationFeed({
-      url: config.databaseURL,
-      channel,
-      snapshot,
-      applicationName: 'latchkey-session-cache',
-      ...timing,
-    });
-  }
-  return undefined;
 }

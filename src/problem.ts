@@ -1,4 +1,12 @@
-import { ERROR_CATALOGUE, LatchkeyError, type ErrorCode } from '../errors.js';
+/**
+ * Errors as RFC 9457 problem documents: the one mapping from a `LatchkeyError` to what a client
+ * sees. The server's HTTP layer and the resource-service SDK's adapters both answer with it, so
+ * it lives beside the error catalogue rather than inside either of them.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9457
+ */
+
+import { ERROR_CATALOGUE, LatchkeyError, type ErrorCode } from './errors.js';
 
 /** An RFC 9457 problem document. */
 export interface Problem {

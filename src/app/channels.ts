@@ -1,0 +1,86 @@
+/**
+ * The revocation channels of a server: the publisher that pushes every revocation to resource
+ * services (Redis pub/sub with `REDIS_URL`, else Postgres NOTIFY with `DATABASE_URL`), and the
+ * feed a node's near session cache listens to on the same channel. Each driver is loaded only
+ * when its URL is configured.
+ */
+
+import type { LatchkeyConfig } from '../config/config.js';
+import type { RevocationPublisher } from '../revocation/publishers.js';
+import type { Store } from '../store.js';
+import type { RevocationFeed } from '../verify/feed.js';
+import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
+
+/**
+ * The publisher the configuration selects, or null (memory and PGlite: no other process to tell
+ * but resource services, which read the HTTP feed). Services always catch up from the HTTP
+ * snapshot, so a missed publish is recovered.
+ *
+ * @example
+ * const publisher = await openRevocationPublisher(config, DEFAULT_REVOCATION_CHANNEL);
+ */
+export async function openRevocationPublisher(
+  config: LatchkeyConfig,
+  channel: string,
+): Promise<RevocationPublisher | null> {
+  if (config.redisURL !== null) {
+    const { createRedisRevocationPublisher } = await import('../stores/redis/publisher.js');
+    return createRedisRevocationPublisher({ url: config.redisURL, channel });
+  }
+  if (config.databaseURL !== null) {
+    const { createPostgresRevocationPublisher } = await import('../stores/postgres/publisher.js');
+    return createPostgresRevocationPublisher({ url: config.databaseURL, channel });
+  }
+  return null;
+}
+
+/**
+ * The revocation channel a node listens to so that its near session cache
+ * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
+ * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
+ * from the store itself after every (re)subscription and re-read every second. Undefined when
+ * the cache is off (`0`, or `auto` on a shared store) or the store is process-local (memory,
+ * PGlite), where none is needed.
+ *
+ * @example
+ * const feed = await openSessionCacheFeed(config, store, channel);
+ * const latchkey = await createLatchkey({ config, store, secret, sessionCacheFeed: feed });
+ */
+export async function openSessionCacheFeed(
+  config: LatchkeyConfig,
+  store: Store,
+  channel: string,
+): Promise<RevocationFeed | undefined> {
+  // `auto` (null) leaves the cache off on shared stores: only an explicit duration turns it on.
+  if (config.sessionCache === null || config.sessionCache === 0) return undefined;
+  const snapshot = async (afterSeq?: number): Promise<RevocationSnapshot> => {
+    const records = await store.listRevocations({
+      now: Date.now(),
+      ...(afterSeq === undefined ? {} : { afterSeq }),
+    });
+    return { records, lastSeq: records.reduce((max, record) => Math.max(max, record.seq), afterSeq ?? 0) };
+  };
+  // A ping and a catch-up read every second: a publish that never arrived is noticed within ~1 s.
+  const timing = { heartbeatMs: 1_000, resyncMs: 1_000, timeoutMs: 2_000 };
+  if (config.redisURL !== null && config.store !== 'memory') {
+    const { createRedisRevocationFeed } = await import('../verify/redis-feed.js');
+    return createRedisRevocationFeed({
+      url: config.redisURL,
+      channel,
+      snapshot,
+      connectionName: 'latchkey-session-cache',
+      ...timing,
+    });
+  }
+  if (config.databaseURL !== null && config.store !== 'memory') {
+    const { createPostgresRevocationFeed } = await import('../verify/postgres-feed.js');
+    return createPostgresRevocationFeed({
+      url: config.databaseURL,
+      channel,
+      snapshot,
+      applicationName: 'latchkey-session-cache',
+      ...timing,
+    });
+  }
+  return undefined;
+}

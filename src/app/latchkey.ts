@@ -1,0 +1,165 @@
+/**
+ * The composition root of the core: every service of a Latchkey instance is built here, over a
+ * store the caller opened (`./stores.ts`), and nothing about HTTP. `./open.ts` adds the store and
+ * the revocation channels a configuration selects; `src/cli/serve.ts` adds the HTTP server.
+ */
+
+import { createClientService, type ClientService } from '../clients/clients.js';
+import { systemClock, type Clock } from '../clock.js';
+import type { LatchkeyConfig } from '../config/config.js';
+import { createKeyring, type Keyring } from '../keys/keyring.js';
+import { deriveKey } from '../lib/secrets.js';
+import { createLogger, type Logger } from '../log.js';
+import { createPasswordHasher, type PasswordHasher } from '../password/hash.js';
+import { createRevocationRecorder, type RevocationRecorder } from '../revocation/revocations.js';
+import type { SessionCache } from '../session/session-cache.js';
+import { createSessionManager, type SessionManager, type SessionPolicy } from '../session/sessions.js';
+import type { Store } from '../store.js';
+import { createLoginThrottle } from '../throttle/login-throttle.js';
+import { createAccessTokenService, type AccessTokenServiceWithVerifier } from '../token/access-tokens.js';
+import { createRefreshTokenManager, type RefreshTokenManager } from '../token/refresh-tokens.js';
+import { createAuthService, type AuthService } from '../use-cases/index.js';
+import type { RevocationFeed } from '../verify/feed.js';
+import { createMaintenance } from './maintenance.js';
+import { connectSessionCache, createConfiguredSessionCache } from './session-cache.js';
+
+/** A running Latchkey core: everything the HTTP layer and the CLI need, and nothing about HTTP. */
+export interface Latchkey {
+  config: LatchkeyConfig;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  /** The use cases: every route makes one call here. */
+  auth: AuthService;
+  sessions: SessionManager;
+  refreshTokens: RefreshTokenManager;
+  accessTokens: AccessTokenServiceWithVerifier;
+  keyring: Keyring;
+  revocations: RevocationRecorder;
+  /** Machine clients: client credentials, introspection, feed authentication. */
+  clients: ClientService;
+  /** The near cache of session and user reads (`LATCHKEY_SESSION_CACHE`), or null when off. */
+  sessionCache: SessionCache | null;
+  csrfKey: Buffer;
+  /** Runs periodic work (sweeping, key rotation) until `close()`. */
+  startBackgroundTasks(): void;
+  /** Sweeps expired sessions, revocations and one-time tokens, and maintains keys, once. */
+  maintain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateLatchkeyOptions {
+  config: LatchkeyConfig;
+  store: Store;
+  /** The master secret (at least 32 characters). */
+  secret: string;
+  clock?: Clock;
+  logger?: Logger;
+  hasher?: PasswordHasher;
+  /**
+   * The revocation channel that keeps the near session cache right when other processes write
+   * the store (Redis pub/sub or Postgres NOTIFY; see `./channels.ts`). Started here and closed
+   * by `close()`. Without it, the cache runs only on a store no other process writes (memory,
+   * PGlite) and stays off otherwise.
+   */
+  sessionCacheFeed?: RevocationFeed;
+}
+
+function sessionPolicies(config: LatchkeyConfig): Record<'cookie' | 'token' | 'hybrid', SessionPolicy> {
+  const cookie = {
+    idleTimeout: config.sessionIdleTimeout,
+    absoluteTimeout: config.sessionAbsoluteTimeout,
+    touchInterval: config.sessionTouchInterval,
+  };
+  const refreshed = {
+    idleTimeout: config.refreshIdleTTL,
+    absoluteTimeout: config.refreshAbsoluteTTL,
+    touchInterval: config.sessionTouchInterval,
+  };
+  return { cookie, token: refreshed, hybrid: refreshed };
+}
+
+/**
+ * Wires the core together on top of a store. Creates the first signing key if there is none.
+ *
+ * @example
+ * const latchkey = await createLatchkey({ config: loadConfig(), store: createMemoryStore(), secret });
+ */
+export async function createLatchkey(options: CreateLatchkeyOptions): Promise<Latchkey> {
+  const { config, store } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const master = Buffer.from(options.secret, 'utf8');
+  const csrfKey = deriveKey(master, 'csrf');
+  const feed = options.sessionCacheFeed;
+
+  const sessionCache = createConfiguredSessionCache({ config, storeKind: store.kind, clock, logger, feed });
+  const cache = sessionCache ?? undefined;
+  const sessions = createSessionManager({ store, clock, cache, policies: sessionPolicies(config) });
+  const keyring = createKeyring({
+    store,
+    encryptionKey: deriveKey(master, 'signing-keys'),
+    algorithm: config.jwtAlgorithm,
+    clock,
+    rotationIntervalMs: config.keyRotationInterval,
+    accessTokenTtlMs: config.accessTokenTTL,
+  });
+  await keyring.init();
+  const accessTokens = createAccessTokenService({ config, keyring, clock });
+  const refreshTokens = createRefreshTokenManager({
+    store,
+    clock,
+    key: deriveKey(master, 'refresh-successor'),
+    idleTTL: config.refreshIdleTTL,
+    grace: config.refreshGrace,
+  });
+  const revocations = createRevocationRecorder({
+    store,
+    clock,
+    retention: config.accessTokenTTL + config.clockTolerance,
+  });
+  if (sessionCache !== null) connectSessionCache(sessionCache, { revocations, feed, logger });
+  const throttle = createLoginThrottle({
+    counters: store,
+    clock,
+    deviceKey: deriveKey(master, 'device-cookie'),
+  });
+  const auth = createAuthService({
+    store,
+    clock,
+    logger,
+    hasher: options.hasher ?? createPasswordHasher(),
+    sessions,
+    throttle,
+    refreshTokens,
+    accessTokens,
+    revocations,
+    csrfKey,
+    cache,
+  });
+  const clients = createClientService({ store, clock, config, keyring });
+  const maintenance = createMaintenance({ store, keyring, clock, logger });
+
+  return {
+    config,
+    store,
+    clock,
+    logger,
+    auth,
+    sessions,
+    refreshTokens,
+    accessTokens,
+    keyring,
+    revocations,
+    clients,
+    sessionCache,
+    csrfKey,
+    maintain: () => maintenance.run(),
+    startBackgroundTasks: () => maintenance.start(config.sweepInterval),
+    async close() {
+      maintenance.stop();
+      if (sessionCache !== null) await feed?.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * A Latchkey instance from a configuration alone: the master secret, the store the
+ * configuration selects (`./stores.ts`), the near cache's channel and the revocation publisher
+ * (`./channels.ts`), and the core (`./latchkey.ts`). What `latchkey serve` and the other CLI
+ * commands run.
+ */
+
+import type { LatchkeyConfig } from '../config/config.js';
+import { loadMasterSecret } from '../config/secret.js';
+import { createLogger, type Logger } from '../log.js';
+import { attachRevocationPublisher, DEFAULT_REVOCATION_CHANNEL } from '../revocation/publishers.js';
+import { openRevocationPublisher, openSessionCacheFeed } from './channels.js';
+import { createLatchkey, type Latchkey } from './latchkey.js';
+import { openStore } from './stores.js';
+
+export interface OpenLatchkeyOptions {
+  logger?: Logger;
+  /** Apply pending migrations (default: `config.migrateOnStart`). */
+  migrate?: boolean;
+  /**
+   * Open the revocation channels: the publisher to resource services and the near cache's feed
+   * (default true; a one-shot CLI command opens none).
+   */
+  channels?: boolean;
+  /** Warn about a master secret kept in the data directory (default: with `channels`). */
+  warnings?: boolean;
+}
+
+/**
+ * Opens everything a configuration asks for; `close()` on the result closes the publisher, the
+ * channel and the store.
+ *
+ * @example
+ * const latchkey = await openLatchkey(loadConfig(process.env));
+ */
+export async function openLatchkey(
+  config: LatchkeyConfig,
+  options: OpenLatchkeyOptions = {},
+): Promise<Latchkey> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const channels = options.channels ?? true;
+  const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
+  if (options.warnings ?? channels) warnAboutConfiguration(config, logger, secret.source);
+  const store = await openStore(config, options.migrate === undefined ? {} : { migrate: options.migrate });
+  const channel = DEFAULT_REVOCATION_CHANNEL;
+  const sessionCacheFeed = channels ? await openSessionCacheFeed(config, store, channel) : undefined;
+  const latchkey = await createLatchkey({
+    config,
+    store,
+    secret: secret.value,
+    logger,
+    ...(sessionCacheFeed === undefined ? {} : { sessionCacheFeed }),
+  });
+  const publisher = channels ? await openRevocationPublisher(config, channel) : null;
+  if (publisher === null) return latchkey;
+  const detach = attachRevocationPublisher(latchkey, publisher);
+  publisher.ready().then(
+    () => {
+      logger.info(
+        { event: 'revocations.publisher', transport: publisher.transport, channel: publisher.channel },
+        'publishing revocations',
+      );
+    },
+    (error: unknown) => {
+      logger.warn(
+        { err: error, event: 'revocations.publisher_unavailable', transport: publisher.transport },
+        'revocation publisher unreachable for now; resource services catch up from the snapshot',
+      );
+    },
+  );
+  const closeCore = latchkey.close.bind(latchkey);
+  latchkey.close = async () => {
+    detach();
+    await publisher.close();
+    await closeCore();
+  };
+  return latchkey;
+}
+
+function warnAboutConfiguration(config: LatchkeyConfig, logger: Logger, secretSource: string): void {
+  if (secretSource !== 'env') {
+    logger.warn(
+      { event: 'config.secret', source: secretSource, dataDir: config.dataDir },
+      'LATCHKEY_SECRET is not set: using a secret stored in the data directory. Set LATCHKEY_SECRET in production.',
+    );
+  }
+  if (config.insecureCookies) {
+    logger.warn(
+      { event: 'config.insecure_cookies' },
+      'LATCHKEY_INSECURE_COOKIES is on: cookies are not Secure',
+    );
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The JSON documents of the API: how records are shown to a client (snake_case members, ISO
+ * 8601 times, never a hash or a secret). The core returns records; only this module shapes them.
+ */
+
+import type { SessionMode, SessionRecord, UserRecord } from '../records.js';
+
+export interface PublicUser {
+  id: string;
+  email: string;
+  status: string;
+  roles: string[];
+  created_at: string;
+}
+
+export interface PublicSession {
+  id: string;
+  mode: SessionMode;
+  user_agent: string | null;
+  ip: string | null;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  current: boolean;
+}
+
+/** The short form of a session in login, refresh and `/v1/me` answers. */
+export interface SessionSummary {
+  id: string;
+  mode: SessionMode;
+  expires_at: string;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** When a session ends if nothing slides it: the earlier of its idle and absolute expiries. */
+const endOf = (session: SessionRecord): string =>
+  iso(Math.min(session.idleExpiresAt, session.absoluteExpiresAt));
+
+/** @example publicUser(user); // { id, email, status, roles, created_at } */
+export function publicUser(user: UserRecord): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    status: user.status,
+    roles: user.roles,
+    created_at: iso(user.createdAt),
+  };
+}
+
+/** @example sessionSummary(session); // { id, mode, expires_at } */
+export function sessionSummary(session: SessionRecord): SessionSummary {
+  return { id: session.id, mode: session.mode, expires_at: endOf(session) };
+}
+
+/** A row of `GET /v1/sessions`; `currentId` is the caller's own session. */
+export function publicSession(session: SessionRecord, currentId: string): PublicSession {
+  return {
+    id: session.id,
+    mode: session.mode,
+    user_agent: session.userAgent,
+    ip: session.ip,
+    created_at: iso(session.createdAt),
+    last_seen_at: iso(session.lastSeenAt),
+    expires_at: endOf(session),
+    current: session.id === currentId,
+  };
+}
+
+/** The OAuth 2.0 token response of a token-mode login or refresh (RFC 6749 §5.1). */
+export function tokenResponse(result: {
+  accessToken: { token: string; expiresIn: number };
+  refreshToken: string;
+}): { access_token: string; token_type: 'Bearer'; expires_in: number; refresh_token: string } {
+  return {
+    access_token: result.accessToken.token,
+    token_type: 'Bearer',
+    expires_in: result.accessToken.expiresIn,
+    refresh_token: result.refreshToken,
+  };
+}

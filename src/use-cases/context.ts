@@ -1,0 +1,98 @@
+/**
+ * What every use case is built from: the store, the core services, and the few account rules
+ * they share (an active user, revoking sessions and publishing it). Built once by the
+ * composition root (`src/app/`); each use case module takes it whole.
+ */
+
+import type { Clock } from '../clock.js';
+import { LatchkeyError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PasswordHasher } from '../password/hash.js';
+import type { UserPatch, UserRecord } from '../records.js';
+import type { RevocationRecorder } from '../revocation/revocations.js';
+import type { SessionCache } from '../session/session-cache.js';
+import type { SessionManager } from '../session/sessions.js';
+import type { Store } from '../store.js';
+import type { LoginThrottle } from '../throttle/login-throttle.js';
+import type { AccessTokenService } from '../token/access-tokens.js';
+import type { RefreshTokenManager } from '../token/refresh-tokens.js';
+
+export interface UseCaseOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  hasher: PasswordHasher;
+  sessions: SessionManager;
+  throttle: LoginThrottle;
+  refreshTokens: RefreshTokenManager;
+  accessTokens: AccessTokenService;
+  revocations: RevocationRecorder;
+  /** Key of the CSRF tokens bound to sessions (a refresh through the cookie checks one). */
+  csrfKey: Uint8Array;
+  /** Sign-ups allowed per IP per hour. Default 20. */
+  signupLimitPerHour?: number;
+  /** The near cache of session and user reads (the session manager's), when on. */
+  cache?: SessionCache | undefined;
+}
+
+/** The options, plus the account rules the use cases share. */
+export interface UseCaseContext extends UseCaseOptions {
+  /** The user, when it exists and is active; `unauthenticated` or `account_disabled` otherwise. */
+  activeUser(userId: string): Promise<UserRecord>;
+  /** {@link activeUser} through the near cache; a cached user who is not active is read again. */
+  authenticatedUser(userId: string): Promise<UserRecord>;
+  /** Writes a user and forgets any cached copy. */
+  updateUser(id: string, patch: UserPatch): Promise<void>;
+  /** Revokes one session and publishes it; true for the call that revoked it. */
+  revokeSession(sessionId: string): Promise<boolean>;
+  /** Revokes every live session of a user (but `except`) and publishes each; returns how many. */
+  revokeUserSessions(userId: string, except?: string): Promise<number>;
+}
+
+/**
+ * Adds the shared account rules to the options.
+ *
+ * @example
+ * const context = createUseCaseContext({ store, clock, logger, hasher, sessions, ... });
+ */
+export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
+  const { store, clock, revocations, cache } = options;
+
+  async function activeUser(userId: string): Promise<UserRecord> {
+    const user = await store.getUserById(userId);
+    if (user === null) throw new LatchkeyError('unauthenticated');
+    if (user.status !== 'active') throw new LatchkeyError('account_disabled');
+    return user;
+  }
+
+  return {
+    ...options,
+    activeUser,
+
+    async authenticatedUser(userId) {
+      if (cache === undefined) return activeUser(userId);
+      const user = await cache.user(userId, () => store.getUserById(userId));
+      if (user === null) throw new LatchkeyError('unauthenticated');
+      if (user.status === 'active') return user;
+      cache.invalidateUser(userId);
+      return activeUser(userId);
+    },
+
+    async updateUser(id, patch) {
+      await store.updateUser(id, patch);
+      cache?.invalidateUser(id);
+    },
+
+    async revokeSession(sessionId) {
+      const revoked = await store.revokeSession(sessionId, clock());
+      if (revoked) await revocations.sessionRevoked(sessionId);
+      return revoked;
+    },
+
+    async revokeUserSessions(userId, except) {
+      const ids = await store.revokeUserSessions(userId, clock(), except === undefined ? {} : { except });
+      for (const id of ids) await revocations.sessionRevoked(id);
+      return ids.length;
+    },
+  };
+}

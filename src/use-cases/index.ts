@@ -1,0 +1,68 @@
+/**
+ * The use cases of the auth server, one module each, composed into the one object the HTTP
+ * routes and the CLI call: every route makes one call here. No HTTP in this folder: JSON
+ * documents and cookies are `src/http/`'s.
+ *
+ * | use case | module |
+ * | --- | --- |
+ * | sign-up | `signup.ts` |
+ * | login (password, login steps, session) | `login.ts` |
+ * | authentication of a request's credential | `authenticate.ts` |
+ * | refresh (body or hybrid cookie) | `refresh.ts` |
+ * | logout, list and revoke sessions | `sessions.ts` |
+ * | change password, enable/disable a user | `account.ts` |
+ */
+
+import { createAccountUseCases, type AccountUseCases } from './account.js';
+import { createAuthenticator, type Principal } from './authenticate.js';
+import { createUseCaseContext, type UseCaseOptions } from './context.js';
+import { createLogin, type LoginInput, type LoginResult, type LoginStep } from './login.js';
+import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
+import { createSessionUseCases, type SessionUseCases } from './sessions.js';
+import { createSignUp, type SignUpInput } from './signup.js';
+import type { UserRecord } from '../records.js';
+
+export type { Principal } from './authenticate.js';
+export type { LoginInput, LoginResult, LoginStep } from './login.js';
+export type { RefreshInput, RefreshResult } from './refresh.js';
+export type { UseCaseOptions } from './context.js';
+
+export interface AuthService extends SessionUseCases, AccountUseCases {
+  signup(input: SignUpInput): Promise<UserRecord>;
+  login(input: LoginInput): Promise<LoginResult>;
+  authenticateSessionToken(token: string): Promise<Principal>;
+  authenticateAccessToken(token: string, via: 'bearer' | 'access-cookie'): Promise<Principal>;
+  /** Rotates a refresh token from the body (token mode) or the hybrid cookie (with CSRF). */
+  refresh(input: RefreshInput): Promise<RefreshResult>;
+}
+
+export interface AuthServiceOptions extends UseCaseOptions {
+  /** Checks between the password and the session (default: the account must be active). */
+  loginSteps?: readonly LoginStep[];
+}
+
+/**
+ * Builds every use case over one context.
+ *
+ * @example
+ * const auth = createAuthService({ store, clock, logger, hasher, sessions, throttle, refreshTokens, accessTokens, revocations, csrfKey });
+ * const user = await auth.signup({ email, password, ip });
+ */
+export function createAuthService(options: AuthServiceOptions): AuthService {
+  const context = createUseCaseContext(options);
+  const authenticate = createAuthenticator(context);
+  const sessions = createSessionUseCases(context);
+  return {
+    ...sessions,
+    ...createAccountUseCases(context),
+    signup: createSignUp(context),
+    login: createLogin(context, {
+      authenticate,
+      sessions,
+      ...(options.loginSteps === undefined ? {} : { steps: options.loginSteps }),
+    }),
+    authenticateSessionToken: (token) => authenticate.sessionToken(token),
+    authenticateAccessToken: (token, via) => authenticate.accessToken(token, via),
+    refresh: createRefresh(context),
+  };
+}

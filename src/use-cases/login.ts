@@ -1,0 +1,163 @@
+/**
+ * Login, in three parts that later flows reuse:
+ * 1. the password (the first factor), with the same answer and the same argon2 work for an
+ *    unknown email and a wrong password, and the throttle;
+ * 2. the login steps: checks that run once the password matched and before any session exists.
+ *    Each may stop the login by throwing; the account-status check is the first. This is the
+ *    seam where a second factor or a verified email will be required;
+ * 3. the session: the one session record, and the credentials of the mode asked for.
+ */
+
+import { LatchkeyError } from '../errors.js';
+import { normalizeEmail } from '../password/policy.js';
+import type { SessionMode, SessionRecord, UserRecord } from '../records.js';
+import type { ClientInfo } from '../session/sessions.js';
+import type { LoginAttempt as ThrottledAttempt } from '../throttle/login-throttle.js';
+import type { Authenticator } from './authenticate.js';
+import type { UseCaseContext } from './context.js';
+import type { SessionUseCases } from './sessions.js';
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  mode: SessionMode;
+  client: ClientInfo & { ip: string };
+  /** The device cookie of the browser, if it has one (its own login budget). */
+  deviceCookie: string | undefined;
+  /** A session credential the client still sent: revoked once the login succeeds, never reused. */
+  previousSessionToken?: string | undefined;
+}
+
+/** What the steps know of the attempt besides the user. */
+export interface LoginStepInput {
+  mode: SessionMode;
+  client: ClientInfo & { ip: string };
+}
+
+/**
+ * A check between the password and the session. `check` returns to let the login go on, or
+ * throws a `LatchkeyError` that becomes the answer (for example one that asks for a second
+ * factor and carries a challenge in its extensions).
+ */
+export interface LoginStep {
+  readonly name: string;
+  check(user: UserRecord, attempt: LoginStepInput): Promise<void>;
+}
+
+export interface LoginResult {
+  user: UserRecord;
+  session: SessionRecord;
+  /** Cookie-mode credential (`id.secret`). */
+  sessionToken: string;
+  accessToken: { token: string; expiresIn: number } | null;
+  refreshToken: string | null;
+  deviceCookie: string;
+}
+
+/** A disabled account is refused, but only after the right password (nothing is confirmed before). */
+export const ACTIVE_ACCOUNT_STEP: LoginStep = {
+  name: 'active_account',
+  check(user) {
+    return user.status === 'active'
+      ? Promise.resolve()
+      : Promise.reject(new LatchkeyError('account_disabled'));
+  },
+};
+
+/**
+ * The login use case. `steps` default to {@link ACTIVE_ACCOUNT_STEP}.
+ *
+ * @example
+ * const login = createLogin(context, { authenticate, sessions });
+ * const result = await login({ email, password, mode: 'cookie', client, deviceCookie: undefined });
+ */
+export function createLogin(
+  context: UseCaseContext,
+  options: { authenticate: Authenticator; sessions: SessionUseCases; steps?: readonly LoginStep[] },
+): (input: LoginInput) => Promise<LoginResult> {
+  const { store, clock, logger, hasher, throttle } = context;
+  const steps = options.steps ?? [ACTIVE_ACCOUNT_STEP];
+
+  async function checkPassword(input: LoginInput, attempt: ThrottledAttempt): Promise<UserRecord> {
+    await throttle.check(attempt);
+    const user = await store.getUserByEmail(attempt.email);
+    let valid: boolean;
+    if (user === null) {
+      await hasher.verifyDummy(input.password);
+      valid = false;
+    } else {
+      valid = await hasher.verify(user.passwordHash, input.password);
+    }
+    if (!valid || user === null) {
+      await throttle.recordFailure(attempt);
+      logger.info({ event: 'login.failure', ip: input.client.ip }, 'login failed');
+      throw new LatchkeyError('invalid_credentials');
+    }
+    return user;
+  }
+
+  /** Stores a hash made with today's parameters when the stored one is older. */
+  async function rehashIfNeeded(user: UserRecord, password: string): Promise<void> {
+    if (!hasher.needsRehash(user.passwordHash)) return;
+    const passwordHash = await hasher.hash(password);
+    await context.updateUser(user.id, { passwordHash, updatedAt: clock() });
+    user.passwordHash = passwordHash;
+    logger.info({ event: 'password.rehash', userId: user.id }, 'password rehashed with current parameters');
+  }
+
+  async function revokePrevious(token: string | undefined): Promise<void> {
+    if (token === undefined) return;
+    await options.authenticate
+      .sessionToken(token)
+      .then((old) => options.sessions.logout(old))
+      .catch(() => undefined);
+  }
+
+  return async function login(input) {
+    const throttled = {
+      email: normalizedEmail(input.email),
+      ip: input.client.ip,
+      deviceCookie: input.deviceCookie,
+    };
+    const user = await checkPassword(input, throttled);
+    const attempt: LoginStepInput = { mode: input.mode, client: input.client };
+    for (const step of steps) await step.check(user, attempt);
+    await rehashIfNeeded(user, input.password);
+    const deviceCookie = await throttle.recordSuccess(throttled);
+    const result = await establishSession(context, { user, mode: input.mode, client: input.client });
+    await revokePrevious(input.previousSessionToken);
+    return { ...result, deviceCookie };
+  };
+
+  /** An unparseable email is treated exactly like an unknown one: same status, body and work. */
+  function normalizedEmail(email: string): string {
+    return normalizeEmail(email) ?? email.trim().toLowerCase().slice(0, 254);
+  }
+}
+
+/**
+ * Creates the session of a user who passed every step, and the credentials of its mode: the
+ * `id.secret` session credential, and for `token` and `hybrid` an access token and the first
+ * refresh token. Any flow that ends in a sign-in (a second factor, a sign-in link) ends here.
+ *
+ * @example
+ * const { session, accessToken } = await establishSession(context, { user, mode: 'token', client });
+ */
+export async function establishSession(
+  context: UseCaseContext,
+  input: { user: UserRecord; mode: SessionMode; client: ClientInfo },
+): Promise<Omit<LoginResult, 'deviceCookie'>> {
+  const { user, mode, client } = input;
+  const { session, token } = await context.sessions.create({ userId: user.id, mode, client });
+  let accessToken: LoginResult['accessToken'] = null;
+  let refreshToken: string | null = null;
+  if (mode !== 'cookie') {
+    accessToken = context.accessTokens.issue({ user, session });
+    refreshToken = (await context.refreshTokens.issue(session)).token;
+  }
+  context.logger.info(
+    { event: 'login.success', userId: user.id, sessionId: session.id, mode },
+    'login succeeded',
+  );
+  return { user, session, sessionToken: token, accessToken, refreshToken };
+}

@@ -1,0 +1,161 @@
+/**
+ * How many store calls each request makes, counted on a real memory store wrapped in a proxy.
+ * A request reads each record at most once: the cookie `GET /v1/me` reads the session and the
+ * user; the hybrid `POST /v1/refresh` reads the refresh token, its session and the user. The
+ * near cache is off, so every read reaches the store.
+ */
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { LightMyRequestResponse } from 'fastify';
+import { createTestApp, json, PASSWORD, setCookies, signup, type TestApp } from '../helpers/app.js';
+
+interface CountingStore {
+  store: Store;
+  calls: Map<string, number>;
+  /** The calls since the last `take()`, as a plain object sorted by method name. */
+  take(): Record<string, number>;
+}
+
+function countingStore(inner: Store): CountingStore {
+  const calls = new Map<string, number>();
+  const store = new Proxy(inner, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      return (...args: unknown[]): unknown => {
+        calls.set(property, (calls.get(property) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    store,
+    calls,
+    take() {
+      const taken = Object.fromEntries([...calls.entries()].sort(([a], [b]) => a.localeCompare(b)));
+      calls.clear();
+      return taken;
+    },
+  };
+}
+
+/** Shorter than the keyring's reload (a minute), so that moving the clock past it reloads no keys. */
+const TOUCH_INTERVAL = 10_000;
+
+describe('store calls per request (near cache off)', () => {
+  let t: TestApp;
+  let counting: CountingStore;
+
+  beforeEach(async () => {
+    counting = countingStore(createMemoryStore());
+    t = await createTestApp({
+      store: counting.store,
+      config: { sessionCache: 0, sessionTouchInterval: TOUCH_INTERVAL },
+    });
+    await signup(t.app, 'alice@example.com');
+    counting.take();
+  });
+
+  afterEach(async () => {
+    await t.close();
+  });
+
+  async function login(mode: 'cookie' | 'token' | 'hybrid'): Promise<LightMyRequestResponse> {
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'alice@example.com', password: PASSWORD, mode },
+    });
+    expect(response.statusCode).toBe(200);
+    return response;
+  }
+
+  it('cookie mode: login, GET /v1/me, logout', async () => {
+    const response = await login('cookie');
+    expect(counting.take()).toEqual({
+      createSession: 1,
+      getCounter: 2,
+      getUserByEmail: 1,
+    });
+    const cookie = `__Host-latchkey_session=${setCookies(response).get('__Host-latchkey_session')?.value ?? ''}`;
+    const csrf = json<{ csrf_token: string }>(response).csrf_token;
+
+    const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
+    expect(me.statusCode).toBe(200);
+    // Within the touch interval nothing is written.
+    expect(counting.take()).toEqual({ getSession: 1, getUserById: 1 });
+
+    t.clock.advance(TOUCH_INTERVAL);
+    expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } })).statusCode).toBe(200);
+    expect(counting.take()).toEqual({ getSession: 1, getUserById: 1, touchSession: 1 });
+
+    const logout = await t.app.inject({
+      method: 'POST',
+      url: '/v1/logout',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(logout.statusCode).toBe(204);
+    expect(counting.take()).toEqual({ addRevocation: 1, getSession: 1, getUserById: 1, revokeSession: 1 });
+  });
+
+  it('hybrid mode: POST /v1/refresh reads the token, the session and the user once each', async () => {
+    const response = await login('hybrid');
+    expect(counting.take()).toEqual({
+      createRefreshToken: 1,
+      createSession: 1,
+      getCounter: 2,
+      getUserByEmail: 1,
+    });
+    const refreshCookie = setCookies(response).get('__Secure-latchkey_refresh')?.value ?? '';
+    const csrf = json<{ csrf_token: string }>(response).csrf_token;
+
+    t.clock.advance(TOUCH_INTERVAL);
+    const refresh = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: { cookie: `__Secure-latchkey_refresh=${refreshCookie}`, 'x-csrf-token': csrf },
+    });
+    expect(refresh.statusCode).toBe(200);
+    expect(counting.take()).toEqual({
+      getRefreshToken: 1,
+      getSession: 1,
+      getUserById: 1,
+      rotateRefreshToken: 1,
+      touchSession: 1,
+    });
+  });
+
+  it('token mode: POST /v1/refresh from the body, the same four reads and writes', async () => {
+    const response = await login('token');
+    const { refresh_token: token } = json<{ refresh_token: string }>(response);
+    counting.take();
+    const refresh = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      payload: { refresh_token: token },
+    });
+    expect(refresh.statusCode).toBe(200);
+    expect(counting.take()).toEqual({
+      getRefreshToken: 1,
+      getSession: 1,
+      getUserById: 1,
+      rotateRefreshToken: 1,
+    });
+  });
+
+  it('a refused hybrid refresh (no CSRF token) reads only the token and changes nothing', async () => {
+    const response = await login('hybrid');
+    const refreshCookie = setCookies(response).get('__Secure-latchkey_refresh')?.value ?? '';
+    counting.take();
+    const refresh = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      headers: { cookie: `__Secure-latchkey_refresh=${refreshCookie}` },
+    });
+    expect(refresh.statusCode).toBe(403);
+    expect(json(refresh)).toMatchObject({ code: 'csrf_failed' });
+    expect(counting.take()).toEqual({ getRefreshToken: 1 });
+  });
+});
