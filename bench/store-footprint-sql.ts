@@ -155,6 +155,7 @@ export async function measureTarget(
         userAgent: USER_AGENT,
         ip: `198.51.${(i >> 8) & 255}.${i & 255}`,
         revokedAt: null,
+        persistent: false,
       };
       const token: RefreshTokenRecord = {
         id: id(),

@@ -113,6 +113,7 @@ function records(i: number): { session: SessionRecord; token: RefreshTokenRecord
     userAgent: USER_AGENT,
     ip: '203.0.113.7',
     revokedAt: null,
+    persistent: false,
   };
   const token: RefreshTokenRecord = {
     id: id(),

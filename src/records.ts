@@ -36,6 +36,11 @@ export interface SessionRecord {
   userAgent: string | null;
   ip: string | null;
   revokedAt: number | null;
+  /**
+   * The client asked to be remembered at login: its cookies carry a lifetime (up to the
+   * absolute expiry) instead of ending with the browser. Token mode ignores it.
+   */
+  persistent: boolean;
 }
 
 /**

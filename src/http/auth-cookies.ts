@@ -54,17 +54,31 @@ export function deviceCookie(names: CookieNames, value: string): string {
   });
 }
 
-/** The `Set-Cookie` value of a cookie-mode session credential, living until the absolute expiry. */
+/** What decides a credential cookie's lifetime: "remember me", and the session's absolute expiry. */
+export interface CookieLifetime {
+  persistent: boolean;
+  absoluteExpiresAt: number;
+}
+
+/**
+ * The `Max-Age` of a credential cookie: none (the cookie ends with the browser, OWASP's
+ * default for session cookies) unless the client asked to be remembered; then `seconds`,
+ * which never reaches past the session's absolute expiry.
+ */
+function lifetime(session: CookieLifetime, now: number, seconds?: number): { maxAge?: number } {
+  if (!session.persistent) return {};
+  const untilEnd = Math.floor((session.absoluteExpiresAt - now) / 1000);
+  return { maxAge: seconds === undefined ? untilEnd : Math.min(seconds, untilEnd) };
+}
+
+/** The `Set-Cookie` value of a cookie-mode session credential. */
 export function sessionCookie(
   names: CookieNames,
   token: string,
-  session: { absoluteExpiresAt: number },
+  session: CookieLifetime,
   now: number,
 ): string {
-  return serializeCookie(names.session, token, {
-    ...baseCookie(names),
-    maxAge: Math.floor((session.absoluteExpiresAt - now) / 1000),
-  });
+  return serializeCookie(names.session, token, { ...baseCookie(names), ...lifetime(session, now) });
 }
 
 /** Sets the hybrid access cookie and the refresh cookie (scoped to the refresh path), plus `extra`. */
@@ -74,22 +88,23 @@ export function setHybridCookies(
   result: {
     accessToken: { token: string; expiresIn: number };
     refreshToken: string;
-    session: { absoluteExpiresAt: number };
+    session: CookieLifetime;
   },
   now: number,
   extra: string[] = [],
 ): void {
   const base = baseCookie(names);
+  const { session } = result;
   void reply.header('set-cookie', [
     serializeCookie(names.access, result.accessToken.token, {
       ...base,
-      maxAge: result.accessToken.expiresIn,
+      ...lifetime(session, now, result.accessToken.expiresIn),
     }),
     serializeCookie(names.refresh, result.refreshToken, {
       ...base,
       sameSite: 'Strict',
       path: names.refreshPath,
-      maxAge: Math.floor((result.session.absoluteExpiresAt - now) / 1000),
+      ...lifetime(session, now),
     }),
     ...extra,
   ]);

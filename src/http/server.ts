@@ -50,6 +50,21 @@ function hasForbiddenContent(value: unknown, depth = 0): string | null {
   return null;
 }
 
+/**
+ * A refusal sets no cookie: of the `Set-Cookie` headers a 4xx or 5xx would carry, only those
+ * that clear a cookie the refusal invalidated (`Max-Age=0`) are kept.
+ */
+function keepOnlyClearingCookies(reply: FastifyReply): void {
+  const header = reply.getHeader('set-cookie');
+  if (header === undefined) return;
+  const cookies = (Array.isArray(header) ? header : [String(header)]).filter((cookie) =>
+    /;\s*Max-Age=0(;|$)/i.test(cookie),
+  );
+  // Fastify appends to `set-cookie` rather than replacing it: remove, then set what is kept.
+  void reply.removeHeader('set-cookie');
+  if (cookies.length > 0) void reply.header('set-cookie', cookies);
+}
+
 /** Sends a problem+json response for any error; the single place where errors meet HTTP. */
 export function sendProblem(
   reply: FastifyReply,
@@ -124,6 +139,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   app.setNotFoundHandler((_request, reply) => sendProblem(reply, new LatchkeyError('not_found')));
 
   app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode >= 400) keepOnlyClearingCookies(reply);
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('x-frame-options', 'DENY');

@@ -27,7 +27,18 @@ export interface CreatedSession {
 }
 
 export interface SessionManager {
-  create(options: { userId: string; mode: SessionMode; client: ClientInfo }): Promise<CreatedSession>;
+  /**
+   * A new session. `persistent` records "remember me" (cookies with a lifetime). With `renewing`,
+   * the new session takes over an existing one after a privilege change: same mode, same
+   * absolute expiry and persistence, a new id and secret (the caller revokes the old one).
+   */
+  create(options: {
+    userId: string;
+    mode: SessionMode;
+    client: ClientInfo;
+    persistent?: boolean;
+    renewing?: SessionRecord;
+  }): Promise<CreatedSession>;
   /** Validates an `id.secret` credential; slides the idle expiry. Throws 401-class errors. */
   validateToken(token: string, options?: { mode?: SessionMode }): Promise<SessionRecord>;
   /** Validates a session known by id (from a verified access token); slides nothing. */
@@ -79,11 +90,11 @@ export function createSessionManager(options: {
 
     isLive: (session) => isSessionLive(session, clock()),
 
-    async create({ userId, mode, client }) {
+    async create({ userId, mode, client, persistent = false, renewing }) {
       const now = clock();
       const policy = policies[mode];
       const secret = randomSecret();
-      const absoluteExpiresAt = now + policy.absoluteTimeout;
+      const absoluteExpiresAt = renewing?.absoluteExpiresAt ?? now + policy.absoluteTimeout;
       const session: SessionRecord = {
         id: randomId(),
         userId,
@@ -96,6 +107,7 @@ export function createSessionManager(options: {
         userAgent: client.userAgent === null ? null : client.userAgent.slice(0, 256),
         ip: client.ip,
         revokedAt: null,
+        persistent: renewing?.persistent ?? persistent,
       };
       await store.createSession(session);
       return { session, token: `${session.id}.${secret}` };

@@ -3,18 +3,22 @@
 import { LatchkeyError } from '../errors.js';
 import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
 import type { UserRecord } from '../records.js';
+import type { ClientInfo } from '../session/sessions.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
+import type { SignedIn } from './login.js';
+import { renewSession } from './renew.js';
 
 export interface AccountUseCases {
   /**
-   * Checks the current password, applies the policy to the new one, stores its hash and revokes
-   * every other session of the user.
+   * Checks the current password, applies the policy to the new one, stores its hash, revokes
+   * every other session of the user and renews the caller's own (new id and secret; the old
+   * credentials are refused at once). Returns the renewed session's credentials.
    */
   changePassword(
     principal: Principal,
-    input: { currentPassword: string; newPassword: string },
-  ): Promise<void>;
+    input: { currentPassword: string; newPassword: string; client: ClientInfo },
+  ): Promise<SignedIn>;
   /** Enables or disables a user by email; disabling revokes every session and token. */
   setUserStatus(email: string, status: 'active' | 'disabled'): Promise<UserRecord>;
 }
@@ -26,7 +30,7 @@ export interface AccountUseCases {
 export function createAccountUseCases(context: UseCaseContext): AccountUseCases {
   const { store, clock, logger, hasher, revocations } = context;
   return {
-    async changePassword(principal, { currentPassword, newPassword }) {
+    async changePassword(principal, { currentPassword, newPassword, client }) {
       const user = await context.activeUser(principal.user.id);
       if (!(await hasher.verify(user.passwordHash, currentPassword))) {
         throw new LatchkeyError('invalid_credentials', 'The current password is incorrect');
@@ -35,7 +39,22 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       const passwordHash = await hasher.hash(newPassword);
       await context.updateUser(user.id, { passwordHash, updatedAt: clock() });
       const count = await context.revokeUserSessions(user.id, principal.session.id);
-      logger.info({ event: 'password.change', userId: user.id, revokedSessions: count }, 'password changed');
+      logger.info(
+        {
+          event: 'password.change',
+          userId: user.id,
+          sessionId: principal.session.id,
+          revokedSessions: count,
+          ip: client.ip,
+        },
+        'password changed',
+      );
+      return renewSession(
+        context,
+        { ...principal, user: { ...user, passwordHash } },
+        client,
+        'password.change',
+      );
     },
 
     async setUserStatus(email, status) {

@@ -23,7 +23,7 @@ import { createSignUp, type SignUpInput } from './signup.js';
 import type { UserRecord } from '../records.js';
 
 export type { Principal } from './authenticate.js';
-export type { LoginInput, LoginResult, LoginStep } from './login.js';
+export type { LoginInput, LoginResult, LoginStep, SignedIn } from './login.js';
 export type { RefreshInput, RefreshResult } from './refresh.js';
 export type { UseCaseOptions } from './context.js';
 

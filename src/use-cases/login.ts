@@ -26,6 +26,8 @@ export interface LoginInput {
   deviceCookie: string | undefined;
   /** A session credential the client still sent: revoked once the login succeeds, never reused. */
   previousSessionToken?: string | undefined;
+  /** "Remember me": cookies with a lifetime (up to the absolute expiry) instead of browser-session cookies. */
+  remember?: boolean | undefined;
 }
 
 /** What the steps know of the attempt besides the user. */
@@ -44,13 +46,17 @@ export interface LoginStep {
   check(user: UserRecord, attempt: LoginStepInput): Promise<void>;
 }
 
-export interface LoginResult {
+/** A signed-in session and the credentials of its mode. */
+export interface SignedIn {
   user: UserRecord;
   session: SessionRecord;
   /** Cookie-mode credential (`id.secret`). */
   sessionToken: string;
   accessToken: { token: string; expiresIn: number } | null;
   refreshToken: string | null;
+}
+
+export interface LoginResult extends SignedIn {
   deviceCookie: string;
 }
 
@@ -124,7 +130,22 @@ export function createLogin(
     for (const step of steps) await step.check(user, attempt);
     await rehashIfNeeded(user, input.password);
     const deviceCookie = await throttle.recordSuccess(throttled);
-    const result = await establishSession(context, { user, mode: input.mode, client: input.client });
+    const result = await establishSession(context, {
+      user,
+      mode: input.mode,
+      client: input.client,
+      persistent: input.remember === true,
+    });
+    logger.info(
+      {
+        event: 'login.success',
+        userId: user.id,
+        sessionId: result.session.id,
+        mode: input.mode,
+        ip: input.client.ip,
+      },
+      'login succeeded',
+    );
     await revokePrevious(input.previousSessionToken);
     return { ...result, deviceCookie };
   };
@@ -138,26 +159,36 @@ export function createLogin(
 /**
  * Creates the session of a user who passed every step, and the credentials of its mode: the
  * `id.secret` session credential, and for `token` and `hybrid` an access token and the first
- * refresh token. Any flow that ends in a sign-in (a second factor, a sign-in link) ends here.
+ * refresh token. Any flow that ends in a sign-in (a second factor, a sign-in link) ends here,
+ * and so does a renewal (`renewing`: the session it replaces, whose absolute expiry and
+ * persistence carry over).
  *
  * @example
  * const { session, accessToken } = await establishSession(context, { user, mode: 'token', client });
  */
 export async function establishSession(
   context: UseCaseContext,
-  input: { user: UserRecord; mode: SessionMode; client: ClientInfo },
-): Promise<Omit<LoginResult, 'deviceCookie'>> {
+  input: {
+    user: UserRecord;
+    mode: SessionMode;
+    client: ClientInfo;
+    persistent?: boolean;
+    renewing?: SessionRecord;
+  },
+): Promise<SignedIn> {
   const { user, mode, client } = input;
-  const { session, token } = await context.sessions.create({ userId: user.id, mode, client });
+  const { session, token } = await context.sessions.create({
+    userId: user.id,
+    mode,
+    client,
+    ...(input.persistent === undefined ? {} : { persistent: input.persistent }),
+    ...(input.renewing === undefined ? {} : { renewing: input.renewing }),
+  });
   let accessToken: LoginResult['accessToken'] = null;
   let refreshToken: string | null = null;
   if (mode !== 'cookie') {
     accessToken = context.accessTokens.issue({ user, session });
     refreshToken = (await context.refreshTokens.issue(session)).token;
   }
-  context.logger.info(
-    { event: 'login.success', userId: user.id, sessionId: session.id, mode },
-    'login succeeded',
-  );
   return { user, session, sessionToken: token, accessToken, refreshToken };
 }

@@ -212,7 +212,7 @@ describe('cookie sessions', () => {
     ).toBe(200);
   });
 
-  it('changes the password, revoking every other session but keeping this one', async () => {
+  it('changes the password, revoking every other session and renewing this one', async () => {
     await signup(t.app, 'jane@example.com');
     const a = await loginCookie(t.app, 'jane@example.com');
     const b = await loginCookie(t.app, 'jane@example.com');
@@ -237,9 +237,14 @@ describe('cookie sessions', () => {
       headers: { cookie: a.cookie, 'x-csrf-token': a.csrf },
       payload: { current_password: PASSWORD, new_password: 'a brand new passphrase' },
     });
-    expect(ok.statusCode).toBe(204);
+    expect(ok.statusCode).toBe(200);
+    // The caller's session is renewed: the old cookie is refused, the new one works.
     expect(
       (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: a.cookie } })).statusCode,
+    ).toBe(401);
+    const renewed = `__Host-latchkey_session=${setCookies(ok).get('__Host-latchkey_session')?.value ?? ''}`;
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: renewed } })).statusCode,
     ).toBe(200);
     expect(
       (await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: b.cookie } })).statusCode,

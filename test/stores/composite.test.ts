@@ -159,6 +159,7 @@ describe('composite store routing', () => {
     userAgent: null,
     ip: null,
     revokedAt: null,
+    persistent: false,
   };
 
   it('keeps users, keys and one-time tokens in durable; sessions, tokens, counters and revocations in hot', async () => {

@@ -72,6 +72,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     userAgent: 'Mozilla/5.0 (conformance)',
     ip: '203.0.113.7',
     revokedAt: null,
+    persistent: false,
     ...overrides,
   };
 }
@@ -338,6 +339,16 @@ export function describeStoreConformance(
         const record = session();
         await store.createSession(record);
         expect(await store.getSession(record.id)).toEqual(record);
+      });
+
+      it('keeps whether the session is persistent ("remember me") through touch and revoke', async () => {
+        await store.createSession(session({ id: 'kept', persistent: true }));
+        await store.createSession(session({ id: 'plain' }));
+        await store.touchSession('kept', { lastSeenAt: T0 + MINUTE, idleExpiresAt: T0 + DAY + MINUTE });
+        expect((await store.getSession('kept'))?.persistent).toBe(true);
+        expect(await store.revokeSession('kept', T0 + 2 * MINUTE)).toBe(true);
+        expect((await store.getSession('kept'))?.persistent).toBe(true);
+        expect((await store.getSession('plain'))?.persistent).toBe(false);
       });
 
       it('round-trips null user agent and ip, and every mode', async () => {

@@ -40,6 +40,7 @@ const SESSION: SessionRecord = {
   userAgent: null,
   ip: '198.51.100.1',
   revokedAt: null,
+  persistent: false,
 };
 
 async function migrationRows(client: SqlClient): Promise<string[]> {

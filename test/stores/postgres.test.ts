@@ -259,6 +259,7 @@ describeWithServices('postgres+redis composite store', [postgresProblem, redisPr
         userAgent: null,
         ip: null,
         revokedAt: null,
+        persistent: false,
       });
       const counts = await adminClient().query<{ users: number; sessions: number }>(
         'SELECT (SELECT count(*) FROM latchkey_users)::int AS users, (SELECT count(*) FROM latchkey_sessions)::int AS sessions',

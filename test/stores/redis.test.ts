@@ -181,6 +181,7 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     userAgent: null,
     ip: null,
     revokedAt: null,
+    persistent: false,
     ...overrides,
   };
 }

@@ -19,6 +19,7 @@ function session(id: string, userId = 'u1'): SessionRecord {
     userAgent: null,
     ip: null,
     revokedAt: null,
+    persistent: false,
   };
 }
 

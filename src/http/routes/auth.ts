@@ -4,11 +4,12 @@
  * `../documents.ts` and `../auth-cookies.ts`.
  */
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Latchkey } from '../../app/latchkey.js';
 import { createCSRFToken, CSRF_HEADER } from '../../csrf/csrf.js';
-import { LatchkeyError } from '../../errors.js';
+import { isLatchkeyError, LatchkeyError } from '../../errors.js';
 import type { SessionMode } from '../../records.js';
+import type { SignedIn } from '../../use-cases/index.js';
 import { authenticateRequest } from '../authenticate.js';
 import {
   clearAuthCookies,
@@ -38,7 +39,12 @@ const loginSchema = {
     type: 'object',
     additionalProperties: false,
     required: ['email', 'password'],
-    properties: { email, password, mode: { type: 'string', enum: ['cookie', 'token', 'hybrid'] } },
+    properties: {
+      email,
+      password,
+      mode: { type: 'string', enum: ['cookie', 'token', 'hybrid'] },
+      remember: { type: 'boolean' },
+    },
   },
 } as const;
 
@@ -81,45 +87,52 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     },
   );
 
-  app.post<{ Body: { email: string; password: string; mode?: SessionMode } }>(
+  /**
+   * Answers a sign-in (a login, a renewed session) in its session's mode: the session cookie, the
+   * token response, or the hybrid cookies; the CSRF token for the cookie modes; `extra` cookies
+   * (the device cookie) alongside.
+   */
+  function sendSignedIn(reply: FastifyReply, result: SignedIn, extra: string[] = []): FastifyReply {
+    const user = publicUser(result.user);
+    const session = sessionSummary(result.session);
+    const { mode } = result.session;
+    if (mode === 'cookie') {
+      void reply.header('set-cookie', [
+        sessionCookie(names, result.sessionToken, result.session, clock()),
+        ...extra,
+      ]);
+      return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
+    }
+    const { accessToken, refreshToken } = result;
+    if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
+    if (mode === 'hybrid') {
+      setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), extra);
+      return reply.send({
+        user,
+        session,
+        csrf_token: createCSRFToken(csrfKey, result.session.id),
+        expires_in: accessToken.expiresIn,
+      });
+    }
+    if (extra.length > 0) void reply.header('set-cookie', extra);
+    return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
+  }
+
+  app.post<{ Body: { email: string; password: string; mode?: SessionMode; remember?: boolean } }>(
     '/v1/login',
     { schema: loginSchema },
     async (request, reply) => {
-      const mode = request.body.mode ?? 'cookie';
       const result = await auth.login({
         email: request.body.email,
         password: request.body.password,
-        mode,
+        mode: request.body.mode ?? 'cookie',
+        remember: request.body.remember === true,
         client: clientInfo(request),
         deviceCookie: request.cookies.get(names.device),
         // A session cookie sent to login is never reused (no fixation): it is revoked.
         previousSessionToken: request.cookies.get(names.session),
       });
-      const device = deviceCookie(names, result.deviceCookie);
-      const user = publicUser(result.user);
-      const session = sessionSummary(result.session);
-      if (mode === 'cookie') {
-        void reply.header('set-cookie', [
-          sessionCookie(names, result.sessionToken, result.session, clock()),
-          device,
-        ]);
-        return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
-      }
-      const { accessToken, refreshToken } = result;
-      if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
-      if (mode === 'hybrid') {
-        setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), [
-          device,
-        ]);
-        return reply.send({
-          user,
-          session,
-          csrf_token: createCSRFToken(csrfKey, result.session.id),
-          expires_in: accessToken.expiresIn,
-        });
-      }
-      void reply.header('set-cookie', device);
-      return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
+      return sendSignedIn(reply, result, [deviceCookie(names, result.deviceCookie)]);
     },
   );
 
@@ -137,11 +150,14 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
         throw new LatchkeyError('invalid_grant', 'No refresh token in the body or the refresh cookie');
       }
       // The refresh cookie rides along on its own, so it needs the CSRF token too.
-      const result = await auth.refresh({
-        token: fromCookie,
-        channel: 'cookie',
-        csrfToken: csrfHeader(request),
-      });
+      const result = await auth
+        .refresh({ token: fromCookie, channel: 'cookie', csrfToken: csrfHeader(request) })
+        .catch((error: unknown) => {
+          // A refresh cookie refused for good is cleared with the access cookie; a refusal for a
+          // missing CSRF token leaves them (the token itself may still be fine).
+          if (isLatchkeyError(error, 'invalid_grant')) clearAuthCookies(reply, names);
+          throw error;
+        });
       setHybridCookies(reply, names, result, clock());
       return reply.send({
         user: publicUser(result.user),
@@ -168,11 +184,12 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     { schema: passwordSchema },
     async (request, reply) => {
       const principal = await authenticateRequest(request, latchkey, names);
-      await auth.changePassword(principal, {
+      const renewed = await auth.changePassword(principal, {
         currentPassword: request.body.current_password,
         newPassword: request.body.new_password,
+        client: clientInfo(request),
       });
-      return reply.code(204).send();
+      return sendSignedIn(reply, renewed);
     },
   );
 }

@@ -6,7 +6,7 @@
  * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
  * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
  * significant digits); `revokedAt` is empty while null. The JSON is the array
- * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip]`: one string rather
+ * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent]`: one string rather
  * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
  * compact, and an array because field names would be a fifth of its size.
  *
@@ -39,6 +39,7 @@ function encodeSession(session: SessionRecord): string {
     session.absoluteExpiresAt,
     session.userAgent,
     session.ip,
+    session.persistent ? 1 : 0,
   ]);
   return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
 }
@@ -55,8 +56,11 @@ function decodeSession(id: string, raw: string): SessionRecord {
   } catch {
     throw malformed(what);
   }
-  if (!Array.isArray(fields) || fields.length !== 7) throw malformed(what);
-  const [userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip] = fields as unknown[];
+  // Sessions written before `persistent` existed have seven fields: they are not persistent.
+  if (!Array.isArray(fields) || (fields.length !== 7 && fields.length !== 8)) throw malformed(what);
+  const [userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent = 0] =
+    fields as unknown[];
+  if (persistent !== 0 && persistent !== 1) throw malformed(what);
   if (
     typeof userId !== 'string' ||
     typeof secretHash !== 'string' ||
@@ -80,6 +84,7 @@ function decodeSession(id: string, raw: string): SessionRecord {
     userAgent,
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
+    persistent: persistent === 1,
   };
 }
 

@@ -157,6 +157,10 @@ export interface SqlDialect {
 
   /** Reads an integer column (a time, a count, `seq`) as a safe integer; see {@link toSafeInteger}. */
   readInteger(value: SqlInteger): number;
+  /** The parameter for a boolean column (SQLite and MySQL store 0/1). */
+  writeBoolean(value: boolean): SqlParam;
+  /** Reads a boolean column, whatever the driver returns (`true`, `1`, `'1'`, `'t'`). */
+  readBoolean(value: unknown): boolean;
   /** The parameter for a string-array column. */
   writeStrings(values: readonly string[]): SqlParam;
   /** Reads a string-array column; returns a fresh array. */

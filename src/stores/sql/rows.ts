@@ -44,6 +44,7 @@ export interface SessionRow {
   absolute_expires_at: SqlInteger;
   user_agent: string | null;
   ip: string | null;
+  persistent: unknown;
   revoked_at: SqlInteger | null;
 }
 
@@ -126,6 +127,7 @@ export const COLUMNS = {
     'user_agent',
     'ip',
     'revoked_at',
+    'persistent',
   ],
   refreshTokens: [
     'id',
@@ -183,6 +185,7 @@ export function toSession(row: SessionRow, dialect: SqlDialect): SessionRecord {
     userAgent: row.user_agent,
     ip: row.ip,
     revokedAt: nullableInteger(dialect, row.revoked_at),
+    persistent: dialect.readBoolean(row.persistent),
   };
 }
 

@@ -163,6 +163,7 @@ export function createSessionStore(context: SqlContext): SessionStore {
           session.userAgent,
           session.ip,
           session.revokedAt,
+          d.writeBoolean(session.persistent),
         ]);
       }),
 

@@ -116,6 +116,12 @@ export const postgresDialect: SqlDialect = {
   forUpdate: ' FOR UPDATE',
 
   readInteger: toSafeInteger,
+  writeBoolean(value: boolean): SqlParam {
+    return value;
+  },
+  readBoolean(value: unknown): boolean {
+    return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+  },
   writeStrings(values: readonly string[]): SqlParam {
     return values;
   },
