@@ -18,6 +18,7 @@ import { cookieNames } from './auth-cookies.js';
 import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
+import { parseJSONBody } from './json-body.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -27,27 +28,6 @@ declare module 'fastify' {
     /** The parsed Cookie header, once `cookies` was read (internal). */
     parsedCookies: Map<string, string> | null;
   }
-}
-
-function hasForbiddenContent(value: unknown, depth = 0): string | null {
-  if (depth > 20) return 'the body is nested too deeply';
-  if (typeof value === 'string') return value.includes('\u0000') ? 'NUL characters are not allowed' : null;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const problem = hasForbiddenContent(item, depth + 1);
-      if (problem !== null) return problem;
-    }
-    return null;
-  }
-  if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype')
-        return `the key "${key}" is not allowed`;
-      const problem = hasForbiddenContent(item, depth + 1);
-      if (problem !== null) return problem;
-    }
-  }
-  return null;
 }
 
 /**
@@ -119,19 +99,11 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT },
     (_request, body, done) => {
-      let parsed: unknown;
       try {
-        parsed = JSON.parse(body as string);
-      } catch {
-        done(new LatchkeyError('invalid_json'), undefined);
-        return;
+        done(null, parseJSONBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
       }
-      const problem = hasForbiddenContent(parsed);
-      if (problem !== null) {
-        done(new LatchkeyError('bad_request', `The body is refused: ${problem}`), undefined);
-        return;
-      }
-      done(null, parsed);
     },
   );
 
@@ -161,6 +133,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
         {
           origin: request.headers.origin,
           secFetchSite: request.headers['sec-fetch-site'],
+          referer: request.headers.referer,
         },
         { ownOrigin, allowedOrigins: config.allowedOrigins },
       );
