@@ -15,6 +15,7 @@ import { createRevocationRecorder, type RevocationRecorder } from '../revocation
 import type { SessionCache } from '../session/session-cache.js';
 import { createSessionManager, type SessionManager, type SessionPolicy } from '../session/sessions.js';
 import type { Store } from '../store.js';
+import { createCredentialThrottle } from '../throttle/credential-throttle.js';
 import { createLoginThrottle } from '../throttle/login-throttle.js';
 import { createAccessTokenService, type AccessTokenServiceWithVerifier } from '../token/access-tokens.js';
 import { createRefreshTokenManager, type RefreshTokenManager } from '../token/refresh-tokens.js';
@@ -123,6 +124,13 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     counters: store,
     clock,
     deviceKey: deriveKey(master, 'device-cookie'),
+    logger,
+  });
+  const credentialThrottle = createCredentialThrottle({
+    counters: store,
+    clock,
+    logger,
+    limits: { clientRefreshes: config.refreshLimitPerClient, familyRefreshes: config.refreshLimitPerSession },
   });
   const auth = createAuthService({
     store,
@@ -131,6 +139,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     hasher: options.hasher ?? createPasswordHasher(),
     sessions,
     throttle,
+    credentialThrottle,
     refreshTokens,
     accessTokens,
     revocations,

@@ -33,6 +33,10 @@ export interface LatchkeyConfig {
   refreshIdleTTL: number;
   refreshAbsoluteTTL: number;
   refreshGrace: number;
+  /** Refreshes per minute from one client address (IPv6: its /64), all sessions together; 0 = no limit. */
+  refreshLimitPerClient: number;
+  /** Refreshes per 10 minutes of one session (token family); 0 = no limit. */
+  refreshLimitPerSession: number;
   jwtAlgorithm: KeyAlgorithm;
   keyRotationInterval: number;
   clockTolerance: number;
@@ -137,6 +141,18 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     description: 'Window in which a just-rotated refresh token returns the same successor.',
   },
   {
+    name: 'LATCHKEY_REFRESH_LIMIT_IP',
+    default: '600',
+    description:
+      'Refreshes per minute from one client address (IPv6: its /64), all its sessions together; then 429. Raise it for a backend-for-frontend or a large NAT; `0` = no limit.',
+  },
+  {
+    name: 'LATCHKEY_REFRESH_LIMIT_SESSION',
+    default: '100',
+    description:
+      'Refreshes per 10 minutes of one session (a refresh loop); then 429. `0` = no limit (load tests).',
+  },
+  {
     name: 'LATCHKEY_JWT_ALG',
     default: 'EdDSA',
     description: 'Signing algorithm: EdDSA, ES256, RS256 or HS256.',
@@ -193,6 +209,13 @@ function sessionCache(env: Env): number | null {
     );
   if (ms > MAX_SESSION_CACHE) throw new ConfigError('LATCHKEY_SESSION_CACHE', 'must be at most 1m');
   return ms;
+}
+
+function count(env: Env, name: string, fallback: number): number {
+  const text = read(env, name);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(text)) throw new ConfigError(name, `"${text}" is not a whole number (0 = no limit)`);
+  return Number(text);
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -298,6 +321,8 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     refreshIdleTTL: duration(env, 'LATCHKEY_REFRESH_IDLE_TTL', '7d'),
     refreshAbsoluteTTL: duration(env, 'LATCHKEY_REFRESH_ABSOLUTE_TTL', '30d'),
     refreshGrace: duration(env, 'LATCHKEY_REFRESH_GRACE', '10s'),
+    refreshLimitPerClient: count(env, 'LATCHKEY_REFRESH_LIMIT_IP', 600),
+    refreshLimitPerSession: count(env, 'LATCHKEY_REFRESH_LIMIT_SESSION', 100),
     jwtAlgorithm: alg as KeyAlgorithm,
     keyRotationInterval: duration(env, 'LATCHKEY_KEY_ROTATION', '30d'),
     clockTolerance: duration(env, 'LATCHKEY_CLOCK_TOLERANCE', '30s'),

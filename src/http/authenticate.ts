@@ -23,7 +23,8 @@ function bearerToken(header: string | undefined): string | null {
 /**
  * Finds the caller of a request: a Bearer access token first (never sent by a browser on its
  * own, so no CSRF check), then the session cookie, then the hybrid access cookie. Cookie
- * credentials on unsafe methods need the session's CSRF token in `X-CSRF-Token`.
+ * credentials on unsafe methods need the session's CSRF token in `X-CSRF-Token`. The client's
+ * address goes to the core, which counts the credentials we never issued (429 past the limit).
  */
 export async function authenticateRequest(
   request: FastifyRequest,
@@ -33,7 +34,7 @@ export async function authenticateRequest(
   const token = bearerToken(request.headers.authorization);
   if (token !== null) {
     try {
-      return { ...(await latchkey.auth.authenticateAccessToken(token, 'bearer')), cookie: false };
+      return { ...(await latchkey.auth.authenticateAccessToken(token, 'bearer', request.ip)), cookie: false };
     } catch (error) {
       if (error instanceof LatchkeyError && error.status === 401) {
         throw new BearerError(error.code, error.message);
@@ -45,9 +46,9 @@ export async function authenticateRequest(
   const accessCookie = request.cookies.get(names.access);
   let principal: Principal;
   if (sessionCookie !== undefined) {
-    principal = await latchkey.auth.authenticateSessionToken(sessionCookie);
+    principal = await latchkey.auth.authenticateSessionToken(sessionCookie, request.ip);
   } else if (accessCookie !== undefined) {
-    principal = await latchkey.auth.authenticateAccessToken(accessCookie, 'access-cookie');
+    principal = await latchkey.auth.authenticateAccessToken(accessCookie, 'access-cookie', request.ip);
   } else {
     throw new LatchkeyError('unauthenticated');
   }

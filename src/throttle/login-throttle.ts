@@ -1,35 +1,55 @@
 import type { Clock } from '../clock.js';
-import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, hmacSha256, randomSecret, sha256 } from '../lib/secrets.js';
+import type { Logger } from '../log.js';
+import type { CounterValue } from '../records.js';
 import type { CounterStore } from '../store.js';
+import { clientKey } from './client-key.js';
+import { tooManyRequests } from './retry.js';
 
 /**
  * Login throttling that slows guessing without letting a third party lock out the real user.
  *
- * - Per client IP: many failures in a window block that IP for a growing time.
- * - Per account, for clients the account does not know: after a few failures, each further
- *   failure doubles a wait (1 s, 2 s, 4 s, ... up to 15 min) before the next attempt.
+ * - Per account *and source* (client address, an IPv6 one by its /64), for clients without a
+ *   device cookie of the account: `freeAttempts` failures, then each further failure locks that
+ *   pair for a doubling time (1 s, 2 s, 4 s, ... up to `maxBackoff`). An attacker slows only
+ *   himself: the owner, from any other address, is not touched.
+ * - Per account, a ceiling: `accountCeiling` failures from clients without a device cookie (all
+ *   sources together) in `accountWindow` close the account to those clients until the window
+ *   ends. The per-source backoff keeps one source far below it (see the numbers below).
  * - Per device: a client that logged in to this account before holds a signed device cookie
- *   (OWASP "device cookies"); its attempts count against its own budget, not the account's,
- *   so an attacker hammering the account cannot shut out the owner's browser.
+ *   (OWASP "device cookies"); its attempts count against its own budget (the same backoff),
+ *   never against the account's, and no source, address or ceiling lock applies to it. So even
+ *   an attack that reaches the ceiling does not shut out the owner's browser.
+ * - Per address, across accounts (credential stuffing): `ipLimit` failures in `ipWindow` lock
+ *   the address (not its device-cookie holders) for 1 min, doubling, up to 1 h.
  *
- * Keys are derived from the normalized email whether or not an account exists, so the
- * throttle itself does not reveal which emails are registered.
+ * Every count lives in the store's counters (atomic, shared between nodes, expiring). Keys are
+ * derived from the normalized email whether or not an account exists, so the throttle does not
+ * reveal which emails are registered.
  * @see https://owasp.org/www-community/Slow_Down_Online_Guessing_Attacks_with_Device_Cookies
+ * @see https://pages.nist.gov/800-63-3/sp800-63b.html#throttle (at most 100 failures per account)
  */
 export interface LoginThrottleOptions {
   counters: CounterStore;
   clock: Clock;
   /** Key for device cookies (derived from the master secret). */
   deviceKey: Uint8Array;
-  /** Failures per account (untrusted clients) or per device before backoff starts. Default 5. */
+  /** Gets one `throttle.login_failures` warning when a lock starts. */
+  logger?: Logger | undefined;
+  /** Failures per (account, source) or per device before backoff starts. Default 5. */
   freeAttempts?: number;
-  /** Failures per IP in `window` before the IP is blocked. Default 100. */
-  ipLimit?: number;
-  /** Counting window. Default 1 h. */
+  /** Counting window of a source's and a device's failures. Default 24 h. */
   window?: number;
-  /** Longest backoff. Default 15 min. */
+  /** Longest backoff of a source or a device. Default 1 h. */
   maxBackoff?: number;
+  /** Failures per account (clients without a device cookie) that close it. Default 100. */
+  accountCeiling?: number;
+  /** Counting window of the account ceiling. Default 24 h. */
+  accountWindow?: number;
+  /** Failures per address (any account) before the address is locked. Default 100. */
+  ipLimit?: number;
+  /** Counting window of an address's failures. Default 1 h. */
+  ipWindow?: number;
 }
 
 export interface LoginAttempt {
@@ -48,86 +68,144 @@ export interface LoginThrottle {
 }
 
 interface Scope {
+  name: 'source' | 'device' | 'ip';
   counter: string;
   lock: string;
 }
 
+const HOUR = 3_600_000;
+/** The first lock of an address that failed against many accounts, doubling from there. */
+const IP_FIRST_LOCK = 60_000;
+const IP_MAX_LOCK = HOUR;
+
+const emailKey = (email: string): string => sha256(`email:${email}`).slice(0, 22);
+const accountCounter = (email: string): string => `login:acct:${emailKey(email)}`;
+const deviceMac = (deviceKey: Uint8Array, email: string, nonce: string): string =>
+  hmacSha256(deviceKey, `device:${emailKey(email)}:${nonce}`);
+
+/** A device cookie is `nonce.mac`, the MAC binding it to one account; its nonce when it is valid. */
+function deviceNonce(deviceKey: Uint8Array, email: string, cookie: string | undefined): string | null {
+  if (cookie === undefined || cookie.length > 128) return null;
+  const [nonce, mac, extra] = cookie.split('.');
+  if (nonce === undefined || mac === undefined || extra !== undefined || !/^[A-Za-z0-9_-]{22}$/.test(nonce)) {
+    return null;
+  }
+  return constantTimeEqual(deviceMac(deviceKey, email, nonce), mac) ? nonce : null;
+}
+
+const deviceScope = (nonce: string): Scope => ({
+  name: 'device',
+  counter: `login:dev:${nonce}`,
+  lock: `login:devlock:${nonce}`,
+});
+
+function sourceScope(attempt: LoginAttempt): Scope {
+  const key = `${emailKey(attempt.email)}:${clientKey(attempt.ip)}`;
+  return { name: 'source', counter: `login:src:${key}`, lock: `login:srclock:${key}` };
+}
+
+function ipScope(ip: string): Scope {
+  const key = clientKey(ip);
+  return { name: 'ip', counter: `login:ip:${key}`, lock: `login:iplock:${key}` };
+}
+
+/** Throws for the longest of the live locks (the client must wait for all of them). */
+function assertOpen(locks: (CounterValue | null)[], now: number): void {
+  const until = Math.max(...locks.map((lock) => lock?.expiresAt ?? 0));
+  if (until > now) throw tooManyRequests(until, now);
+}
+
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
-  const { counters, clock, deviceKey } = options;
+  const { counters, clock, deviceKey, logger } = options;
   const freeAttempts = options.freeAttempts ?? 5;
+  const window = options.window ?? 24 * HOUR;
+  const maxBackoff = options.maxBackoff ?? HOUR;
+  const accountCeiling = options.accountCeiling ?? 100;
+  const accountWindow = options.accountWindow ?? 24 * HOUR;
   const ipLimit = options.ipLimit ?? 100;
-  const window = options.window ?? 3_600_000;
-  const maxBackoff = options.maxBackoff ?? 15 * 60_000;
+  const ipWindow = options.ipWindow ?? HOUR;
 
-  const emailKey = (email: string): string => sha256(`email:${email}`).slice(0, 22);
-
-  /** A device cookie is `nonce.mac`, the MAC binding it to one account. */
-  function deviceNonce(email: string, cookie: string | undefined): string | null {
-    if (cookie === undefined || cookie.length > 128) return null;
-    const [nonce, mac, extra] = cookie.split('.');
-    if (
-      nonce === undefined ||
-      mac === undefined ||
-      extra !== undefined ||
-      !/^[A-Za-z0-9_-]{22}$/.test(nonce)
-    ) {
-      return null;
+  /** Counts a failure in `scope` and, past its free attempts, locks it for `backoff(count)`. */
+  async function countFailure(
+    scope: Scope,
+    attempt: LoginAttempt,
+    rule: { window: number; free: number; backoff: (excess: number) => number },
+    now: number,
+  ): Promise<void> {
+    const { count } = await counters.increment(scope.counter, rule.window, now);
+    if (count < rule.free) return;
+    await counters.increment(scope.lock, rule.backoff(count - rule.free), now);
+    if (count === rule.free) {
+      logger?.warn(
+        { event: 'throttle.login_failures', scope: scope.name, ip: attempt.ip },
+        'too many failed logins: throttled',
+      );
     }
-    return constantTimeEqual(hmacSha256(deviceKey, `device:${emailKey(email)}:${nonce}`), mac) ? nonce : null;
   }
 
-  function accountScope(attempt: LoginAttempt): Scope {
-    const nonce = deviceNonce(attempt.email, attempt.deviceCookie);
-    if (nonce !== null) return { counter: `login:dev:${nonce}`, lock: `login:devlock:${nonce}` };
-    const key = emailKey(attempt.email);
-    return { counter: `login:acct:${key}`, lock: `login:acctlock:${key}` };
-  }
+  /** 1 s after the free attempts, doubling with each further failure, up to `maxBackoff`. */
+  const budget = {
+    window,
+    free: freeAttempts,
+    backoff: (excess: number) => Math.min(maxBackoff, 1000 * 2 ** Math.min(30, excess)),
+  };
+  const addressRule = {
+    window: ipWindow,
+    free: ipLimit,
+    backoff: (excess: number) => Math.min(IP_MAX_LOCK, IP_FIRST_LOCK * 2 ** Math.min(20, excess)),
+  };
 
-  const ipScope = (ip: string): Scope => ({ counter: `login:ip:${ip}`, lock: `login:iplock:${ip}` });
-
-  async function assertUnlocked(lockKey: string, now: number): Promise<void> {
-    const lock = await counters.getCounter(lockKey, now);
-    if (lock !== null) {
-      throw new LatchkeyError('too_many_requests', undefined, {
-        retryAfter: Math.max(1, Math.ceil((lock.expiresAt - now) / 1000)),
-      });
+  async function countAccount(attempt: LoginAttempt, now: number): Promise<void> {
+    const { count } = await counters.increment(accountCounter(attempt.email), accountWindow, now);
+    if (count === accountCeiling) {
+      logger?.warn(
+        { event: 'throttle.login_failures', scope: 'account', ip: attempt.ip },
+        'account failure ceiling reached: closed to clients without a device cookie',
+      );
     }
   }
 
   return {
     async check(attempt) {
       const now = clock();
-      const hasDevice = deviceNonce(attempt.email, attempt.deviceCookie) !== null;
-      if (!hasDevice) await assertUnlocked(ipScope(attempt.ip).lock, now);
-      await assertUnlocked(accountScope(attempt).lock, now);
+      const nonce = deviceNonce(deviceKey, attempt.email, attempt.deviceCookie);
+      if (nonce !== null) {
+        assertOpen([await counters.getCounter(deviceScope(nonce).lock, now)], now);
+        return;
+      }
+      const [source, address, account] = await Promise.all([
+        counters.getCounter(sourceScope(attempt).lock, now),
+        counters.getCounter(ipScope(attempt.ip).lock, now),
+        counters.getCounter(accountCounter(attempt.email), now),
+      ]);
+      assertOpen(
+        [source, address, account !== null && account.count >= accountCeiling ? account : null],
+        now,
+      );
     },
 
     async recordFailure(attempt) {
       const now = clock();
-      const scope = accountScope(attempt);
-      const { count } = await counters.increment(scope.counter, window, now);
-      if (count >= freeAttempts) {
-        const backoff = Math.min(maxBackoff, 1000 * 2 ** Math.min(30, count - freeAttempts));
-        await counters.increment(scope.lock, backoff, now);
+      const nonce = deviceNonce(deviceKey, attempt.email, attempt.deviceCookie);
+      if (nonce !== null) {
+        await countFailure(deviceScope(nonce), attempt, budget, now);
+        return;
       }
-      if (deviceNonce(attempt.email, attempt.deviceCookie) === null) {
-        const ip = ipScope(attempt.ip);
-        const ipCount = (await counters.increment(ip.counter, window, now)).count;
-        if (ipCount >= ipLimit) {
-          const backoff = Math.min(maxBackoff * 4, 60_000 * 2 ** Math.min(20, ipCount - ipLimit));
-          await counters.increment(ip.lock, backoff, now);
-        }
-      }
+      await Promise.all([
+        countFailure(sourceScope(attempt), attempt, budget, now),
+        countFailure(ipScope(attempt.ip), attempt, addressRule, now),
+        countAccount(attempt, now),
+      ]);
     },
 
     async recordSuccess(attempt) {
-      const nonce = deviceNonce(attempt.email, attempt.deviceCookie);
+      const nonce = deviceNonce(deviceKey, attempt.email, attempt.deviceCookie);
       if (nonce !== null) {
-        await counters.deleteCounter(`login:dev:${nonce}`);
+        await counters.deleteCounter(deviceScope(nonce).counter);
         return attempt.deviceCookie ?? '';
       }
       const fresh = randomSecret(16);
-      return `${fresh}.${hmacSha256(deviceKey, `device:${emailKey(attempt.email)}:${fresh}`)}`;
+      return `${fresh}.${deviceMac(deviceKey, attempt.email, fresh)}`;
     },
   };
 }

@@ -3,9 +3,13 @@
  * token (a Bearer header or the hybrid access cookie), each checked against its live session
  * and an active user. One store read per record: the session, then the user (either may come
  * from the near cache).
+ *
+ * A credential that fails as a guess fails (one we never issued) counts against the client's
+ * address (`credentialThrottle.failed`), which past its limit answers 429 instead of 401. Only
+ * failures are counted, so a successful request makes no more store calls than before.
  */
 
-import { LatchkeyError } from '../errors.js';
+import { isLatchkeyError, LatchkeyError } from '../errors.js';
 import type { SessionRecord, UserRecord } from '../records.js';
 import type { UseCaseContext } from './context.js';
 
@@ -17,28 +21,66 @@ export interface Principal {
 }
 
 export interface Authenticator {
-  /** A cookie-mode session credential; slides the session's idle expiry. */
-  sessionToken(token: string): Promise<Principal>;
-  /** An access token of a session (`sid`); machine tokens (no `sid`) are refused. */
-  accessToken(token: string, via: 'bearer' | 'access-cookie'): Promise<Principal>;
+  /**
+   * A cookie-mode session credential; slides the session's idle expiry. With `ip`, a credential
+   * we never issued counts against that client (and may answer `too_many_requests`).
+   */
+  sessionToken(token: string, ip?: string): Promise<Principal>;
+  /** An access token of a session (`sid`); machine tokens (no `sid`) are refused. `ip` as above. */
+  accessToken(token: string, via: 'bearer' | 'access-cookie', ip?: string): Promise<Principal>;
 }
+
+/**
+ * Failures of the access-token verifier that only a token we signed can reach: the verifier
+ * checks the times after the signature (`src/token/jwt-verifier.ts`), so such a token is ours,
+ * only too old or too young. Every other `invalid_token` is a token we never issued.
+ */
+const ISSUED_TOKEN_FAILURES = new Set(['token expired', 'token not yet valid', 'iat in the future']);
+
+/** A session credential that is malformed, unknown, or has a wrong secret or mode. */
+const isForgedSession = (error: unknown): boolean => isLatchkeyError(error, 'unauthenticated');
+
+const isForgedToken = (error: unknown): boolean =>
+  isLatchkeyError(error, 'invalid_token') && !ISSUED_TOKEN_FAILURES.has(error.message);
 
 /**
  * Authentication of the server's own endpoints.
  *
  * @example
- * const principal = await createAuthenticator(context).sessionToken(cookieValue);
+ * const principal = await createAuthenticator(context).sessionToken(cookieValue, request.ip);
  */
 export function createAuthenticator(context: UseCaseContext): Authenticator {
-  const { sessions, accessTokens } = context;
+  const { sessions, accessTokens, credentialThrottle } = context;
+
+  /** Runs `check`; a forged credential counts against `ip` before its refusal is rethrown. */
+  async function counted<T>(
+    ip: string | undefined,
+    forged: (error: unknown) => boolean,
+    check: () => T | Promise<T>,
+  ): Promise<T> {
+    try {
+      return await check();
+    } catch (error) {
+      if (ip !== undefined && forged(error)) {
+        // A count the store could not take never turns the refusal into a 503.
+        await credentialThrottle.failed(ip).catch((countError: unknown) => {
+          if (isLatchkeyError(countError, 'too_many_requests')) throw countError;
+        });
+      }
+      throw error;
+    }
+  }
+
   return {
-    async sessionToken(token) {
-      const session = await sessions.validateToken(token, { mode: 'cookie' });
+    async sessionToken(token, ip) {
+      const session = await counted(ip, isForgedSession, () =>
+        sessions.validateToken(token, { mode: 'cookie' }),
+      );
       return { user: await context.authenticatedUser(session.userId), session, via: 'cookie' };
     },
 
-    async accessToken(token, via) {
-      const claims = accessTokens.verify(token);
+    async accessToken(token, via, ip) {
+      const claims = await counted(ip, isForgedToken, () => accessTokens.verify(token));
       if (claims.sid === undefined) throw new LatchkeyError('invalid_token', 'token has no session');
       const session = await sessions.validateId(claims.sid);
       if (session.userId !== claims.sub) {

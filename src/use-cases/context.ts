@@ -13,6 +13,7 @@ import type { RevocationRecorder } from '../revocation/revocations.js';
 import type { SessionCache } from '../session/session-cache.js';
 import type { SessionManager } from '../session/sessions.js';
 import type { Store } from '../store.js';
+import type { CredentialThrottle } from '../throttle/credential-throttle.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { AccessTokenService } from '../token/access-tokens.js';
 import type { RefreshTokenManager } from '../token/refresh-tokens.js';
@@ -24,6 +25,8 @@ export interface UseCaseOptions {
   hasher: PasswordHasher;
   sessions: SessionManager;
   throttle: LoginThrottle;
+  /** Failed credentials (guessing) and refresh floods, per client and per token family. */
+  credentialThrottle: CredentialThrottle;
   refreshTokens: RefreshTokenManager;
   accessTokens: AccessTokenService;
   revocations: RevocationRecorder;

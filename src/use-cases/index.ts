@@ -30,8 +30,9 @@ export type { UseCaseOptions } from './context.js';
 export interface AuthService extends SessionUseCases, AccountUseCases {
   signup(input: SignUpInput): Promise<UserRecord>;
   login(input: LoginInput): Promise<LoginResult>;
-  authenticateSessionToken(token: string): Promise<Principal>;
-  authenticateAccessToken(token: string, via: 'bearer' | 'access-cookie'): Promise<Principal>;
+  /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
+  authenticateSessionToken(token: string, ip: string): Promise<Principal>;
+  authenticateAccessToken(token: string, via: 'bearer' | 'access-cookie', ip: string): Promise<Principal>;
   /** Rotates a refresh token from the body (token mode) or the hybrid cookie (with CSRF). */
   refresh(input: RefreshInput): Promise<RefreshResult>;
 }
@@ -45,7 +46,7 @@ export interface AuthServiceOptions extends UseCaseOptions {
  * Builds every use case over one context.
  *
  * @example
- * const auth = createAuthService({ store, clock, logger, hasher, sessions, throttle, refreshTokens, accessTokens, revocations, csrfKey });
+ * const auth = createAuthService({ store, clock, logger, hasher, sessions, throttle, credentialThrottle, refreshTokens, accessTokens, revocations, csrfKey });
  * const user = await auth.signup({ email, password, ip });
  */
 export function createAuthService(options: AuthServiceOptions): AuthService {
@@ -61,8 +62,8 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
       sessions,
       ...(options.loginSteps === undefined ? {} : { steps: options.loginSteps }),
     }),
-    authenticateSessionToken: (token) => authenticate.sessionToken(token),
-    authenticateAccessToken: (token, via) => authenticate.accessToken(token, via),
+    authenticateSessionToken: (token, ip) => authenticate.sessionToken(token, ip),
+    authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),
   };
 }

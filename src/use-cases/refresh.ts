@@ -6,6 +6,11 @@
  * Reads each record once: the refresh token, its session, the user. A token is refused before
  * anything changes when it comes through the other channel than its session's mode, or through
  * the cookie without the right CSRF token.
+ *
+ * Throttled (`credentialThrottle`): every refresh counts against its client and, once the token
+ * is found, against its family (the session), each counted alongside a read so that it adds no
+ * round trip; past either flood limit the refresh answers `too_many_requests` and nothing
+ * changes. A token we never issued also counts as a failed authentication of the client.
  */
 
 import { verifyCSRFToken } from '../csrf/csrf.js';
@@ -20,6 +25,8 @@ export interface RefreshInput {
   channel: 'body' | 'cookie';
   /** The `X-CSRF-Token` header; required on the `cookie` channel. */
   csrfToken?: string | undefined;
+  /** The client's address, for the flood and guessing limits. */
+  ip: string;
 }
 
 export interface RefreshResult {
@@ -33,24 +40,31 @@ const MODE_OF_CHANNEL = { body: 'token', cookie: 'hybrid' } as const;
 
 /**
  * The refresh use case. Every refusal is `invalid_grant` (RFC 6749 §5.2), but a missing or
- * wrong CSRF token on the cookie channel, which is `csrf_failed`. Reuse of a rotated token
- * outside the grace window revokes the session and logs `security.refresh_token_reuse`.
+ * wrong CSRF token on the cookie channel, which is `csrf_failed`, and a throttled one, which is
+ * `too_many_requests`. Reuse of a rotated token outside the grace window revokes the session and
+ * logs `security.refresh_token_reuse`.
  *
  * @example
  * const refresh = createRefresh(context);
- * const result = await refresh({ token: body.refresh_token, channel: 'body' });
+ * const result = await refresh({ token: body.refresh_token, channel: 'body', ip: request.ip });
  */
 export function createRefresh(context: UseCaseContext): (input: RefreshInput) => Promise<RefreshResult> {
-  const { store, logger, sessions, refreshTokens, accessTokens, csrfKey } = context;
+  const { store, logger, sessions, refreshTokens, accessTokens, csrfKey, credentialThrottle } = context;
 
-  return async function refresh({ token, channel, csrfToken }) {
-    const found = await refreshTokens.find(token);
-    if (found === null) throw new LatchkeyError('invalid_grant');
+  return async function refresh({ token, channel, csrfToken, ip }) {
+    const [found] = await Promise.all([refreshTokens.find(token), credentialThrottle.refreshByClient(ip)]);
+    if (found === null) {
+      await credentialThrottle.failed(ip);
+      throw new LatchkeyError('invalid_grant');
+    }
     const { sessionId } = found.record;
     if (channel === 'cookie' && !verifyCSRFToken(csrfKey, sessionId, csrfToken)) {
       throw new LatchkeyError('csrf_failed');
     }
-    const session = await store.getSession(sessionId);
+    const [session] = await Promise.all([
+      store.getSession(sessionId),
+      credentialThrottle.refreshOfFamily(sessionId, ip),
+    ]);
     // A token presented through the wrong channel is refused before anything changes.
     if (session?.mode !== MODE_OF_CHANNEL[channel]) throw new LatchkeyError('invalid_grant');
     const check = await refreshTokens.rotate(found, session);

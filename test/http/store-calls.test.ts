@@ -3,6 +3,11 @@
  * A request reads each record at most once: the cookie `GET /v1/me` reads the session and the
  * user; the hybrid `POST /v1/refresh` reads the refresh token, its session and the user. The
  * near cache is off, so every read reaches the store.
+ *
+ * Throttling: a login without a device cookie reads its three locks (account and source,
+ * address, account ceiling), concurrently; a refresh counts itself against its client and its
+ * family (two increments, each alongside a read). A successful authenticated request counts
+ * nothing: only failed credentials are counted.
  */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,7 +81,7 @@ describe('store calls per request (near cache off)', () => {
     const response = await login('cookie');
     expect(counting.take()).toEqual({
       createSession: 1,
-      getCounter: 2,
+      getCounter: 3,
       getUserByEmail: 1,
     });
     const cookie = `__Host-latchkey_session=${setCookies(response).get('__Host-latchkey_session')?.value ?? ''}`;
@@ -105,7 +110,7 @@ describe('store calls per request (near cache off)', () => {
     expect(counting.take()).toEqual({
       createRefreshToken: 1,
       createSession: 1,
-      getCounter: 2,
+      getCounter: 3,
       getUserByEmail: 1,
     });
     const refreshCookie = setCookies(response).get('__Secure-latchkey_refresh')?.value ?? '';
@@ -122,12 +127,13 @@ describe('store calls per request (near cache off)', () => {
       getRefreshToken: 1,
       getSession: 1,
       getUserById: 1,
+      increment: 2,
       rotateRefreshToken: 1,
       touchSession: 1,
     });
   });
 
-  it('token mode: POST /v1/refresh from the body, the same four reads and writes', async () => {
+  it('token mode: POST /v1/refresh from the body, the same reads and writes', async () => {
     const response = await login('token');
     const { refresh_token: token } = json<{ refresh_token: string }>(response);
     counting.take();
@@ -141,11 +147,12 @@ describe('store calls per request (near cache off)', () => {
       getRefreshToken: 1,
       getSession: 1,
       getUserById: 1,
+      increment: 2,
       rotateRefreshToken: 1,
     });
   });
 
-  it('a refused hybrid refresh (no CSRF token) reads only the token and changes nothing', async () => {
+  it('a refused hybrid refresh (no CSRF token) reads only the token and changes nothing but its client count', async () => {
     const response = await login('hybrid');
     const refreshCookie = setCookies(response).get('__Secure-latchkey_refresh')?.value ?? '';
     counting.take();
@@ -156,6 +163,6 @@ describe('store calls per request (near cache off)', () => {
     });
     expect(refresh.statusCode).toBe(403);
     expect(json(refresh)).toMatchObject({ code: 'csrf_failed' });
-    expect(counting.take()).toEqual({ getRefreshToken: 1 });
+    expect(counting.take()).toEqual({ getRefreshToken: 1, increment: 1 });
   });
 });

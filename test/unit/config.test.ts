@@ -33,6 +33,8 @@ describe('configuration', () => {
     ['LATCHKEY_MIGRATE', 'perhaps'],
     ['LOG_LEVEL', 'loud'],
     ['LATCHKEY_ACCESS_TOKEN_TTL', '30d'],
+    ['LATCHKEY_REFRESH_LIMIT_IP', '-1'],
+    ['LATCHKEY_REFRESH_LIMIT_SESSION', 'many'],
   ])('names the bad variable %s=%s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     try {
@@ -53,6 +55,13 @@ describe('configuration', () => {
     for (const value of ['61s', '1h', 'soon', '-5s']) {
       expect(() => loadConfig({ LATCHKEY_SESSION_CACHE: value }), value).toThrow(ConfigError);
     }
+  });
+
+  it('reads the refresh flood limits: 600 per client, 100 per session, 0 for none', () => {
+    expect(loadConfig({})).toMatchObject({ refreshLimitPerClient: 600, refreshLimitPerSession: 100 });
+    expect(
+      loadConfig({ LATCHKEY_REFRESH_LIMIT_IP: '20000', LATCHKEY_REFRESH_LIMIT_SESSION: '0' }),
+    ).toMatchObject({ refreshLimitPerClient: 20_000, refreshLimitPerSession: 0 });
   });
 
   it('refuses an idle timeout longer than the absolute one', () => {

@@ -142,7 +142,7 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     async (request, reply) => {
       const fromBody = request.body?.refresh_token;
       if (fromBody !== undefined) {
-        const result = await auth.refresh({ token: fromBody, channel: 'body' });
+        const result = await auth.refresh({ token: fromBody, channel: 'body', ip: request.ip });
         return reply.send({ ...tokenResponse(result), user: publicUser(result.user) });
       }
       const fromCookie = request.cookies.get(names.refresh);
@@ -151,7 +151,7 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
       }
       // The refresh cookie rides along on its own, so it needs the CSRF token too.
       const result = await auth
-        .refresh({ token: fromCookie, channel: 'cookie', csrfToken: csrfHeader(request) })
+        .refresh({ token: fromCookie, channel: 'cookie', csrfToken: csrfHeader(request), ip: request.ip })
         .catch((error: unknown) => {
           // A refresh cookie refused for good is cleared with the access cookie; a refusal for a
           // missing CSRF token leaves them (the token itself may still be fine).

@@ -195,7 +195,7 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
         const refreshToken = parameters.refresh_token;
         if (refreshToken === undefined)
           throw new LatchkeyError('invalid_request', 'refresh_token is required');
-        const result = await latchkey.auth.refresh({ token: refreshToken, channel: 'body' });
+        const result = await latchkey.auth.refresh({ token: refreshToken, channel: 'body', ip: request.ip });
         return reply.send(tokenResponse(result));
       }
       if (grantType === undefined) throw new LatchkeyError('invalid_request', 'grant_type is required');
