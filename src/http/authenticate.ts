@@ -56,6 +56,16 @@ export async function authenticateRequest(
     const header = request.headers[CSRF_HEADER];
     const csrf = typeof header === 'string' ? header : undefined;
     if (!verifyCSRFToken(latchkey.csrfKey, principal.session.id, csrf)) {
+      request.log.warn(
+        {
+          event: 'csrf.token_refused',
+          userId: principal.user.id,
+          sessionId: principal.session.id,
+          ip: request.ip,
+          missing: csrf === undefined,
+        },
+        'request refused: CSRF token missing or invalid',
+      );
       throw new LatchkeyError(
         'csrf_failed',
         csrf === undefined ? 'X-CSRF-Token is missing' : 'X-CSRF-Token is invalid',

@@ -138,7 +138,10 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
         { ownOrigin, allowedOrigins: config.allowedOrigins },
       );
       if (!verdict.allowed) {
-        request.log.warn({ event: 'csrf.cross_site', reason: verdict.reason }, 'cross-site request refused');
+        request.log.warn(
+          { event: 'csrf.cross_site', reason: verdict.reason, ip: request.ip, method: request.method },
+          'cross-site request refused',
+        );
         void sendProblem(reply, new LatchkeyError('cross_site_request', verdict.reason));
         return;
       }

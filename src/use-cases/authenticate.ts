@@ -18,6 +18,8 @@ export interface Principal {
   user: UserRecord;
   session: SessionRecord;
   via: 'cookie' | 'bearer' | 'access-cookie';
+  /** The client's address, when the caller knows it: security events name it. */
+  ip?: string | undefined;
 }
 
 export interface Authenticator {
@@ -76,7 +78,7 @@ export function createAuthenticator(context: UseCaseContext): Authenticator {
       const session = await counted(ip, isForgedSession, () =>
         sessions.validateToken(token, { mode: 'cookie' }),
       );
-      return { user: await context.authenticatedUser(session.userId), session, via: 'cookie' };
+      return { user: await context.authenticatedUser(session.userId), session, via: 'cookie', ip };
     },
 
     async accessToken(token, via, ip) {
@@ -86,7 +88,7 @@ export function createAuthenticator(context: UseCaseContext): Authenticator {
       if (session.userId !== claims.sub) {
         throw new LatchkeyError('invalid_token', 'token does not match its session');
       }
-      return { user: await context.authenticatedUser(session.userId), session, via };
+      return { user: await context.authenticatedUser(session.userId), session, via, ip };
     },
   };
 }

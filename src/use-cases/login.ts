@@ -8,7 +8,7 @@
  * 3. the session: the one session record, and the credentials of the mode asked for.
  */
 
-import { LatchkeyError } from '../errors.js';
+import { isLatchkeyError, LatchkeyError } from '../errors.js';
 import { normalizeEmail } from '../password/policy.js';
 import type { SessionMode, SessionRecord, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
@@ -96,7 +96,11 @@ export function createLogin(
     }
     if (!valid || user === null) {
       await throttle.recordFailure(attempt);
-      logger.info({ event: 'login.failure', ip: input.client.ip }, 'login failed');
+      // The user id, when the account exists, is for the operator; the client learns nothing.
+      logger.info(
+        { event: 'login.failure', reason: 'invalid_credentials', userId: user?.id, ip: input.client.ip },
+        'login failed',
+      );
       throw new LatchkeyError('invalid_credentials');
     }
     return user;
@@ -127,7 +131,21 @@ export function createLogin(
     };
     const user = await checkPassword(input, throttled);
     const attempt: LoginStepInput = { mode: input.mode, client: input.client };
-    for (const step of steps) await step.check(user, attempt);
+    for (const step of steps) {
+      await step.check(user, attempt).catch((error: unknown) => {
+        logger.info(
+          {
+            event: 'login.failure',
+            reason: isLatchkeyError(error) ? error.code : 'error',
+            step: step.name,
+            userId: user.id,
+            ip: input.client.ip,
+          },
+          'login stopped by a login step',
+        );
+        throw error;
+      });
+    }
     await rehashIfNeeded(user, input.password);
     const deviceCookie = await throttle.recordSuccess(throttled);
     const result = await establishSession(context, {

@@ -72,7 +72,7 @@ export function createRefresh(context: UseCaseContext): (input: RefreshInput) =>
     if (check.kind === 'reuse') {
       const revoked = await context.revokeSession(sessionId);
       logger.warn(
-        { event: 'security.refresh_token_reuse', sessionId, revoked },
+        { event: 'security.refresh_token_reuse', userId: session.userId, sessionId, revoked, ip },
         'refresh token reuse detected: session revoked',
       );
       throw new LatchkeyError('invalid_grant');

@@ -30,7 +30,7 @@ export function createSessionUseCases(context: UseCaseContext): SessionUseCases 
     async logout(principal) {
       await context.revokeSession(principal.session.id);
       logger.info(
-        { event: 'logout', userId: principal.user.id, sessionId: principal.session.id },
+        { event: 'logout', userId: principal.user.id, sessionId: principal.session.id, ip: principal.ip },
         'logged out',
       );
     },
@@ -46,14 +46,33 @@ export function createSessionUseCases(context: UseCaseContext): SessionUseCases 
         throw new LatchkeyError('not_found', 'No such session');
       }
       await context.revokeSession(sessionId);
-      logger.info({ event: 'session.revoke', userId: principal.user.id, sessionId }, 'session revoked');
+      logger.info(
+        {
+          event: 'session.revoke',
+          userId: principal.user.id,
+          sessionId,
+          by: principal.session.id,
+          ip: principal.ip,
+        },
+        'session revoked',
+      );
     },
 
     async revokeAllSessions(principal, { keepCurrent }) {
       const userId = principal.user.id;
       const count = await context.revokeUserSessions(userId, keepCurrent ? principal.session.id : undefined);
       if (!keepCurrent) await revocations.userRevoked(userId);
-      logger.info({ event: 'session.revoke_all', userId, count, keepCurrent }, 'sessions revoked');
+      logger.info(
+        {
+          event: 'session.revoke_all',
+          userId,
+          sessionId: principal.session.id,
+          count,
+          keepCurrent,
+          ip: principal.ip,
+        },
+        'sessions revoked',
+      );
       return count;
     },
   };
