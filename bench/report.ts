@@ -371,7 +371,7 @@ export function renderMarkdown(report: BenchReport): string {
   }
   if (report.revocationExternal !== null) {
     out.push(
-      'Output of `bench/revocation-lag.ts --count 30` (a verifier in the same process as an in-process server on the memory store, per transport; delivery is from the server recording the revocation to the verifier refusing the token):',
+      'Output of `bench/revocation-lag.ts --count 30` (a verifier in the same process as an in-process server on the memory store, per transport; delivery is from the server recording the revocation to the verifier refusing the token; then the cost of one lookup in the revocation list at 10, 1 000 and 100 000 records):',
       '',
       '```',
       report.revocationExternal.trim(),

@@ -8,14 +8,21 @@
  * LATCHKEY_TEST_POSTGRES_URL (defaults: the local servers); an unreachable one is skipped
  * with a note. Channels are unique per run; nothing is flushed.
  *
+ * Then the cost of one lookup in the verifier's revocation list (`isRevoked`, half of them hits)
+ * at 10, 1 000 and 100 000 records: a lookup must not grow with the list (the unit test checks
+ * its answers, this its speed).
+ *
  * Options: --count <n> (default 50), --transport <sse|redis|postgres> (repeatable; default all),
- * --json (one JSON line per transport instead of the table).
+ * --json (one JSON line per transport and per list size instead of the tables).
  */
 
 import { parseArgs } from 'node:util';
+import type { RevocationRecord } from '../src/records.js';
+import { createRevocationList } from '../src/revocation/revocation-list.js';
 import { probePostgres, probeRedis } from '../test/helpers/services.js';
 import { startLiveServer } from '../test/verify/live-server.js';
 import { measureRevocationLag, percentile, wire, type Transport } from '../test/verify/revocation-lag.js';
+import { median } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -101,6 +108,57 @@ if (!values.json) {
   for (const row of rows) {
     console.log(
       `${row.transport.padEnd(10)}${ms(row.p50)}${ms(row.p99)}${ms(row.max)}   ${row.endToEndP50.toFixed(2)} / ${row.endToEndP99.toFixed(2)} ms`,
+    );
+  }
+}
+
+/** Nanoseconds per `isRevoked` in a list of `size` session revocations (median of 5 rounds). */
+function lookupNanos(size: number): number {
+  const now = Date.now();
+  const list = createRevocationList();
+  for (let i = 0; i < size; i++) {
+    const record: RevocationRecord = {
+      seq: i + 1,
+      kind: 'session',
+      subject: `s${i}`,
+      issuedBefore: null,
+      createdAt: now,
+      expiresAt: now + 3_600_000,
+    };
+    list.apply(record);
+  }
+  const LOOKUPS = 200_000;
+  // Half hits spread over the list, half misses; the strings are made before the clock starts.
+  const checks = Array.from({ length: 1_000 }, (_, i) => ({
+    sid: i % 2 === 0 ? `s${(i * 7_919) % size}` : `missing-${i}`,
+    sub: 'user-1',
+    iat: Math.floor(now / 1000) - 60,
+    jti: `jti-${i}`,
+  }));
+  const rounds: number[] = [];
+  let hits = 0;
+  for (let round = 0; round < 5; round++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < LOOKUPS; i++) {
+      const check = checks[i % checks.length];
+      if (check !== undefined && list.isRevoked(check) !== null) hits++;
+    }
+    rounds.push(Number(process.hrtime.bigint() - started) / LOOKUPS);
+  }
+  if (hits !== (5 * LOOKUPS) / 2) throw new Error(`${hits} hits: expected half the lookups to hit`);
+  return median(rounds);
+}
+
+const sizes = [10, 1_000, 100_000];
+const nanos = sizes.map((size) => ({ size, ns: lookupNanos(size) }));
+if (values.json) {
+  for (const row of nanos) console.log(JSON.stringify({ bench: 'revocation-list-lookup', ...row }));
+} else {
+  console.log('');
+  console.log('revocation list lookup (isRevoked, half hits), median of 5 rounds of 200 000');
+  for (const row of nanos) {
+    console.log(
+      `${`${row.size.toLocaleString('en-US')} records`.padEnd(18)}${row.ns.toFixed(1).padStart(8)} ns`,
     );
   }
 }

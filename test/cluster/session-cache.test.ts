@@ -35,6 +35,14 @@ const transports: Transport[] = [
   { name: 'postgres', problem: await probePostgres() },
 ];
 
+/**
+ * How long a wait for something that must happen may last before the test fails: generous, only
+ * so that a hang ends the test (the clock of the nodes does not move, so a wait this long still
+ * proves the channel did it).
+ */
+const HANG_MS = 15_000;
+
+/** Resolves with the milliseconds `condition()` took to become true; fails after `ms`. */
 async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const started = performance.now();
   while (!(await condition())) {
@@ -90,7 +98,7 @@ for (const transport of transports) {
       b = await startNode(channel);
       await waitFor(
         () => a.latchkey.sessionCache?.live === true && b.latchkey.sessionCache?.live === true,
-        10_000,
+        HANG_MS,
       );
     }, 30_000);
 
@@ -117,7 +125,7 @@ for (const transport of transports) {
       });
       expect(logout.statusCode).toBe(204);
       // The clock does not move: only the channel can make node B refuse.
-      const lag = await waitFor(async () => (await me(b, login.cookie)) === 401, 2_000);
+      const lag = await waitFor(async () => (await me(b, login.cookie)) === 401, HANG_MS);
       console.info(`[session-cache ${transport.name}] logout on A refused on B after ${lag.toFixed(1)} ms`);
     });
 
@@ -127,7 +135,7 @@ for (const transport of transports) {
       expect(await me(a, login.cookie)).toBe(200);
       expect(a.latchkey.sessionCache?.peekSession(login.sessionId)).toBeDefined();
       await b.latchkey.auth.setUserStatus('two@example.com', 'disabled');
-      await waitFor(async () => (await me(a, login.cookie)) === 401, 2_000);
+      await waitFor(async () => (await me(a, login.cookie)) === 401, HANG_MS);
     });
   });
 }

@@ -27,7 +27,6 @@ interface PrincipalBody {
 
 let running: RunningMicroservices | undefined;
 const feedErrors: string[] = [];
-const lags: Record<string, number> = {};
 
 function system(): RunningMicroservices {
   if (running === undefined) throw new Error('the example did not start');
@@ -71,57 +70,63 @@ function principalOf(answer: Answer): PrincipalBody {
 }
 
 /**
- * Polls both services with `headers` until both refuse with 401 (every poll is a real request
- * through the gateway); returns the milliseconds from `since` to each service's first 401.
+ * How long a wait for something that must happen may last before the test fails: generous, only
+ * so that a hang ends the test. How fast a revocation reaches another process is the bench's
+ * (`npm run bench`: "Revocation lag").
+ */
+const HANG_MS = 15_000;
+
+/**
+ * Polls both services through the gateway with `headers` until both refuse with 401, failing
+ * after {@link HANG_MS}. Until then each answers 200; once a service has refused, it never
+ * accepts again. Returns the statuses each service answered, in order.
  */
 async function waitUntilRefused(
   headers: Record<string, string>,
-  since: number,
-): Promise<{ orders: number; payments: number }> {
-  const refusedAt: { orders?: number; payments?: number } = {};
-  const deadline = since + 2_000;
-  for (let attempt = 0; attempt < 10_000; attempt++) {
+): Promise<{ orders: number[]; payments: number[] }> {
+  const seen: { orders: number[]; payments: number[] } = { orders: [], payments: [] };
+  const deadline = performance.now() + HANG_MS;
+  const refused = (statuses: readonly number[]): boolean => statuses.includes(401);
+  // Bounded by the deadline.
+  while (!refused(seen.orders) || !refused(seen.payments)) {
+    if (performance.now() > deadline) throw new Error(`not refused by both: ${JSON.stringify(seen)}`);
     const [orders, payments] = await Promise.all([
-      refusedAt.orders === undefined ? call('GET', '/orders', { headers }) : null,
-      refusedAt.payments === undefined ? call('GET', '/payments', { headers }) : null,
+      call('GET', '/orders', { headers }),
+      call('GET', '/payments', { headers }),
     ]);
-    const now = performance.now();
-    if (orders !== null) {
-      if (orders.status === 401) refusedAt.orders = now - since;
-      else expect(orders.status).toBe(200);
-    }
-    if (payments !== null) {
-      if (payments.status === 401) refusedAt.payments = now - since;
-      else expect(payments.status).toBe(200);
-    }
-    if (refusedAt.orders !== undefined && refusedAt.payments !== undefined) {
-      return { orders: refusedAt.orders, payments: refusedAt.payments };
-    }
-    if (now > deadline) break;
+    seen.orders.push(orders.status);
+    seen.payments.push(payments.status);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`not refused within 2 s: ${JSON.stringify(refusedAt)}`);
+  for (const statuses of [seen.orders, seen.payments]) {
+    const first = statuses.indexOf(401);
+    expect(
+      statuses.slice(0, first).every((status) => status === 200),
+      String(statuses),
+    ).toBe(true);
+    expect(
+      statuses.slice(first).every((status) => status === 401),
+      String(statuses),
+    ).toBe(true);
+  }
+  return seen;
 }
 
-/**
- * The lag of the revocation feed alone: polls each service's verifier in process (every event
- * loop turn) with the bare token until it refuses it; milliseconds from `since`.
- */
-async function feedLag(token: string, since: number): Promise<{ orders: number; payments: number }> {
-  const one = async (service: 'orders' | 'payments'): Promise<number> => {
+/** Resolves once the verifiers of both services, in process, refuse `token`; fails after {@link HANG_MS}. */
+async function verifiersRefuse(token: string): Promise<void> {
+  const refuses = async (service: 'orders' | 'payments'): Promise<boolean> => {
     const { verifier } = system()[service];
-    for (let attempt = 0; attempt < 1_000_000; attempt++) {
-      try {
-        await verifier.verify(token);
-      } catch {
-        return performance.now() - since;
-      }
-      if (performance.now() - since > 2_000) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    throw new Error(`${service} still accepts the token after 2 s`);
+    return verifier.verify(token).then(
+      () => false,
+      () => true,
+    );
   };
-  const [orders, payments] = await Promise.all([one('orders'), one('payments')]);
-  return { orders, payments };
+  const deadline = performance.now() + HANG_MS;
+  // Bounded by the deadline.
+  while (!(await refuses('orders')) || !(await refuses('payments'))) {
+    if (performance.now() > deadline) throw new Error('a service still accepts the token');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 beforeAll(async () => {
@@ -134,15 +139,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (Object.keys(lags).length > 0) {
-    console.log(
-      `revocation lag through the example (logout/revoke answered → first 401 through the gateway): ${Object.entries(
-        lags,
-      )
-        .map(([name, ms]) => `${name} ${ms.toFixed(1)} ms`)
-        .join(', ')}`,
-    );
-  }
   await running?.stop();
   running = undefined;
 });
@@ -282,21 +278,14 @@ describe('microservices example', () => {
     expect((await call('GET', '/v1/me', { headers })).status).toBe(401);
   });
 
-  it('refuses the browser session on every service soon after logout', async () => {
+  it('refuses the browser session on every service once the logout reaches them', async () => {
     const headers = { cookie: browser.cookie };
     const logout = await call('POST', '/v1/logout', {
       headers: { ...headers, 'x-csrf-token': browser.csrf },
     });
     expect(logout.status).toBe(204);
-    const since = performance.now();
     const accessToken = browser.cookie.slice(browser.cookie.indexOf('=') + 1);
-    const [lag, feed] = await Promise.all([waitUntilRefused(headers, since), feedLag(accessToken, since)]);
-    lags['logout→orders (feed)'] = feed.orders;
-    lags['logout→payments (feed)'] = feed.payments;
-    lags['logout→orders'] = lag.orders;
-    lags['logout→payments'] = lag.payments;
-    expect(lag.orders).toBeLessThan(1_000);
-    expect(lag.payments).toBeLessThan(1_000);
+    await Promise.all([waitUntilRefused(headers), verifiersRefuse(accessToken)]);
     const refused = await call('GET', '/orders', { headers });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('www-authenticate')).toContain('error="invalid_token"');
@@ -309,14 +298,10 @@ describe('microservices example', () => {
     const headers = { authorization: `Bearer ${mobile.token}` };
     const revoke = await call('DELETE', `/v1/sessions/${mobile.sid}`, { headers });
     expect(revoke.status).toBe(204);
-    const since = performance.now();
-    const [lag, feed] = await Promise.all([waitUntilRefused(headers, since), feedLag(mobile.token, since)]);
-    lags['revoke→orders (feed)'] = feed.orders;
-    lags['revoke→payments (feed)'] = feed.payments;
-    lags['revoke→orders'] = lag.orders;
-    lags['revoke→payments'] = lag.payments;
-    expect(lag.orders).toBeLessThan(1_000);
-    expect(lag.payments).toBeLessThan(1_000);
+    await Promise.all([waitUntilRefused(headers), verifiersRefuse(mobile.token)]);
+    // Still refused, by both, through the gateway.
+    expect((await call('GET', '/orders', { headers })).status).toBe(401);
+    expect((await call('GET', '/payments', { headers })).status).toBe(401);
     // The partner is a machine client without a session: unaffected.
     expect(
       (await call('GET', '/orders', { headers: { authorization: `Bearer ${partnerToken}` } })).status,

@@ -4,21 +4,135 @@
  * free loopback port. Never used against the shared servers.
  */
 
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
 import { access, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './process.js';
 
 const run = promisify(execFile);
 
-export const POSTGRES_BIN = process.env.LATCHKEY_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
-export const REDIS_SERVER = process.env.LATCHKEY_TEST_REDIS_SERVER ?? '/usr/bin/redis-server';
+/** The server binaries a cluster of our own needs, all in one directory. */
+const POSTGRES_BINARIES = ['initdb', 'pg_ctl', 'postgres'] as const;
+
+/** Where {@link findPostgresBin} looks; every part can be replaced in a test. */
+export interface PostgresBinSearch {
+  /** Reads `LATCHKEY_TEST_PG_BIN` and `PATH`. Default: `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** `pg_config --bindir`, or null without a pg_config. Default: runs it from `PATH`. */
+  pgConfigBindir?: () => string | null;
+  /** The directory of Debian's versioned installs. Default: `/usr/lib/postgresql`. */
+  versionsRoot?: string;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function hasServerBinaries(dir: string): boolean {
+  return POSTGRES_BINARIES.every((binary) => isExecutable(join(dir, binary)));
+}
+
+function runPgConfig(): string | null {
+  try {
+    const out = execFileSync('pg_config', ['--bindir'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    });
+    return out.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Newest first, compared as numbers part by part: `16`, `15`, `10`, `9.6`. */
+function compareVersionsDescending(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const difference = (right[i] ?? -1) - (left[i] ?? -1);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+/**
+ * The directory of the PostgreSQL server binaries (`initdb`, `pg_ctl`, `postgres`): the
+ * `LATCHKEY_TEST_PG_BIN` given, else `pg_config --bindir` when it holds them (Debian's
+ * pg_config belongs to libpq and may name a version whose server is not installed), else the
+ * newest `/usr/lib/postgresql/<version>/bin` that holds them, else the directory of the
+ * `initdb` found on `PATH` (its symbolic links followed: `pg_ctl` looks for `postgres` next to
+ * itself). Null when none is found.
+ *
+ * @example
+ * findPostgresBin(); // '/usr/lib/postgresql/16/bin'
+ */
+export function findPostgresBin(search: PostgresBinSearch = {}): string | null {
+  const env = search.env ?? process.env;
+  const given = env.LATCHKEY_TEST_PG_BIN;
+  if (given !== undefined && given !== '') return given;
+
+  const fromPgConfig = (search.pgConfigBindir ?? runPgConfig)();
+  if (fromPgConfig !== null && hasServerBinaries(fromPgConfig)) return fromPgConfig;
+
+  const root = search.versionsRoot ?? '/usr/lib/postgresql';
+  let versions: string[] = [];
+  try {
+    versions = readdirSync(root).filter((name) => /^\d+(\.\d+)*$/.test(name));
+  } catch {
+    // No versioned installs.
+  }
+  for (const version of versions.sort(compareVersionsDescending)) {
+    const dir = join(root, version, 'bin');
+    if (hasServerBinaries(dir)) return dir;
+  }
+
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || !isExecutable(join(dir, 'initdb'))) continue;
+    const real = dirname(realpathSync(join(dir, 'initdb')));
+    if (hasServerBinaries(real)) return real;
+  }
+  return null;
+}
+
+let postgresBin: string | null | undefined;
+
+/** {@link findPostgresBin}, looked up once. */
+export function postgresBinDir(): string | null {
+  postgresBin ??= findPostgresBin();
+  return postgresBin;
+}
+
+/** `LATCHKEY_TEST_REDIS_SERVER`, else the first `redis-server` on `PATH`, else `/usr/bin/redis-server`. */
+function findRedisServer(): string {
+  const given = process.env.LATCHKEY_TEST_REDIS_SERVER;
+  if (given !== undefined && given !== '') return given;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir !== '' && isExecutable(join(dir, 'redis-server'))) return join(dir, 'redis-server');
+  }
+  return '/usr/bin/redis-server';
+}
+
+export const REDIS_SERVER = findRedisServer();
 
 /** Resolves to null when the binaries exist, or to what is missing. */
 export async function probeOwnServerBinaries(): Promise<string | null> {
-  const needed = [join(POSTGRES_BIN, 'initdb'), join(POSTGRES_BIN, 'pg_ctl'), REDIS_SERVER];
+  const bin = postgresBinDir();
+  if (bin === null) {
+    return (
+      'the PostgreSQL server binaries (initdb, pg_ctl, postgres) are not in `pg_config --bindir`, ' +
+      '/usr/lib/postgresql/*/bin or PATH: install PostgreSQL or set LATCHKEY_TEST_PG_BIN'
+    );
+  }
+  const needed = [...POSTGRES_BINARIES.map((binary) => join(bin, binary)), REDIS_SERVER];
   if (process.getuid?.() === 0) needed.push('/usr/sbin/runuser');
   for (const file of needed) {
     try {
@@ -28,6 +142,13 @@ export async function probeOwnServerBinaries(): Promise<string | null> {
     }
   }
   return null;
+}
+
+/** The PostgreSQL binary directory; throws when there is none (after the probe said so). */
+function requirePostgresBin(): string {
+  const bin = postgresBinDir();
+  if (bin === null) throw new Error('no PostgreSQL server binaries (see probeOwnServerBinaries)');
+  return bin;
 }
 
 /** A Postgres cluster of the test's own. */
@@ -51,9 +172,10 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   const dataDir = join(root, 'data');
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
+  const bin = requirePostgresBin();
   const pgUser = async (binary: string, args: string[]): Promise<string> => {
-    const command = asRoot ? '/usr/sbin/runuser' : join(POSTGRES_BIN, binary);
-    const commandArgs = asRoot ? ['-u', 'postgres', '--', join(POSTGRES_BIN, binary), ...args] : args;
+    const command = asRoot ? '/usr/sbin/runuser' : join(bin, binary);
+    const commandArgs = asRoot ? ['-u', 'postgres', '--', join(bin, binary), ...args] : args;
     const { stdout } = await run(command, commandArgs, { timeout: 60_000 });
     return stdout;
   };

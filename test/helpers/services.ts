@@ -7,13 +7,15 @@
  * removes them afterwards; nothing here stops, restarts or flushes a shared server.
  *
  * When a server cannot be reached, a suite is skipped with a warning on a developer machine, and
- * fails in CI (`CI=true`), where a silently skipped suite would hide a broken pipeline.
+ * fails in CI (`isCI()`: `CI=true`, `1`, `yes`, ...), where a silently skipped suite would hide a
+ * broken pipeline.
  */
 
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'vitest';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { isCI } from './ci.js';
 
 export const POSTGRES_ADMIN_URL =
   process.env.LATCHKEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -76,16 +78,18 @@ export function describeWithServices(
     describe(name, body);
     return;
   }
-  const reason = `${name}: a required server is unreachable (${missing.join('; ')})`;
-  if (process.env.CI === 'true') {
+  const reason = `${name}: a required server or binary is unavailable (${missing.join('; ')})`;
+  if (isCI()) {
     describe(name, () => {
-      it('reaches its servers', () => {
+      it('has its servers and binaries', () => {
         throw new Error(reason);
       });
     });
     return;
   }
-  console.warn(`SKIPPED ${reason}. Start Postgres/Redis or set LATCHKEY_TEST_POSTGRES_URL/REDIS_URL.`);
+  console.warn(
+    `SKIPPED ${reason}. Start Postgres/Redis (or set LATCHKEY_TEST_POSTGRES_URL/REDIS_URL), or install what is missing.`,
+  );
   describe.skip(name, body);
 }
 

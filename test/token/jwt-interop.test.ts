@@ -18,6 +18,7 @@ import {
   type AccessTokenClaims,
   type VerificationKey,
 } from '../../src/token/jwt.js';
+import { isCI } from '../helpers/ci.js';
 
 const ISS = 'https://auth.example.com';
 const AUD = 'https://api.example.com';
@@ -150,7 +151,7 @@ const probe = spawnSync(PYTHON, ['-c', 'import jwt, cryptography; print(jwt.__ve
   encoding: 'utf8',
 });
 const pyjwtVersion = probe.status === 0 ? probe.stdout.trim() : null;
-const inCI = process.env.CI === 'true';
+const inCI = isCI();
 if (pyjwtVersion === null && !inCI) {
   console.warn(
     `SKIPPED: PyJWT cross-check: ${PYTHON} cannot import jwt (apt-get install -y python3-jwt python3-cryptography)`,

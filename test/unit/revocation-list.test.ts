@@ -100,14 +100,16 @@ describe('revocation list', () => {
     expect(list.lastSeq).toBe(0);
   });
 
-  it('looks up in constant time (100 000 records, 100 000 lookups, well under a second)', () => {
+  // How fast a lookup is, at 10 and at 100 000 records, is the bench's: bench/revocation-lag.ts.
+  it('answers every lookup right in a list of 100 000 records', () => {
     const list = createRevocationList();
     for (let i = 0; i < 100_000; i++) list.apply(record({ seq: i + 1, kind: 'session', subject: `s${i}` }));
-    const start = performance.now();
+    expect(list.size).toBe(100_000);
     let hits = 0;
     for (let i = 0; i < 100_000; i++) if (list.isRevoked({ ...token, sid: `s${i * 2}` }) !== null) hits++;
     expect(hits).toBe(50_000);
-    expect(performance.now() - start).toBeLessThan(1000);
+    expect(list.isRevoked({ ...token, sid: 's99999' })).toBe('session');
+    expect(list.isRevoked({ ...token, sid: 's100000' })).toBeNull();
   });
 });
 

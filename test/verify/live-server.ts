@@ -172,7 +172,7 @@ export function countingFetch(): { fetch: typeof fetch; count(path: string): num
 }
 
 /** Resolves when `condition()` is true; polls every event-loop turn, for at most `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { refusal } from '../helpers/refusal.js';
 import { isLatchkeyError } from '../../src/errors.js';
 import { attachRevocationPublisher, type RevocationPublisher } from '../../src/revocation/publishers.js';
@@ -21,14 +21,13 @@ import {
   uniqueSuffix,
 } from '../helpers/services.js';
 import { startLiveServer, waitFor, type LiveServer, type TokenLogin } from './live-server.js';
-import {
-  gatedSnapshot,
-  measureRevocationLag,
-  percentile,
-  summary,
-  wire,
-  type Wiring,
-} from './revocation-lag.js';
+import { gatedSnapshot, revokeOneByOne, wire, type Wiring } from './revocation-lag.js';
+
+/**
+ * How long a wait for something that must happen may last before the test fails: generous, only
+ * so that a hang ends the test (a busy machine may take seconds; how fast is the bench's).
+ */
+const HANG_MS = 15_000;
 
 function isRefused(verifier: Verifier, login: TokenLogin): Promise<boolean> {
   return verifier.verify(login.accessToken).then(
@@ -37,8 +36,8 @@ function isRefused(verifier: Verifier, login: TokenLogin): Promise<boolean> {
   );
 }
 
-/** Resolves when `condition()` resolves true; polls every 5 ms for at most `timeoutMs`. */
-async function eventually(condition: () => Promise<boolean>, timeoutMs = 2_000): Promise<void> {
+/** Resolves when `condition()` resolves true; polls every 5 ms, failing after `timeoutMs`. */
+async function eventually(condition: () => Promise<boolean>, timeoutMs = HANG_MS): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   // Bounded by the deadline.
   while (!(await condition())) {
@@ -85,7 +84,7 @@ describe('pub/sub feed engine (no server)', () => {
       (s) => states.push(s.status),
     );
     try {
-      await waitFor(() => states.includes('live'));
+      await waitFor(() => states.includes('live'), HANG_MS);
       const push = (r: RevocationRecord): void =>
         transport.current()?.message(
           JSON.stringify({
@@ -125,9 +124,9 @@ describe('pub/sub feed engine (no server)', () => {
       () => undefined,
       (s) => states.push(s.status),
     );
-    await waitFor(() => states.includes('live'));
+    await waitFor(() => states.includes('live'), HANG_MS);
     transport.current()?.lost(new Error('gone'));
-    await waitFor(() => transport.opened() === 2 && states.at(-1) === 'live');
+    await waitFor(() => transport.opened() === 2 && states.at(-1) === 'live', HANG_MS);
     expect(states).toEqual(['connecting', 'live', 'disconnected', 'connecting', 'live']);
     expect(afters).toEqual([undefined, 7]);
     await feed.close();
@@ -138,38 +137,54 @@ describe('pub/sub feed engine (no server)', () => {
   });
 
   it('backs off while it cannot catch up, even when closing a connection reports its loss', async () => {
-    let snapshots = 0;
-    const feed = createPubSubFeed(
-      (handlers) =>
-        Promise.resolve({
-          ping: () => Promise.resolve(),
-          // Like the drivers: closing emits the connection's end.
-          close: () => Promise.resolve(handlers.lost(new Error('closed'))),
-        }),
-      {
-        snapshot: () => {
-          snapshots += 1;
-          return Promise.reject(new Error('auth server down'));
+    // On a fake clock: the schedule of attempts is the feed's own, whatever the machine's speed.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const attempts: number[] = [];
+      const feed = createPubSubFeed(
+        (handlers) =>
+          Promise.resolve({
+            ping: () => Promise.resolve(),
+            // Like the drivers: closing emits the connection's end.
+            close: () => Promise.resolve(handlers.lost(new Error('closed'))),
+          }),
+        {
+          snapshot: () => {
+            attempts.push(Date.now());
+            return Promise.reject(new Error('auth server down'));
+          },
+          retryMs: 40,
+          maxRetryMs: 160,
         },
-        retryMs: 40,
-        maxRetryMs: 80,
-      },
-    );
-    const states: RevocationFeedState[] = [];
-    feed.start(
-      () => undefined,
-      (s) => states.push(s),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    await feed.close();
-    // 20, then 40..80 ms apart: at most about 8 attempts in 400 ms, never a tight loop.
-    expect(snapshots).toBeGreaterThanOrEqual(3);
-    expect(snapshots).toBeLessThanOrEqual(10);
-    expect(states.some((s) => s.status === 'live')).toBe(false);
-    expect(states.find((s) => s.status === 'disconnected')).toEqual({
-      status: 'disconnected',
-      reason: 'auth server down',
-    });
+      );
+      const states: RevocationFeedState[] = [];
+      feed.start(
+        () => undefined,
+        (s) => states.push(s),
+      );
+      await vi.advanceTimersByTimeAsync(2_000);
+      await feed.close();
+      const count = attempts.length;
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(attempts).toHaveLength(count);
+
+      // After the n-th failure the feed waits between half and all of min(160, 40 * 2^(n-1)) ms:
+      // 20-40, 40-80, 80-160, then 80-160 again: it keeps trying, and never in a tight loop.
+      expect(count).toBeGreaterThanOrEqual(10);
+      const waits = attempts.slice(1).map((at, i) => at - (attempts[i] ?? 0));
+      waits.forEach((wait, i) => {
+        const ceiling = Math.min(160, 40 * 2 ** i);
+        expect(wait, `wait after failure ${i + 1}`).toBeGreaterThanOrEqual(ceiling / 2);
+        expect(wait, `wait after failure ${i + 1}`).toBeLessThanOrEqual(ceiling);
+      });
+      expect(states.some((s) => s.status === 'live')).toBe(false);
+      expect(states.find((s) => s.status === 'disconnected')).toEqual({
+        status: 'disconnected',
+        reason: 'auth server down',
+      });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('validates its options and quotes Postgres channels', () => {
@@ -207,7 +222,7 @@ describe('pub/sub feed engine (no server)', () => {
       failures.push(error),
     );
     await expect(recorder.sessionRevoked('s1')).resolves.toMatchObject({ subject: 's1' });
-    await waitFor(() => failures.length === 1);
+    await waitFor(() => failures.length === 1, HANG_MS);
     detach();
     await recorder.sessionRevoked('s2');
     await new Promise((resolve) => setImmediate(resolve));
@@ -229,7 +244,7 @@ describe('pub/sub feed engine (no server)', () => {
     const logger = { warn: (object: object): number => warnings.push(object) };
     const detach = attachRevocationPublisher({ revocations: recorder, logger }, publisher);
     const revoked = await recorder.sessionRevoked('s1');
-    await waitFor(() => warnings.length === 1);
+    await waitFor(() => warnings.length === 1, HANG_MS);
     expect(warnings[0]).toMatchObject({
       event: 'revocations.publish_failed',
       transport: 'postgres',
@@ -267,36 +282,38 @@ for (const transport of ['redis', 'postgres'] as const) {
       const wiring = await wire(
         transport,
         server,
-        { retryMs: 50, timeoutMs: 2_000, ...feedOptions },
+        { retryMs: 50, timeoutMs: 10_000, ...feedOptions },
         verifierOptions,
       );
       wirings.push(wiring);
-      await wiring.verifier.ready({ timeoutMs: 5_000 });
+      await wiring.verifier.ready({ timeoutMs: HANG_MS });
       return wiring;
     }
 
-    // The p99 < 100 ms target is measured by `npm run bench` (bench/revocation-lag.ts), not asserted here:
-    // with 50 samples p99 is the maximum, and one scheduler stall on a shared machine is not a bug.
-    it('pushes revocations: refused after every logout, typically at once (median under 100 ms, none over 2 s)', async () => {
-      const wiring = await ready();
-      const { delivery, endToEnd } = await measureRevocationLag(server, wiring, {
-        count: 50,
+    // How fast (the lag, p50/p99) is the bench's: bench/revocation-lag.ts, per transport.
+    it('pushes revocations: each logout reaches the verifier over the channel, once and in order, and its token is refused', async () => {
+      // No resync and no heartbeat while the test runs: a record can only come over the channel.
+      const wiring = await ready({ resyncMs: 600_000, heartbeatMs: 600_000 });
+      const snapshots = wiring.snapshot.calls.length;
+      const logins = await revokeOneByOne(server, wiring, {
+        count: 20,
         email: `lag-${transport}@example.com`,
+        timeoutMs: HANG_MS,
       });
-      console.log(
-        `revocation lag over ${transport}, ${delivery.length} logouts: recorded → refused by the SDK ${summary(delivery)}; ` +
-          `logout call → refused ${summary(endToEnd)}`,
+      // Pushed, not caught up: no snapshot since the verifier was ready, on its first connection.
+      expect(wiring.snapshot.calls).toHaveLength(snapshots);
+      expect(wiring.feed?.connections).toBe(1);
+      const ours = new Set(logins.map((login) => login.sessionId));
+      expect(wiring.applied.filter((subject) => ours.has(subject))).toEqual(
+        logins.map((login) => login.sessionId),
       );
-      const sorted = [...delivery].sort((a, b) => a - b);
-      expect(sorted).toHaveLength(50);
-      // A median this low means pushed, not polled; the maximum bounds a lost message.
-      expect(percentile(sorted, 50)).toBeLessThan(100);
-      expect(sorted[sorted.length - 1]).toBeLessThan(2_000);
+      for (const login of logins) {
+        expect((await refusal(wiring.verifier.verify(login.accessToken))).code).toBe('invalid_token');
+      }
     });
 
     it('catches up after its connection is killed: no revoked session is accepted once live again', async () => {
-      // A long first retry keeps the feed away while the logouts happen.
-      const wiring = await ready({ retryMs: 400, heartbeatMs: 60_000, resyncMs: 60_000 });
+      const wiring = await ready({ retryMs: 50, maxRetryMs: 200, heartbeatMs: 60_000, resyncMs: 60_000 });
       const { verifier, feed, snapshot } = wiring;
       const before = await server.loginToken(`kill-${transport}@example.com`);
       const away: TokenLogin[] = [];
@@ -306,15 +323,22 @@ for (const transport of ['redis', 'postgres'] as const) {
       const connections = feed?.connections ?? 0;
       const snapshots = snapshot.calls.length;
 
-      await wiring.kill();
-      await waitFor(() => verifier.health().revocation.status !== 'live', 3_000);
-      for (const login of away) await server.logout(login.accessToken);
-      // Published while nobody listened: the feed has not reconnected yet.
-      expect(feed?.connections).toBe(connections);
+      // Until released, no catch-up completes: the feed cannot be live again, however fast it
+      // reconnects. And nothing is published meanwhile: only the catch-up can bring the logouts.
+      const release = snapshot.hold();
+      try {
+        await wiring.kill();
+        await waitFor(() => verifier.health().revocation.status !== 'live', HANG_MS);
+        wiring.detach();
+        for (const login of away) await server.logout(login.accessToken);
+        expect(verifier.health().revocation.status).not.toBe('live');
+      } finally {
+        release();
+      }
 
       await waitFor(
         () => (feed?.connections ?? 0) > connections && verifier.health().revocation.status === 'live',
-        5_000,
+        HANG_MS,
       );
       for (const login of [before, ...away]) {
         expect((await refusal(verifier.verify(login.accessToken))).code).toBe('invalid_token');
@@ -333,7 +357,7 @@ for (const transport of ['redis', 'postgres'] as const) {
       await wiring.verifier.verify(login.accessToken);
       wiring.detach(); // the server's publishes stop: as if its connection were down
       await server.logout(login.accessToken);
-      await eventually(() => isRefused(wiring.verifier, login), 3_000);
+      await eventually(() => isRefused(wiring.verifier, login));
     });
 
     // Registered for Redis only (not a skipped test for Postgres: there is nothing to run there).
@@ -353,10 +377,10 @@ for (const transport of ['redis', 'postgres'] as const) {
           (state) => states.push(state.status),
         );
         try {
-          await waitFor(() => states.includes('live'), 5_000);
+          await waitFor(() => states.includes('live'), HANG_MS);
           const login = await server.loginToken(`client-${transport}@example.com`);
           await server.logout(login.accessToken);
-          await waitFor(() => applied.includes(login.sessionId), 2_000);
+          await waitFor(() => applied.includes(login.sessionId), HANG_MS);
           // The caller's client is not in subscriber mode: it still runs ordinary commands.
           expect(await client.ping()).toBe('PONG');
         } finally {
@@ -376,7 +400,7 @@ for (const transport of ['redis', 'postgres'] as const) {
       await verifier.verify(login.accessToken);
       snapshot.failing = true; // reconnections subscribe but cannot catch up
       await wiring.kill();
-      await waitFor(() => verifier.health().revocation.status !== 'live', 3_000);
+      await waitFor(() => verifier.health().revocation.status !== 'live', HANG_MS);
       server.clock.advance(30_000);
       await expect(verifier.verify(login.accessToken)).resolves.toMatchObject({ sid: login.sessionId });
       server.clock.advance(1);
@@ -385,7 +409,7 @@ for (const transport of ['redis', 'postgres'] as const) {
       expect(verifier.health().revocation).toMatchObject({ stale: true, connected: false });
 
       snapshot.failing = false;
-      await waitFor(() => verifier.health().revocation.status === 'live', 5_000);
+      await waitFor(() => verifier.health().revocation.status === 'live', HANG_MS);
       expect((await verifier.verify(login.accessToken)).sid).toBe(login.sessionId);
     });
   });

@@ -1,7 +1,9 @@
 /**
- * Shared by test/verify/pubsub-feeds.test.ts and bench/revocation-lag.ts: the three revocation
- * transports wired between a live Latchkey server and a verifier, and the lag measurement
- * (server records a revocation → the verifier refuses the token).
+ * Shared by test/verify/verifier.test.ts, test/verify/pubsub-feeds.test.ts and
+ * bench/revocation-lag.ts: the three revocation transports wired between a live Latchkey server
+ * and a verifier, logouts one by one that each must reach the verifier and be refused (the tests
+ * assert that), and the lag measurement on top of them (server records a revocation → the
+ * verifier refuses the token), which only the bench reports.
  */
 
 import { Redis } from 'ioredis';
@@ -28,7 +30,7 @@ import {
 import { createRedisRevocationFeed } from '../../src/verify/redis-feed.js';
 import { ISSUER } from '../helpers/app.js';
 import { POSTGRES_ADMIN_URL, REDIS_TEST_URL, uniqueSuffix } from '../helpers/services.js';
-import type { LiveServer } from './live-server.js';
+import type { LiveServer, TokenLogin } from './live-server.js';
 
 export type Transport = 'sse' | 'redis' | 'postgres';
 
@@ -37,6 +39,11 @@ export interface GatedSnapshot {
   snapshot: RevocationSnapshotFunction;
   /** When true, every call rejects (the auth server is unreachable). */
   failing: boolean;
+  /**
+   * Holds every call until the returned function is called: no catch-up can complete, so the
+   * feed cannot become live, until the test says so.
+   */
+  hold(): () => void;
   /** Every successful call: its `afterSeq` and the records it returned. */
   readonly calls: { afterSeq: number | undefined; records: readonly RevocationRecord[] }[];
 }
@@ -47,10 +54,19 @@ export function gatedSnapshot(server: LiveServer): GatedSnapshot {
     url: `${server.url}/v1/revocations/snapshot`,
     headers: server.feedHeaders,
   });
+  let held: Promise<void> = Promise.resolve();
   const gate: GatedSnapshot = {
     failing: false,
     calls: [],
+    hold() {
+      let release = (): void => undefined;
+      held = new Promise((resolve) => {
+        release = resolve;
+      });
+      return release;
+    },
     async snapshot(afterSeq) {
+      await held;
       if (gate.failing) throw new Error('snapshot unavailable (test)');
       const result = await http(afterSeq);
       gate.calls.push({ afterSeq, records: result.records });
@@ -69,6 +85,8 @@ export interface Wiring {
   snapshot: GatedSnapshot;
   /** Resolves once the feed has handed the verifier a record of `subject` (at once if it did). */
   whenApplied(subject: string): Promise<void>;
+  /** The subject of every record the feed handed the verifier, in that order (repeats kept). */
+  readonly applied: readonly string[];
   /** Detaches the publisher (revocations stop being published). */
   detach(): void;
   /** Kills the feed's connection on the server side (Redis `CLIENT KILL ID`, `pg_terminate_backend`). */
@@ -177,6 +195,7 @@ export async function wire(
     feed,
     snapshot,
     whenApplied: observer.whenApplied,
+    applied: observer.applied,
     detach,
     kill,
     async close() {
@@ -196,15 +215,19 @@ export async function wire(
 function observe(feed: RevocationFeed): {
   feed: RevocationFeed;
   whenApplied: (subject: string) => Promise<void>;
+  applied: readonly string[];
 } {
   const applied = new Set<string>();
+  const order: string[] = [];
   const waiters = new Map<string, (() => void)[]>();
   return {
+    applied: order,
     feed: {
       start(apply, onState) {
         feed.start((record) => {
           apply(record);
           applied.add(record.subject);
+          order.push(record.subject);
           for (const wake of waiters.get(record.subject) ?? []) wake();
           waiters.delete(record.subject);
         }, onState);
@@ -233,54 +256,90 @@ export interface LagSamples {
   endToEnd: number[];
 }
 
-/** `p50 x ms, p99 y ms` */
-export function summary(lags: readonly number[]): string {
-  const sorted = [...lags].sort((a, b) => a - b);
-  return `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`;
+/** Called around each logout of {@link revokeOneByOne}, for a measurement. */
+export interface LogoutHooks {
+  /** Right before the logout call. */
+  loggingOut(): void;
+  /** Right after the verifier refused the token. */
+  refused(): void;
+}
+
+/** Resolves with `promise`, or rejects with `message` after `ms`: only so that a hang ends. */
+async function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * Logs in `count` sessions, then logs them out one by one and measures how long the verifier
- * keeps accepting each token: until the feed hands it the record, then a `verify` that must
- * refuse. The verifier must be ready.
+ * Logs in `count` sessions, then logs them out one by one: before each logout the verifier
+ * accepts the token; after it, the feed hands the verifier the session's record and the verifier
+ * refuses the token. Throws when a record does not arrive within `timeoutMs` (a generous limit,
+ * default 15 s, so that a lost message ends the run instead of hanging it) or a token is still
+ * accepted. Resolves with the logins, in the order they were logged out. The verifier must be
+ * ready.
+ */
+export async function revokeOneByOne(
+  server: LiveServer,
+  wiring: Pick<Wiring, 'verifier' | 'whenApplied'>,
+  options: { count: number; email: string; timeoutMs?: number },
+  hooks?: LogoutHooks,
+): Promise<TokenLogin[]> {
+  const { verifier } = wiring;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const logins: TokenLogin[] = [];
+  for (let i = 0; i < options.count; i++) logins.push(await server.loginToken(options.email));
+  for (const login of logins) {
+    await verifier.verify(login.accessToken);
+    const delivered = wiring.whenApplied(login.sessionId);
+    hooks?.loggingOut();
+    await server.logout(login.accessToken);
+    await within(delivered, timeoutMs, `the revocation of ${login.sessionId} did not reach the verifier`);
+    const refused = await verifier.verify(login.accessToken).then(
+      () => false,
+      (error: unknown) => isLatchkeyError(error, 'invalid_token'),
+    );
+    if (!refused) throw new Error('the verifier accepted a token whose revocation it received');
+    hooks?.refused();
+  }
+  return logins;
+}
+
+/**
+ * {@link revokeOneByOne}, timed: how long the verifier keeps accepting each token after its
+ * logout (for the bench; the tests assert delivery, never a duration).
  */
 export async function measureRevocationLag(
   server: LiveServer,
   wiring: Pick<Wiring, 'verifier' | 'whenApplied'>,
   options: { count: number; email: string; timeoutMs?: number },
 ): Promise<LagSamples> {
-  const { verifier } = wiring;
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const logins = [];
-  for (let i = 0; i < options.count; i++) logins.push(await server.loginToken(options.email));
   let recordedAt = 0;
+  let start = 0;
+  const delivery: number[] = [];
+  const endToEnd: number[] = [];
   const unsubscribe = server.latchkey.revocations.onRevocation(() => {
     recordedAt = performance.now();
   });
-  const delivery: number[] = [];
-  const endToEnd: number[] = [];
   try {
-    for (const login of logins) {
-      await verifier.verify(login.accessToken);
-      const delivered = wiring.whenApplied(login.sessionId);
-      const start = performance.now();
-      await server.logout(login.accessToken);
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        delivered,
-        new Promise((_resolve, reject) => {
-          timer = setTimeout(() => reject(new Error(`not delivered within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      const refused = await verifier.verify(login.accessToken).then(
-        () => false,
-        (error: unknown) => isLatchkeyError(error, 'invalid_token'),
-      );
-      const end = performance.now();
-      if (!refused) throw new Error('the verifier accepted a token whose revocation it received');
-      delivery.push(end - recordedAt);
-      endToEnd.push(end - start);
-    }
+    await revokeOneByOne(server, wiring, options, {
+      loggingOut: () => {
+        start = performance.now();
+      },
+      refused: () => {
+        const end = performance.now();
+        delivery.push(end - recordedAt);
+        endToEnd.push(end - start);
+      },
+    });
   } finally {
     unsubscribe();
   }

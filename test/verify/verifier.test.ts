@@ -1,5 +1,4 @@
 import { generateSigningKey } from '../../src/keys/key-material.js';
-import { isLatchkeyError } from '../../src/errors.js';
 import type { RevocationRecord } from '../../src/records.js';
 import { signAccessToken } from '../../src/token/jwt.js';
 import {
@@ -14,8 +13,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { refusal } from '../helpers/refusal.js';
 import { ISSUER } from '../helpers/app.js';
 import { countingFetch, startLiveServer, waitFor, type LiveServer, type TokenLogin } from './live-server.js';
+import { revokeOneByOne, wire } from './revocation-lag.js';
 
 const JWKS_PATH = '/.well-known/jwks.json';
+/**
+ * How long a wait for something that must happen may last before the test fails: generous, only
+ * so that a hang ends the test (a busy machine may take seconds; how fast is the bench's).
+ */
+const HANG_MS = 15_000;
 
 /** A feed driven by the test: the shape a Redis or Postgres transport will have. */
 function manualFeed(): {
@@ -41,10 +46,6 @@ function manualFeed(): {
 function kidOf(token: string): unknown {
   return (JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()) as { kid?: unknown })
     .kid;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 let server: LiveServer;
@@ -222,7 +223,7 @@ describe('verifying tokens against the live server', () => {
     expect(counter.count(JWKS_PATH)).toBe(1);
     server.clock.advance(2000); // past max-age=300: refreshed in the background
     await verifier.verify((await server.loginToken('rot@example.com')).accessToken);
-    await waitFor(() => verifier.health().jwks.keys === 2);
+    await waitFor(() => verifier.health().jwks.keys === 2, HANG_MS);
     expect(counter.count(JWKS_PATH)).toBe(2);
     server.clock.advance(10 * 60_000);
     const signedByNew = await server.loginToken('rot@example.com');
@@ -230,7 +231,7 @@ describe('verifying tokens against the live server', () => {
     expect((await verifier.verify(signedByNew.accessToken)).sid).toBe(signedByNew.sessionId);
 
     // An immediate rotation: the kid is unknown, and one refetch (past the cooldown) finds it.
-    await waitFor(() => verifier.health().jwks.lastFetch === server.clock());
+    await waitFor(() => verifier.health().jwks.lastFetch === server.clock(), HANG_MS);
     const fetches = counter.count(JWKS_PATH);
     const immediate = await server.latchkey.keyring.rotate({ immediate: true });
     const tooSoon = await server.loginToken('rot@example.com');
@@ -284,60 +285,25 @@ describe('revocations pushed over SSE', () => {
     expect(error.message).toBe('The session has been revoked');
   });
 
-  // The p99 < 100 ms target is measured by `npm run bench`, not asserted here (see pubsub-feeds.test.ts).
-  it('pushes revocations over SSE: refused after every logout, typically at once (median under 100 ms, none over 2 s)', async () => {
-    const verifier = makeVerifier();
-    await verifier.ready();
-    const logins = [];
-    for (let i = 0; i < 50; i++) logins.push(await server.loginToken('lag@example.com'));
-    // Delivery lag: from the moment the server records the revocation (its listeners are told,
-    // the SSE route among them) to the SDK refusing the token. End to end adds the logout call.
-    let recordedAt = 0;
-    const unsubscribe = server.latchkey.revocations.onRevocation(() => {
-      recordedAt = performance.now();
-    });
-    const delivery: number[] = [];
-    const endToEnd: number[] = [];
+  // How fast (the lag, p50/p99) is the bench's: bench/revocation-lag.ts (sse) and `npm run bench`.
+  it('pushes revocations over SSE: each logout reaches the verifier once, in order, and its token is refused', async () => {
+    const wiring = await wire('sse', server);
     try {
+      await wiring.verifier.ready({ timeoutMs: HANG_MS });
+      const logins = await revokeOneByOne(server, wiring, {
+        count: 20,
+        email: 'lag@example.com',
+        timeoutMs: HANG_MS,
+      });
+      const ours = new Set(logins.map((login) => login.sessionId));
+      expect(wiring.applied.filter((subject) => ours.has(subject))).toEqual(
+        logins.map((login) => login.sessionId),
+      );
       for (const login of logins) {
-        await verifier.verify(login.accessToken);
-        const start = performance.now();
-        await server.logout(login.accessToken);
-        // Bounded: at most 100 000 event-loop turns (the test fails long before).
-        for (let turn = 0; turn < 100_000; turn++) {
-          const refused = await verifier.verify(login.accessToken).then(
-            () => false,
-            (error: unknown) => isLatchkeyError(error, 'invalid_token'),
-          );
-          if (refused) break;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        const end = performance.now();
-        delivery.push(end - recordedAt);
-        endToEnd.push(end - start);
+        expect((await refusal(wiring.verifier.verify(login.accessToken))).code).toBe('invalid_token');
       }
     } finally {
-      unsubscribe();
-    }
-    const summary = (lags: readonly number[]): string => {
-      const sorted = [...lags].sort((a, b) => a - b);
-      return `p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms`;
-    };
-    console.log(
-      `revocation lag over SSE, ${logins.length} logouts: recorded → refused by the SDK ${summary(delivery)}; ` +
-        `logout call → refused ${summary(endToEnd)}`,
-    );
-    const sorted = [...delivery].sort((a, b) => a - b);
-    expect(percentile(sorted, 50)).toBeLessThan(100);
-    expect(sorted[sorted.length - 1]).toBeLessThan(2_000);
-    expect(
-      percentile(
-        [...endToEnd].sort((a, b) => a - b),
-        50,
-      ),
-    ).toBeLessThan(100);
-    for (const login of logins) {
-      expect((await refusal(verifier.verify(login.accessToken))).code).toBe('invalid_token');
+      await wiring.close();
     }
   });
 
@@ -353,7 +319,7 @@ describe('revocations pushed over SSE', () => {
       headers: { authorization: `Bearer ${first.accessToken}` },
     });
     expect(response.json()).toEqual({ revoked: 2 });
-    await waitFor(() => verifier.health().revocation.lastSeq >= seqBefore + 3);
+    await waitFor(() => verifier.health().revocation.lastSeq >= seqBefore + 3, HANG_MS);
     for (const login of [first, second]) {
       expect((await refusal(verifier.verify(login.accessToken))).code).toBe('invalid_token');
     }
@@ -389,27 +355,27 @@ describe('revocations pushed over SSE', () => {
       (state) => states.push(state.status),
     );
     try {
-      await waitFor(() => states.includes('live'));
+      await waitFor(() => states.includes('live'), HANG_MS);
       const before = records.length; // the snapshot of earlier tests
       const connected: TokenLogin[] = [];
       for (let i = 0; i < 3; i++) connected.push(await server.loginToken('resume@example.com'));
       for (const login of connected) await server.logout(login.accessToken);
-      await waitFor(() => records.length === before + 3);
+      await waitFor(() => records.length === before + 3, HANG_MS);
       // Pushed records carry no id; the store poll (1 s) then confirms the position.
       const third = records.at(-1)?.seq ?? 0;
-      await waitFor(() => feed.lastEventId >= third, 3000);
+      await waitFor(() => feed.lastEventId >= third, HANG_MS);
 
       gate = new Promise((resolve) => {
         release = resolve;
       });
       server.app.server.closeAllConnections();
-      await waitFor(() => lastEventIds.length === 2);
+      await waitFor(() => lastEventIds.length === 2, HANG_MS);
       expect(states.at(-1)).toBe('connecting');
       const away: TokenLogin[] = [];
       for (let i = 0; i < 5; i++) away.push(await server.loginToken('resume@example.com'));
       for (const login of away) await server.logout(login.accessToken);
       release();
-      await waitFor(() => records.length === before + 8 && states.at(-1) === 'live');
+      await waitFor(() => records.length === before + 8 && states.at(-1) === 'live', HANG_MS);
 
       expect(lastEventIds[1]).toBe(String(third));
       const subjects = new Set(records.map((r) => r.subject));
@@ -505,6 +471,7 @@ describe('staleness', () => {
       await own.app.close();
       await waitFor(
         () => closed.health().revocation.status !== 'live' && open.health().revocation.status !== 'live',
+        HANG_MS,
       );
       // Within maxStaleness: still accepted.
       expect((await closed.verify(login.accessToken)).sid).toBe(login.sessionId);
