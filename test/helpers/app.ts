@@ -7,6 +7,7 @@ import { createHTTPServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { createPasswordHasher, type PasswordHasher } from '../../src/password/hash.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { RevocationRecord } from '../../src/records.js';
 import type { Store } from '../../src/store.js';
 import type { RevocationFeed } from '../../src/verify/feed.js';
 
@@ -120,4 +121,54 @@ export async function loginCookie(
     sessionId: body.session.id,
     device: cookies.get('__Host-latchkey_device')?.value ?? '',
   };
+}
+
+export interface TokenLogin {
+  access_token: string;
+  refresh_token: string;
+  session: { id: string };
+  user: { id: string };
+}
+
+/** Logs in in token mode and returns the token response; throws unless it is a 200. */
+export async function loginToken(
+  app: FastifyInstance,
+  email: string,
+  password = PASSWORD,
+  options: { remoteAddress?: string } = {},
+): Promise<TokenLogin> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/login',
+    payload: { email, password, mode: 'token' },
+    ...options,
+  });
+  if (response.statusCode !== 200) throw new Error(`login failed: ${response.statusCode} ${response.body}`);
+  return json<TokenLogin>(response);
+}
+
+/**
+ * Every revocation record the store holds, expired ones included (`listRevocations` hides the
+ * records expired at `now`; at 0 none is).
+ */
+export function heldRevocations(store: Store): Promise<RevocationRecord[]> {
+  return store.listRevocations({ now: 0 });
+}
+
+/**
+ * The attributes of one Set-Cookie header, by lower-case name, each with every value it was
+ * given (`['']` for a flag such as `Secure`), so that a test sees a repeated or unexpected one.
+ *
+ * @example
+ * cookieAttributes('a=b; Path=/; Secure'); // { path: ['/'], secure: [''] }
+ */
+export function cookieAttributes(header: string): Record<string, string[]> {
+  const attributes: Record<string, string[]> = {};
+  for (const part of header.split(';').slice(1)) {
+    const eq = part.indexOf('=');
+    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
+    const value = eq < 0 ? '' : part.slice(eq + 1).trim();
+    (attributes[name] ??= []).push(value);
+  }
+  return attributes;
 }

@@ -1,5 +1,7 @@
+import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  cookieAttributes,
   createTestApp,
   json,
   loginCookie,
@@ -37,12 +39,13 @@ describe('cookie sessions', () => {
     expect(login.headers['cache-control']).toBe('no-store');
     const cookie = setCookies(login).get('__Host-latchkey_session');
     expect(cookie).toBeDefined();
-    const header = cookie?.header ?? '';
-    expect(header).toContain('HttpOnly');
-    expect(header).toContain('Secure');
-    expect(header).toContain('SameSite=Lax');
-    expect(header).toContain('Path=/');
-    expect(header).not.toMatch(/Domain=/i);
+    // A browser-session cookie (no Max-Age) under the __Host- rules: Secure, Path=/ exactly, no Domain.
+    expect(cookieAttributes(cookie?.header ?? '')).toEqual({
+      path: ['/'],
+      httponly: [''],
+      secure: [''],
+      samesite: ['Lax'],
+    });
     const [id, secret] = (cookie?.value ?? '').split('.');
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Buffer.from(secret ?? '', 'base64url').length).toBeGreaterThanOrEqual(16);
@@ -74,6 +77,77 @@ describe('cookie sessions', () => {
     expect(after.statusCode).toBe(401);
     expect(after.headers['content-type']).toContain('application/problem+json');
     expect(json(after)).toMatchObject({ code: 'session_revoked', status: 401 });
+  });
+
+  it('sets every __Host- cookie Secure, with Path=/ exactly and no Domain, in every mode and when clearing', async () => {
+    await signup(t.app, 'host@example.com');
+    const headers: string[] = [];
+    const collect = (response: LightMyRequestResponse, status: number): Map<string, string> => {
+      expect(response.statusCode).toBe(status);
+      const cookies = setCookies(response);
+      headers.push(...[...cookies.values()].map((cookie) => cookie.header));
+      return new Map([...cookies].map(([name, cookie]) => [name, cookie.value]));
+    };
+    const login = (mode: string, remember = false): Promise<LightMyRequestResponse> =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        payload: { email: 'host@example.com', password: PASSWORD, mode, remember },
+      });
+    // Cookie mode: login (session and device cookies), "remember me", a renewal, a logout.
+    const cookieLogin = await login('cookie');
+    collect(cookieLogin, 200);
+    collect(await login('cookie', true), 200);
+    const session = `__Host-latchkey_session=${setCookies(cookieLogin).get('__Host-latchkey_session')?.value ?? ''}`;
+    const csrf = json<{ csrf_token: string }>(cookieLogin).csrf_token;
+    const renewal = await t.app.inject({
+      method: 'POST',
+      url: '/v1/password',
+      headers: { cookie: session, 'x-csrf-token': csrf },
+      payload: { current_password: PASSWORD, new_password: 'a brand new passphrase 7' },
+    });
+    const renewed = collect(renewal, 200);
+    const logout = await t.app.inject({
+      method: 'POST',
+      url: '/v1/logout',
+      headers: {
+        cookie: `__Host-latchkey_session=${renewed.get('__Host-latchkey_session') ?? ''}`,
+        'x-csrf-token': json<{ csrf_token: string }>(renewal).csrf_token,
+      },
+    });
+    collect(logout, 204);
+    // Hybrid mode: login (access and refresh cookies) and a refresh.
+    const hybrid = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'host@example.com', password: 'a brand new passphrase 7', mode: 'hybrid' },
+    });
+    const hybridCookies = collect(hybrid, 200);
+    collect(
+      await t.app.inject({
+        method: 'POST',
+        url: '/v1/refresh',
+        headers: {
+          cookie: `__Secure-latchkey_refresh=${hybridCookies.get('__Secure-latchkey_refresh') ?? ''}`,
+          'x-csrf-token': json<{ csrf_token: string }>(hybrid).csrf_token,
+        },
+      }),
+      200,
+    );
+
+    const names = new Set(headers.map((header) => header.slice(0, header.indexOf('='))));
+    expect([...names].sort()).toEqual([
+      '__Host-latchkey_access',
+      '__Host-latchkey_device',
+      '__Host-latchkey_session',
+      '__Secure-latchkey_refresh',
+    ]);
+    for (const header of headers) {
+      const attributes = cookieAttributes(header);
+      expect(attributes.secure, header).toEqual(['']);
+      expect(attributes.domain, header).toBeUndefined();
+      if (header.startsWith('__Host-')) expect(attributes.path, header).toEqual(['/']);
+    }
   });
 
   it('refuses a session whose secret is wrong even when the id is right', async () => {

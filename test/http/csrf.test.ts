@@ -63,13 +63,26 @@ describe('CSRF defence for cookie sessions', () => {
   });
 
   it('checks every unsafe route: POST /v1/password, DELETE /v1/sessions/:id', async () => {
-    const password = await t.app.inject({
+    const hashBefore = (await t.store.getUserByEmail('alice@example.com'))?.passwordHash;
+    for (const token of [undefined, bob.csrf]) {
+      const password = await t.app.inject({
+        method: 'POST',
+        url: '/v1/password',
+        headers: { cookie: alice.cookie, ...(token === undefined ? {} : { 'x-csrf-token': token }) },
+        payload: { current_password: PASSWORD, new_password: 'another long passphrase' },
+      });
+      expect(password.statusCode).toBe(403);
+      expect(json(password)).toMatchObject({ code: 'csrf_failed' });
+    }
+    // The password is unchanged: the same stored hash, the new one refused, the old one accepted.
+    expect((await t.store.getUserByEmail('alice@example.com'))?.passwordHash).toBe(hashBefore);
+    const withNew = await t.app.inject({
       method: 'POST',
-      url: '/v1/password',
-      headers: { cookie: alice.cookie },
-      payload: { current_password: PASSWORD, new_password: 'another long passphrase' },
+      url: '/v1/login',
+      payload: { email: 'alice@example.com', password: 'another long passphrase' },
     });
-    expect(password.statusCode).toBe(403);
+    expect(withNew.statusCode).toBe(401);
+    await loginCookie(t.app, 'alice@example.com', PASSWORD);
     const del = await t.app.inject({
       method: 'DELETE',
       url: `/v1/sessions/${alice.sessionId}`,

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { Writable } from 'node:stream';
-import { createTestApp, json, loginCookie, PASSWORD, signup, type TestApp } from '../helpers/app.js';
+import {
+  createTestApp,
+  json,
+  loginCookie,
+  PASSWORD,
+  setCookies,
+  signup,
+  type TestApp,
+} from '../helpers/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -13,39 +21,56 @@ afterAll(async () => {
 
 describe('logs never carry a credential', () => {
   it('keeps passwords, cookies, CSRF tokens and bearer tokens out of every log line', async () => {
+    // Every request below must do what it is there for (a log line of a refusal that should have
+    // been a success proves nothing about the success path), so each status is checked.
     await signup(t.app, 'alice@example.com');
     const login = await loginCookie(t.app, 'alice@example.com');
-    await t.app.inject({
+    const wrong = await t.app.inject({
       method: 'POST',
       url: '/v1/login',
       payload: { email: 'alice@example.com', password: 'a wrong one!' },
     });
-    await t.app.inject({
+    expect(wrong.statusCode).toBe(401);
+    const forged = await t.app.inject({
       method: 'GET',
       url: '/v1/me',
       headers: { cookie: login.cookie, authorization: 'Bearer abc.def.ghi' },
     });
-    await t.app.inject({
+    expect(forged.statusCode).toBe(401);
+    const change = await t.app.inject({
       method: 'POST',
       url: '/v1/password',
       headers: { cookie: login.cookie, 'x-csrf-token': login.csrf },
       payload: { current_password: PASSWORD, new_password: 'the next long passphrase' },
     });
+    expect(change.statusCode).toBe(200);
+    const renewedCookie = setCookies(change).get('__Host-latchkey_session')?.value ?? '';
+    const renewedCsrf = json<{ csrf_token: string }>(change).csrf_token;
+    expect(renewedCookie).not.toBe('');
     const token = await t.app.inject({
       method: 'POST',
       url: '/v1/login',
       payload: { email: 'alice@example.com', password: 'the next long passphrase', mode: 'token' },
     });
+    expect(token.statusCode).toBe(200);
     const { access_token, refresh_token } = json<{ access_token: string; refresh_token: string }>(token);
-    await t.app.inject({
+    const me = await t.app.inject({
       method: 'GET',
       url: '/v1/me',
       headers: { authorization: `Bearer ${access_token}` },
     });
-    await t.app.inject({ method: 'POST', url: '/v1/refresh', payload: { refresh_token } });
+    expect(me.statusCode).toBe(200);
+    const refreshed = await t.app.inject({ method: 'POST', url: '/v1/refresh', payload: { refresh_token } });
+    expect(refreshed.statusCode).toBe(200);
+    const successor = json<{ access_token: string; refresh_token: string }>(refreshed);
 
     const output = t.logs.join('');
     expect(output.length).toBeGreaterThan(0);
+    // The success paths ran and logged: login, password change with renewal, refresh.
+    const events = t.logs.map((line) => (JSON.parse(line) as { event?: string }).event);
+    expect(events).toEqual(
+      expect.arrayContaining(['login.success', 'login.failure', 'password.change', 'session.renew']),
+    );
     expect(output).toContain('login succeeded');
     const secrets = [
       PASSWORD,
@@ -54,8 +79,15 @@ describe('logs never carry a credential', () => {
       login.cookie.split('=')[1] ?? 'x',
       (login.cookie.split('.')[1] ?? 'x').slice(0, 20),
       login.csrf,
+      renewedCookie,
+      (renewedCookie.split('.')[1] ?? 'x').slice(0, 20),
+      renewedCsrf,
       access_token,
       refresh_token,
+      (refresh_token.split('.')[1] ?? 'x').slice(0, 20),
+      successor.access_token,
+      successor.refresh_token,
+      (successor.refresh_token.split('.')[1] ?? 'x').slice(0, 20),
       'abc.def.ghi',
     ];
     for (const secret of secrets) expect(output).not.toContain(secret);

@@ -1,5 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestApp, json, loginCookie, PASSWORD, signup, type TestApp } from '../helpers/app.js';
+import {
+  createTestApp,
+  heldRevocations,
+  loginCookie,
+  loginToken,
+  PASSWORD,
+  signup,
+  type TestApp,
+} from '../helpers/app.js';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 
 let t: TestApp;
 beforeEach(async () => {
@@ -10,35 +21,59 @@ afterEach(async () => {
 });
 
 describe('maintenance', () => {
-  it('sweeps expired and revoked sessions with their refresh tokens, and expired revocation records', async () => {
+  it('sweeps revoked sessions at once, expired ones later, and the revocation records once expired', async () => {
     await signup(t.app, 'alice@example.com');
-    const kept = await loginCookie(t.app, 'alice@example.com');
-    const expiring = await loginCookie(t.app, 'alice@example.com');
-    const tokens = json<{ refresh_token: string; session: { id: string } }>(
-      await t.app.inject({
-        method: 'POST',
-        url: '/v1/login',
-        payload: { email: 'alice@example.com', password: PASSWORD, mode: 'token' },
-      }),
-    );
-    await t.app.inject({
+    const out = await loginCookie(t.app, 'alice@example.com');
+    const idle = await loginCookie(t.app, 'alice@example.com');
+    const tokens = await loginToken(t.app, 'alice@example.com');
+    const refreshId = tokens.refresh_token.split('.')[0] ?? '';
+    const logout = await t.app.inject({
       method: 'POST',
       url: '/v1/logout',
-      headers: { cookie: kept.cookie, 'x-csrf-token': kept.csrf },
+      headers: { cookie: out.cookie, 'x-csrf-token': out.csrf },
     });
-    t.clock.advance(31 * 60_000);
+    expect(logout.statusCode).toBe(204);
+    // The logout is in the store: the session is revoked now, and its revocation record is kept
+    // as long as an access token issued before can be shown (15 min plus the 30 s leeway).
+    const loggedOutAt = t.clock();
+    expect((await t.store.getSession(out.sessionId))?.revokedAt).toBe(loggedOutAt);
+    expect(await heldRevocations(t.store)).toEqual([
+      {
+        seq: expect.any(Number) as number,
+        kind: 'session',
+        subject: out.sessionId,
+        issuedBefore: null,
+        createdAt: loggedOutAt,
+        expiresAt: loggedOutAt + 15 * MINUTE + 30_000,
+      },
+    ]);
+
+    // A minute later: the revoked session is swept, the others are live and stay.
+    t.clock.advance(MINUTE);
     await t.latchkey.maintain();
-    expect(await t.store.getSession(kept.sessionId)).toBeNull();
-    expect(await t.store.getSession(expiring.sessionId)).toBeNull();
-    // The token-mode session lives 7 days idle, so it stays with its refresh token.
+    expect(await t.store.getSession(out.sessionId)).toBeNull();
+    expect(await t.store.getSession(idle.sessionId)).not.toBeNull();
+    expect(await heldRevocations(t.store)).toHaveLength(1);
+
+    // Past the record's retention (still within the idle timeout): the record is swept.
+    t.clock.advance(15 * MINUTE);
+    await t.latchkey.maintain();
+    expect(await heldRevocations(t.store)).toEqual([]);
+    expect(await t.store.getSession(idle.sessionId)).not.toBeNull();
+
+    // Past the idle timeout of the cookie session (30 min): swept without a revocation.
+    t.clock.advance(15 * MINUTE);
+    await t.latchkey.maintain();
+    expect(await t.store.getSession(idle.sessionId)).toBeNull();
+    expect(await heldRevocations(t.store)).toEqual([]);
+    // The token-mode session lives 7 days idle, so it stays with its refresh token...
     expect(await t.store.getSession(tokens.session.id)).not.toBeNull();
-    expect(await t.store.getRefreshToken(tokens.refresh_token.split('.')[0] ?? '')).not.toBeNull();
-    // The revocation record of the logout outlives the longest access token, then goes.
-    expect(await t.store.listRevocations({ now: t.clock() })).toHaveLength(0);
-    t.clock.advance(8 * 86_400_000);
+    expect(await t.store.getRefreshToken(refreshId)).not.toBeNull();
+    // ...until then.
+    t.clock.advance(7 * DAY);
     await t.latchkey.maintain();
     expect(await t.store.getSession(tokens.session.id)).toBeNull();
-    expect(await t.store.getRefreshToken(tokens.refresh_token.split('.')[0] ?? '')).toBeNull();
+    expect(await t.store.getRefreshToken(refreshId)).toBeNull();
   });
 
   it('rotates the signing key on schedule and keeps the previous key published', async () => {

@@ -2,17 +2,42 @@
  * LATCHKEY_SESSION_CACHE through the HTTP API: what it saves (store reads), and every way a
  * revoked session or user must still be refused at once.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/config.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openSessionCacheFeed } from '../../src/app/channels.js';
+import { createManualClock } from '../../src/clock.js';
+import { defaultConfig, loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
+import { openPostgresStore } from '../../src/stores/postgres/index.js';
+import { openRedisStore } from '../../src/stores/redis/index.js';
 import type { Store } from '../../src/store.js';
 import type { RevocationRecord } from '../../src/records.js';
 import type { RevocationFeed, RevocationFeedState } from '../../src/verify/feed.js';
 import { createTestApp, json, loginCookie, signup, type TestApp } from '../helpers/app.js';
+import {
+  probeOwnServerBinaries,
+  startOwnPostgres,
+  startOwnRedis,
+  type OwnPostgres,
+  type OwnRedis,
+} from '../helpers/own-servers.js';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  describeWithServices,
+  probePostgres,
+  probeRedis,
+  uniqueSuffix,
+  type TestDatabase,
+  type TestRedisPrefix,
+} from '../helpers/services.js';
 
 /** The memory store, counting the reads authentication makes; optionally posing as a shared store. */
 function countingStore(kind?: string): { store: Store; reads: () => number } {
-  const inner = createMemoryStore();
+  return countReads(createMemoryStore(), kind);
+}
+
+/** `inner` (whose methods do not use `this`), counting the session and user reads. */
+function countReads(inner: Store, kind?: string): { store: Store; reads: () => number } {
   let reads = 0;
   const store = new Proxy(inner, {
     get(target, property, receiver) {
@@ -196,7 +221,8 @@ describe('session near cache (LATCHKEY_SESSION_CACHE)', () => {
     expect(await me(t, login.cookie)).toBe(401);
   });
 
-  it('on a shared store, serves from memory only while the revocation channel is live', async () => {
+  // The same rule over real channels and real shared stores: see 'the channel going down' below.
+  it('on a shared store, follows each state of the channel: bypassed until live, emptied on every change', async () => {
     const counted = countingStore('redis');
     const feed = manualFeed();
     t = await createTestApp({
@@ -253,3 +279,129 @@ describe('session near cache (LATCHKEY_SESSION_CACHE)', () => {
     expect(t.logs.join('')).toContain('config.session_cache');
   });
 });
+
+/**
+ * How long a wait for something that must happen may last before the test fails: generous, only
+ * so that a hang ends the test (the nodes' clock does not move while they wait).
+ */
+const HANG_MS = 15_000;
+
+/** Resolves once `condition()` is true; fails after `ms`. */
+async function waitFor(condition: () => boolean | Promise<boolean>, ms = HANG_MS): Promise<void> {
+  const started = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - started > ms) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+interface RealChannel {
+  name: 'redis' | 'postgres';
+  problems: Promise<(string | null)[]>;
+}
+
+const realChannels: RealChannel[] = [
+  { name: 'redis', problems: Promise.all([probeOwnServerBinaries(), probeRedis()]) },
+  { name: 'postgres', problems: Promise.all([probeOwnServerBinaries(), probePostgres()]) },
+];
+
+/**
+ * Two nodes on one real shared store (a Redis prefix, a Postgres database of the test's own);
+ * node A has the near cache, fed by the real channel (`openSessionCacheFeed`: Redis pub/sub or
+ * Postgres LISTEN) on a server of the test's own, so that the test can stop it; node B, without a
+ * cache, makes the revocations. When the channel goes down, A must bypass its cache and see at
+ * once what B did, with no message and no clock moving.
+ */
+for (const channel of realChannels) {
+  describeWithServices(`the channel going down (${channel.name} feed)`, await channel.problems, () => {
+    let ownRedis: OwnRedis | undefined;
+    let ownPostgres: OwnPostgres | undefined;
+    let database: TestDatabase | undefined;
+    let prefix: TestRedisPrefix | undefined;
+    const nodes: TestApp[] = [];
+
+    afterAll(async () => {
+      for (const node of nodes) await node.close().catch(() => undefined);
+      await Promise.allSettled([
+        ownRedis?.destroy(),
+        ownPostgres?.destroy(),
+        database?.drop(),
+        prefix?.cleanup(),
+      ]);
+    });
+
+    async function openSharedStore(): Promise<Store> {
+      if (channel.name === 'redis') {
+        prefix ??= createTestRedisPrefix();
+        return openRedisStore({ url: prefix.url, prefix: prefix.prefix });
+      }
+      database ??= await createTestDatabase();
+      return openPostgresStore({ url: database.url, migrate: true });
+    }
+
+    it('bypasses the cache while the channel is down: a revocation by another node is refused at once', async () => {
+      // The channel's server, of the test's own; the store stays on the shared server.
+      const config =
+        channel.name === 'redis'
+          ? defaultConfig({ sessionCache: 60_000, redisURL: (ownRedis = await startOwnRedis()).url })
+          : defaultConfig({
+              sessionCache: 60_000,
+              databaseURL: (ownPostgres = await startOwnPostgres()).url,
+            });
+      const counted = countReads(await openSharedStore());
+      const clock = createManualClock(Date.now());
+      const feed = await openSessionCacheFeed(config, counted.store, `lk_cache_${uniqueSuffix()}`);
+      expect(feed).toBeDefined();
+      const a = await createTestApp({
+        store: counted.store,
+        clock,
+        config: { sessionCache: 60_000, logLevel: 'warn' },
+        ...(feed === undefined ? {} : { sessionCacheFeed: feed }),
+      });
+      nodes.push(a);
+      const b = await createTestApp({ store: await openSharedStore(), clock, config: { sessionCache: 0 } });
+      nodes.push(b);
+      await waitFor(() => a.latchkey.sessionCache?.live === true);
+
+      await signup(b.app, 'a@example.com');
+      const [one, two, three] = [
+        await loginCookie(b.app, 'a@example.com'),
+        await loginCookie(b.app, 'a@example.com'),
+        await loginCookie(b.app, 'a@example.com'),
+      ];
+      const readsFor = async (cookie: string, expected: number): Promise<number> => {
+        const before = counted.reads();
+        expect(await me(a, cookie)).toBe(expected);
+        return counted.reads() - before;
+      };
+      // Live: the second request of each session is served from A's memory.
+      for (const login of [one, two, three]) {
+        expect(await readsFor(login.cookie, 200)).toBeGreaterThan(0);
+        expect(await readsFor(login.cookie, 200)).toBe(0);
+      }
+      // A change behind the channel's back (no record, no message) is not seen while it is live.
+      await b.store.revokeSession(one.sessionId, clock());
+      expect(await readsFor(one.cookie, 200)).toBe(0);
+
+      // The channel's server goes down.
+      if (channel.name === 'redis') await ownRedis?.kill();
+      else await ownPostgres?.stopImmediately();
+      await waitFor(() => a.logs.join('').includes('session_cache.channel_down'));
+
+      // From now on A reads the store on every request: what changed behind its back is refused...
+      expect(await readsFor(one.cookie, 401)).toBeGreaterThan(0);
+      // ...and so is a logout made on B this instant, which no channel carried to A.
+      const logout = await b.app.inject({
+        method: 'POST',
+        url: '/v1/logout',
+        headers: { cookie: two.cookie, 'x-csrf-token': two.csrf },
+      });
+      expect(logout.statusCode).toBe(204);
+      expect(await readsFor(two.cookie, 401)).toBeGreaterThan(0);
+      // A live session still works, read from the store each time.
+      expect(await readsFor(three.cookie, 200)).toBe(2);
+      expect(await readsFor(three.cookie, 200)).toBe(2);
+      expect(a.latchkey.sessionCache?.live).toBe(false);
+    });
+  });
+}

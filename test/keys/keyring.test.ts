@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { LatchkeyError } from '../../src/errors.js';
 import {
@@ -9,21 +9,26 @@ import {
 } from '../../src/keys/keyring.js';
 import { generateSigningKey, toSigningKeyRecord } from '../../src/keys/key-material.js';
 import { deriveKey } from '../../src/lib/secrets.js';
-import type { CounterStore, KeyStore } from '../../src/store.js';
+import type { CounterStore, KeyStore, Store } from '../../src/store.js';
 import type { CounterValue, KeyAlgorithm, SigningKeyRecord } from '../../src/records.js';
 import { createAccessTokenVerifier, signAccessToken, type AccessTokenVerifier } from '../../src/token/jwt.js';
+import { describeEachStore, probeStores } from '../helpers/stores.js';
+
+/** What a keyring needs of a store. */
+type KeyringStore = KeyStore & CounterStore;
+
+const stores = await probeStores();
 
 /**
  * A minimal in-test KeyStore & CounterStore. Every method yields to the event loop first, so
  * that concurrent callers interleave as they would against a real backend; the body of each
  * method then runs without interruption, which makes `increment` atomic.
  */
-function createFakeStore(): KeyStore & CounterStore & { keys: Map<string, SigningKeyRecord> } {
+function createFakeStore(): KeyringStore {
   const keys = new Map<string, SigningKeyRecord>();
   const counters = new Map<string, CounterValue>();
   const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   return {
-    keys,
     async listKeys() {
       await tick();
       return [...keys.values()].map((k) => ({ ...k }));
@@ -64,6 +69,11 @@ function createFakeStore(): KeyStore & CounterStore & { keys: Map<string, Signin
   };
 }
 
+/** The keys the store holds, by kid. */
+async function storedKeys(store: KeyringStore): Promise<Map<string, SigningKeyRecord>> {
+  return new Map((await store.listKeys()).map((key) => [key.kid, key]));
+}
+
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const TTL = 15 * MINUTE;
@@ -71,17 +81,17 @@ const ISS = 'https://auth.example.com';
 const encryptionKey = deriveKey(Buffer.from('the master secret used by these tests!!'), 'signing-keys');
 
 function setup(
+  store: KeyringStore,
   overrides: Partial<KeyringOptions> = {},
-  shared?: { store: ReturnType<typeof createFakeStore>; clock: ManualClock },
+  sharedClock?: ManualClock,
 ): {
   keyring: Keyring;
-  store: ReturnType<typeof createFakeStore>;
+  store: KeyringStore;
   clock: ManualClock;
   verifier: AccessTokenVerifier;
   sign: (options?: { expiresIn?: number; jti?: string }) => string;
 } {
-  const store = shared?.store ?? createFakeStore();
-  const clock = shared?.clock ?? createManualClock();
+  const clock = sharedClock ?? createManualClock();
   const algorithm = overrides.algorithm ?? 'EdDSA';
   const keyring = createKeyring({
     store,
@@ -133,11 +143,15 @@ describe('createKeyring', () => {
   });
 });
 
-describe('keyring lifecycle', () => {
+/**
+ * The lifecycle on a store from `open()`: the fake store above (every call yields, so concurrent
+ * callers interleave) and each real store (`test/helpers/stores.ts`).
+ */
+function lifecycleTests(open: () => Promise<KeyringStore>): void {
   it('creates the first key at init, active at once', async () => {
-    const { keyring, store, clock, verifier, sign } = setup();
+    const { keyring, store, clock, verifier, sign } = setup(await open());
     await keyring.init();
-    expect(store.keys.size).toBe(1);
+    expect((await storedKeys(store)).size).toBe(1);
     const [summary] = keyring.list();
     expect(summary).toMatchObject({
       alg: 'EdDSA',
@@ -149,22 +163,22 @@ describe('keyring lifecycle', () => {
     expect(keyring.signingKey().kid).toBe(summary?.kid);
     expect(verifier.verify(sign()).claims.sub).toBe('user-1');
     // A second init on the same store loads; it does not create another key.
-    const again = setup({}, { store, clock });
+    const again = setup(store, {}, clock);
     await again.keyring.init();
-    expect(store.keys.size).toBe(1);
+    expect((await storedKeys(store)).size).toBe(1);
     expect(again.keyring.signingKey().kid).toBe(summary?.kid);
   });
 
   it('stores only sealed private keys', async () => {
-    const { keyring, store } = setup();
+    const { keyring, store } = setup(await open());
     await keyring.init();
-    const [record] = [...store.keys.values()];
+    const [record] = [...(await storedKeys(store)).values()];
     expect(record?.encryptedPrivateKey).toMatch(/^v1\./);
     expect(JSON.stringify(record)).not.toContain('"d"');
   });
 
   it('publishes a rotated key before it signs, and verifies the old key until removal', async () => {
-    const { keyring, store, clock, verifier, sign } = setup({ publishLeadMs: 10 * MINUTE });
+    const { keyring, store, clock, verifier, sign } = setup(await open(), { publishLeadMs: 10 * MINUTE });
     await keyring.init();
     const first = keyring.signingKey().kid;
     const oldToken = sign();
@@ -202,7 +216,7 @@ describe('keyring lifecycle', () => {
 
     clock.advance(TTL - 10 * MINUTE);
     await keyring.maintain();
-    expect(store.keys.has(first)).toBe(true);
+    expect((await storedKeys(store)).has(first)).toBe(true);
     expect(verifier.verify(longToken).claims.jti).toBe('long');
 
     // Past retention: no longer resolvable even before maintain() deletes it...
@@ -211,14 +225,14 @@ describe('keyring lifecycle', () => {
     expect(() => verifier.verify(longToken)).toThrow('unknown kid');
     // ...and maintain() removes it from the store and the JWKS.
     await keyring.maintain();
-    expect(store.keys.has(first)).toBe(false);
+    expect((await storedKeys(store)).has(first)).toBe(false);
     expect(keyring.jwks().keys.map((k) => k.kid)).toEqual([rotated.kid]);
     expect(() => verifier.verify(longToken)).toThrow(LatchkeyError);
     expect(keyring.list().map((k) => k.kid)).toEqual([rotated.kid]);
   });
 
   it('rotate({ immediate: true }) signs at once and retires the previous key now', async () => {
-    const { keyring, clock, verifier, sign } = setup();
+    const { keyring, clock, verifier, sign } = setup(await open());
     await keyring.init();
     const oldToken = sign();
     const first = keyring.signingKey().kid;
@@ -232,46 +246,46 @@ describe('keyring lifecycle', () => {
   });
 
   it('maintain() rotates when the active key is older than rotationIntervalMs, once', async () => {
-    const { keyring, store, clock } = setup({ rotationIntervalMs: 30 * DAY, publishLeadMs: 10 * MINUTE });
+    const { keyring, store, clock } = setup(await open(), {
+      rotationIntervalMs: 30 * DAY,
+      publishLeadMs: 10 * MINUTE,
+    });
     await keyring.init();
     const first = keyring.signingKey().kid;
     clock.advance(29 * DAY);
     await keyring.maintain();
-    expect(store.keys.size).toBe(1);
+    expect((await storedKeys(store)).size).toBe(1);
     clock.advance(DAY);
     await keyring.maintain();
-    expect(store.keys.size).toBe(2);
+    expect((await storedKeys(store)).size).toBe(2);
     // During the lead time, further maintenance does not rotate again.
     clock.advance(5 * MINUTE);
     await keyring.maintain();
     await keyring.maintain();
-    expect(store.keys.size).toBe(2);
+    expect((await storedKeys(store)).size).toBe(2);
     expect(keyring.signingKey().kid).toBe(first);
     clock.advance(5 * MINUTE);
     await keyring.maintain();
     expect(keyring.signingKey().kid).not.toBe(first);
-    expect(store.keys.size).toBe(2);
+    expect((await storedKeys(store)).size).toBe(2);
   });
 
   it('maintain() skips scheduled rotation while another node holds the lock', async () => {
-    const { keyring, store, clock } = setup({ rotationIntervalMs: DAY });
+    const { keyring, store, clock } = setup(await open(), { rotationIntervalMs: DAY });
     await keyring.init();
     clock.advance(DAY);
     await store.increment(KEY_ROTATION_LOCK, 15_000, clock());
     await keyring.maintain();
-    expect(store.keys.size).toBe(1);
+    expect((await storedKeys(store)).size).toBe(1);
     clock.advance(16_000); // the lock expires
     await keyring.maintain();
-    expect(store.keys.size).toBe(2);
+    expect((await storedKeys(store)).size).toBe(2);
   });
 
   it('another node learns of a rotation by reloading before the new key signs', async () => {
-    const a = setup({ refreshIntervalMs: MINUTE, publishLeadMs: 10 * MINUTE });
+    const a = setup(await open(), { refreshIntervalMs: MINUTE, publishLeadMs: 10 * MINUTE });
     await a.keyring.init();
-    const b = setup(
-      { refreshIntervalMs: MINUTE, publishLeadMs: 10 * MINUTE },
-      { store: a.store, clock: a.clock },
-    );
+    const b = setup(a.store, { refreshIntervalMs: MINUTE, publishLeadMs: 10 * MINUTE }, a.clock);
     await b.keyring.init();
     const rotated = await a.keyring.rotate();
     expect(b.keyring.resolveVerificationKey(rotated.kid)).toBeUndefined();
@@ -286,7 +300,7 @@ describe('keyring lifecycle', () => {
   });
 
   it('repairs an interrupted rotation: an older unretired key is retired when the newer activates', async () => {
-    const { keyring, store, clock } = setup();
+    const { keyring, store, clock } = setup(await open());
     await keyring.init();
     const first = keyring.signingKey().kid;
     const extra = await generateSigningKey('EdDSA');
@@ -294,18 +308,19 @@ describe('keyring lifecycle', () => {
       toSigningKeyRecord(extra, { encryptionKey, createdAt: clock(), activatesAt: clock() + MINUTE }),
     );
     await keyring.maintain();
-    expect(store.keys.get(first)).toMatchObject({ retiredAt: clock() + MINUTE });
+    expect((await storedKeys(store)).get(first)).toMatchObject({ retiredAt: clock() + MINUTE });
     clock.advance(MINUTE);
     expect(keyring.signingKey().kid).toBe(extra.kid);
   });
 
   it('a wrong encryption key fails clearly at init', async () => {
-    const { keyring, store, clock } = setup();
+    const { keyring, store, clock } = setup(await open());
     await keyring.init();
     const kid = keyring.signingKey().kid;
     const wrong = setup(
+      store,
       { encryptionKey: deriveKey(Buffer.from('a different master secret, long enough'), 'signing-keys') },
-      { store, clock },
+      clock,
     );
     const failure = wrong.keyring.init();
     await expect(failure).rejects.toBeInstanceOf(LatchkeyError);
@@ -317,16 +332,32 @@ describe('keyring lifecycle', () => {
   });
 
   it('keyrings starting concurrently on one store create exactly one key', async () => {
-    const store = createFakeStore();
+    const store = await open();
     const clock = createManualClock();
-    const nodes = Array.from({ length: 5 }, () => setup({}, { store, clock }));
+    const nodes = Array.from({ length: 5 }, () => setup(store, {}, clock));
     await Promise.all(nodes.map((n) => n.keyring.init()));
-    expect(store.keys.size).toBe(1);
+    expect((await storedKeys(store)).size).toBe(1);
     const kids = new Set(nodes.map((n) => n.keyring.signingKey().kid));
     expect(kids.size).toBe(1);
     // Each node verifies the others' tokens.
     const token = nodes[0]?.sign() ?? '';
     for (const n of nodes) expect(n.verifier.verify(token).claims.sub).toBe('user-1');
+  });
+}
+
+describe('keyring lifecycle (fake store)', () => {
+  lifecycleTests(() => Promise.resolve(createFakeStore()));
+});
+
+describeEachStore('keyring lifecycle', stores, (factory) => {
+  const opened: Store[] = [];
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+  });
+  lifecycleTests(async () => {
+    const store = await factory.open();
+    opened.push(store);
+    return store;
   });
 });
 
@@ -336,7 +367,7 @@ describe('jwks', () => {
     ['ES256', ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']],
     ['RS256', ['alg', 'e', 'kid', 'kty', 'n', 'use']],
   ] as const)('%s: only public members, kid, use and alg', async (alg, members) => {
-    const { keyring } = setup({ algorithm: alg });
+    const { keyring } = setup(createFakeStore(), { algorithm: alg });
     await keyring.init();
     const { keys } = keyring.jwks();
     expect(keys).toHaveLength(1);
@@ -348,20 +379,20 @@ describe('jwks', () => {
   });
 
   it('HS256 keys sign and verify but never appear in the JWKS', async () => {
-    const { keyring, verifier, sign } = setup({ algorithm: 'HS256' });
+    const { keyring, verifier, sign } = setup(createFakeStore(), { algorithm: 'HS256' });
     await keyring.init();
     expect(keyring.jwks()).toEqual({ keys: [] });
     expect(verifier.verify(sign()).header.alg).toBe('HS256');
   });
 
   it('switching the configured algorithm creates a key of the new algorithm at once', async () => {
-    const { keyring, store, clock, sign } = setup({ algorithm: 'EdDSA' });
+    const { keyring, store, clock, sign } = setup(createFakeStore(), { algorithm: 'EdDSA' });
     await keyring.init();
     const edToken = sign();
-    const es = setup({ algorithm: 'ES256' }, { store, clock });
+    const es = setup(store, { algorithm: 'ES256' }, clock);
     await es.keyring.init();
     expect(es.keyring.signingKey().alg).toBe('ES256');
-    expect(store.keys.size).toBe(2);
+    expect((await storedKeys(store)).size).toBe(2);
     expect(
       es.keyring
         .jwks()
