@@ -34,6 +34,8 @@ export interface TargetRow {
   measured: number;
   target: number;
   lowerIsBetter?: boolean;
+  /** The unit of a lower-is-better figure (default `ms`). */
+  unit?: string;
 }
 
 export interface Throughput {
@@ -75,6 +77,8 @@ export interface BenchReport {
   } | null;
   revocationExternal: string | null;
   storage: { redis: string | null; sql: string | null } | null;
+  /** Resident memory of the Latchkey servers after the loads, and their peak since start (Linux). */
+  memory: Array<{ label: string; rssMiB: number; peakMiB: number }> | null;
   targets: TargetRow[];
   profiles: ProfileSummary[];
   dropped: string[];
@@ -235,8 +239,8 @@ export function renderMarkdown(report: BenchReport): string {
       ['Target', 'Measured', 'Goal', 'Result'],
       report.targets.map((t) => [
         t.name,
-        t.lowerIsBetter === true ? `${formatMs(t.measured)} ms` : formatRatio(t.measured),
-        t.lowerIsBetter === true ? `< ${t.target} ms` : `>= ${t.target}x`,
+        t.lowerIsBetter === true ? `${formatMs(t.measured)} ${t.unit ?? 'ms'}` : formatRatio(t.measured),
+        t.lowerIsBetter === true ? `< ${t.target} ${t.unit ?? 'ms'}` : `>= ${t.target}x`,
         isPass(t) ? 'PASS' : '**MISS**',
       ]),
     ),
@@ -246,7 +250,7 @@ export function renderMarkdown(report: BenchReport): string {
       'the server is saturated under this load, so one no-auth request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
       'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent same-server ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
       "The **express-session** targets are plain throughput: Latchkey's Redis cookie-session req/s over express-session + connect-redis req/s, both measured in the same round, then the median over rounds (each against its own ceiling is in the table below). " +
-      "`LATCHKEY_SESSION_CACHE` defaults to `auto`: the near session cache is on (5 s) for the memory store and PGlite, which only this process writes, and off for Postgres and Redis. The Redis near-cache row is a separate server on its own key prefix with `LATCHKEY_SESSION_CACHE=5s`; the Redis rows marked NO cache are the default configuration; the PGlite row marked off sets `LATCHKEY_SESSION_CACHE=0` to show the store's own cost. " +
+      "`LATCHKEY_SESSION_CACHE` defaults to `auto`: the near session cache is on (5 s) for the memory store, SQLite and PGlite, which only this process writes, and off for Postgres and Redis. The Redis near-cache row is a separate server on its own key prefix with `LATCHKEY_SESSION_CACHE=5s`; the Redis rows marked NO cache are the default configuration; the SQLite and PGlite rows marked off set `LATCHKEY_SESSION_CACHE=0` to show the store's own cost. " +
       'The revocation target is taken from the logout response to the first refusal (propagation); the figure from the moment the logout is sent, which adds the logout request and its store write, is below.',
     '',
     '## Protected route over HTTP',
@@ -363,8 +367,8 @@ export function renderMarkdown(report: BenchReport): string {
     const r = report.revocation;
     out.push(
       `**Revocation lag**: ${r.samples} samples, p50 ${formatMs(r.p50)} ms, p99 ${formatMs(r.p99)} ms, max ${formatMs(r.max)} ms. ` +
-        'Measured from just before `POST /v1/logout` is sent (token mode, PGlite store: the default) until a resource service in another process — `latchkey/verify` fed by the SSE revocation feed — first refuses the same access token; the harness polls it back to back. ' +
-        `With ${r.samples} samples, the p99 is the worst sample or close to it. That lag includes the logout request itself (a write to the PGlite store); ` +
+        'Measured from just before `POST /v1/logout` is sent (token mode, SQLite store: the default) until a resource service in another process — `latchkey/verify` fed by the SSE revocation feed — first refuses the same access token; the harness polls it back to back. ' +
+        `With ${r.samples} samples, the p99 is the worst sample or close to it. That lag includes the logout request itself (a write to the SQLite store); ` +
         `counted from the moment the logout response arrived instead, the lag is p50 ${formatMs(r.afterResponseP50)} ms, p99 ${formatMs(r.afterResponseP99)} ms: the propagation through the feed alone.`,
       '',
     );
@@ -376,6 +380,19 @@ export function renderMarkdown(report: BenchReport): string {
       '```',
       report.revocationExternal.trim(),
       '```',
+      '',
+    );
+  }
+  if (report.memory !== null) {
+    out.push(
+      '## Server memory',
+      '',
+      'Resident set of each Latchkey server process (`VmRSS` in `/proc/<pid>/status`) after the loads, and its peak since the process started (`VmHWM`), which includes creating its data directory at the first start. The servers run through tsx (`node --import tsx`), which adds its own share; `node dist/cli/main.js serve` uses somewhat less.',
+      '',
+      table(
+        ['Server', 'resident MiB', 'peak MiB'],
+        report.memory.map((m) => [m.label, m.rssMiB.toFixed(0), m.peakMiB.toFixed(0)]),
+      ),
       '',
     );
   }
@@ -405,7 +422,7 @@ export function renderMarkdown(report: BenchReport): string {
     `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections, ${report.ceilingSeconds} s for a ceiling; ${report.latencySeconds} s at one connection). A 1-s warm-up of every route (protected and ceiling) comes first and is discarded.`,
     "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run right next to each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
     "- Server CPU per request: the server process's utime + stime from `/proc/<pid>/stat` (clock ticks, usually 10 ms) read before and after each load, divided by the requests the load generator counted; on Linux only.",
-    '- Latchkey servers: `LATCHKEY_STORE=memory`; PGlite (the default) in a temporary data directory; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the extra session servers set `LATCHKEY_SESSION_CACHE` (`5s` for Redis, `0` for PGlite) and nothing else (and their own data directory or prefix). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
+    '- Latchkey servers: `LATCHKEY_STORE=memory`; SQLite (the default: nothing configured) and PGlite (`LATCHKEY_STORE=pglite`) in temporary data directories; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the extra session servers set `LATCHKEY_SESSION_CACHE` (`5s` for Redis, `0` for SQLite and PGlite) and nothing else (and their own data directory or prefix). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
     '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios and CPU per request hold better than absolute numbers.',
     '',
   );

@@ -5,12 +5,13 @@
  * - verification in process, per algorithm (ours cold and cached, raw node:crypto, jose,
  *   fast-jwt, jsonwebtoken);
  * - a protected route over HTTP (req/s, p50, p99, server CPU per request) for Latchkey cookie
- *   sessions on each store (with and without the near session cache), a resource service on
+ *   sessions on each store (with and without the near session cache; SQLite, the default store,
+ *   in quick mode too), a resource service on
  *   `latchkey/verify` with a reused and a new JWT per request, the hybrid access cookie, and
  *   express-session + connect-redis, @fastify/jwt and hono/jwt; each against its own ceiling
  *   (the same server process, a no-auth route with the same body) and a bare Fastify reference;
- * - login and refresh throughput, revocation lag, storage per session, and the added latency
- *   of the auth step at one connection.
+ * - login and refresh throughput, revocation lag, storage per session, the added latency of the
+ *   auth step at one connection, and the resident memory of the Latchkey servers (now and peak).
  *
  * Every server runs in its own process and the load generator (wrk, or autocannon without it)
  * in another; every figure is the median of interleaved rounds, and every comparison a ratio
@@ -47,6 +48,7 @@ import {
   postJSON,
 } from './lib/latchkey.js';
 import { hasWrk, runLoad, type LoadOptions, type LoadResult } from './lib/load.js';
+import { processMemory } from './lib/memory.js';
 import { profileLatchkeySession, type ProfileSummary } from './lib/profile.js';
 import { killAllChildren, startBenchServer, trackChild } from './lib/processes.js';
 import {
@@ -357,10 +359,11 @@ export async function runBenchmarks(args: string[]): Promise<number> {
     };
 
     const noAuth = await bench('no-auth', 'no-auth', {});
-    // PGlite, the default store, also serves the hybrid login, the JWKS and the revocation feed
-    // (which needs a machine client, and so a store the CLI can write to before the server starts).
-    // Quick mode leaves PGlite out (its start, and the CLI run before it, take most of a minute).
-    const [memory, pglite, pgliteUncached] = await Promise.all([
+    // SQLite, the default store (nothing configured), runs in quick mode too, with and without
+    // its near cache. In a full run it also serves the hybrid login, the JWKS and the revocation
+    // feed (which needs a machine client, and so a store the CLI can write to before the server
+    // starts). Quick mode leaves PGlite out (its start takes seconds and most of a gigabyte).
+    const [memory, sqlite, sqliteUncached, pglite, pgliteUncached] = await Promise.all([
       // The refresh load chains refreshes from one address: lift the flood limits (a huge value
       // keeps the counting in the measured path, where 0 would skip it).
       latchkey('memory', {
@@ -368,8 +371,12 @@ export async function runBenchmarks(args: string[]): Promise<number> {
         LATCHKEY_REFRESH_LIMIT_IP: '999999999',
         LATCHKEY_REFRESH_LIMIT_SESSION: '999999999',
       }),
-      settings.quick ? null : latchkey('pglite', {}, { feedClient: true }),
-      settings.quick ? null : latchkey('pglite-nocache', { LATCHKEY_SESSION_CACHE: '0' }),
+      latchkey('sqlite', {}, { feedClient: !settings.quick }),
+      latchkey('sqlite-nocache', { LATCHKEY_SESSION_CACHE: '0' }),
+      settings.quick ? null : latchkey('pglite', { LATCHKEY_STORE: 'pglite' }),
+      settings.quick
+        ? null
+        : latchkey('pglite-nocache', { LATCHKEY_STORE: 'pglite', LATCHKEY_SESSION_CACHE: '0' }),
     ]);
     const memoryURL = memory.url;
     const scenarios: Scenario[] = [];
@@ -411,8 +418,9 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       pid: noAuth.pid,
       load: get(`${noAuth.url}/me`),
     });
-    // Memory and PGlite run with their default near cache (LATCHKEY_SESSION_CACHE=auto: on, 5 s,
-    // since only this process writes them); PGlite also runs without it, for the store's own cost.
+    // Memory, SQLite and PGlite run with their default near cache (LATCHKEY_SESSION_CACHE=auto:
+    // on, 5 s, since only this process writes them); SQLite and PGlite also run without it, for
+    // the store's own cost.
     scenarios.push(
       await cookieSession(
         'session-memory',
@@ -420,13 +428,23 @@ export async function runBenchmarks(args: string[]): Promise<number> {
         memory,
       ),
     );
+    scenarios.push(
+      await cookieSession(
+        'session-sqlite',
+        'Latchkey cookie session, SQLite, the default (near cache: auto)',
+        sqlite,
+      ),
+    );
+    scenarios.push(
+      await cookieSession(
+        'session-sqlite-nocache',
+        'Latchkey cookie session, SQLite, near cache off (LATCHKEY_SESSION_CACHE=0)',
+        sqliteUncached,
+      ),
+    );
     if (pglite !== null)
       scenarios.push(
-        await cookieSession(
-          'session-pglite',
-          'Latchkey cookie session, PGlite, the default (near cache: auto)',
-          pglite,
-        ),
+        await cookieSession('session-pglite', 'Latchkey cookie session, PGlite (near cache: auto)', pglite),
       );
     if (pgliteUncached !== null)
       scenarios.push(
@@ -500,14 +518,14 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       );
     }
     let hybridURL: string | null = null;
-    if (pglite !== null) {
+    if (!settings.quick) {
       const hybrid = await bench('hybrid', 'latchkey-verify', {
-        BENCH_ISSUER: pglite.url,
-        BENCH_AUDIENCE: pglite.url,
+        BENCH_ISSUER: sqlite.url,
+        BENCH_AUDIENCE: sqlite.url,
         BENCH_ALG: 'EdDSA',
-        BENCH_JWKS_URI: `${pglite.url}/.well-known/jwks.json`,
-        BENCH_FEED_URL: `${pglite.url}/v1/revocations`,
-        BENCH_FEED_AUTHORIZATION: pglite.feedAuthorization,
+        BENCH_JWKS_URI: `${sqlite.url}/.well-known/jwks.json`,
+        BENCH_FEED_URL: `${sqlite.url}/v1/revocations`,
+        BENCH_FEED_AUTHORIZATION: sqlite.feedAuthorization,
       });
       hybridURL = hybrid.url;
       scenarios.push(
@@ -516,7 +534,7 @@ export async function runBenchmarks(args: string[]): Promise<number> {
           '/me',
           '/open',
           { id: 'hybrid', label: 'Latchkey hybrid access cookie (JWKS + SSE feed)', group: 'hybrid' },
-          get('', { cookie: await loginHybrid(pglite.url) }),
+          get('', { cookie: await loginHybrid(sqlite.url) }),
         ),
       );
     }
@@ -643,6 +661,20 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       };
     });
 
+    // Resident memory of the Latchkey servers after the loads, and their peak since they started
+    // (the SQLite and PGlite ones created their data directory at that start).
+    const memoryRows: NonNullable<BenchReport['memory']> = [];
+    for (const [label, server] of [
+      ['memory store', memory],
+      ['SQLite, the default', sqlite],
+      ['SQLite, near cache off', sqliteUncached],
+      ['PGlite', pglite],
+      ['PGlite, near cache off', pgliteUncached],
+    ] as const) {
+      const reading = server === null ? null : processMemory(server.pid);
+      if (reading !== null) memoryRows.push({ label, ...reading });
+    }
+
     // 5. The auth step's added latency at one connection: each setup against its own ceiling
     // route at one connection, run just before it.
     const latencyIds = [
@@ -717,8 +749,8 @@ export async function runBenchmarks(args: string[]): Promise<number> {
     });
     // 7. Revocation lag: logout on the server, refusal in the resource service (another process).
     let revocation: BenchReport['revocation'] = null;
-    if (pglite !== null && hybridURL !== null) {
-      const authURL = pglite.url;
+    if (hybridURL !== null) {
+      const authURL = sqlite.url;
       const resourceURL = hybridURL;
       progress(`revocation lag (${settings.revocationSamples} samples)`);
       const lags: number[] = [];
@@ -825,6 +857,22 @@ export async function runBenchmarks(args: string[]): Promise<number> {
           target: 5,
         });
     }
+    const sqliteUncachedRow = row('session-sqlite-nocache');
+    if (sqliteUncachedRow !== undefined)
+      targets.push({
+        name: 'SQLite (the default store) cookie session, near cache off / same-server ceiling',
+        measured: sqliteUncachedRow.ratio,
+        target: 0.5,
+      });
+    const sqliteMemory = memoryRows.find((m) => m.label === 'SQLite, the default');
+    if (sqliteMemory !== undefined)
+      targets.push({
+        name: 'Default server (SQLite) peak resident memory since its first start (MiB, run through tsx), must be below',
+        measured: sqliteMemory.peakMiB,
+        target: 150,
+        lowerIsBetter: true,
+        unit: 'MiB',
+      });
     if (revocation !== null)
       targets.push({
         name: 'Revocation lag p99 (ms, from logout response to refusal in another process), must be below',
@@ -905,6 +953,7 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       revocation,
       revocationExternal,
       storage,
+      memory: memoryRows.length === 0 ? null : memoryRows,
       targets,
       profiles,
       dropped,
@@ -970,10 +1019,18 @@ function printTable(report: BenchReport): void {
     lines.push(
       `revocation lag p50 ${formatMs(report.revocation.p50)} ms, p99 ${formatMs(report.revocation.p99)} ms (${report.revocation.samples} samples)`,
     );
+  if (report.memory !== null) {
+    lines.push('', 'Resident memory of the Latchkey servers (MiB, after the loads / peak since start)');
+    for (const m of report.memory)
+      lines.push(
+        `${m.label.padEnd(width)} ${m.rssMiB.toFixed(0).padStart(9)} ${m.peakMiB.toFixed(0).padStart(9)}`,
+      );
+  }
   lines.push('', 'Targets');
   for (const t of report.targets) {
     const pass = t.lowerIsBetter === true ? t.measured < t.target : t.measured >= t.target;
-    const shown = t.lowerIsBetter === true ? `${formatMs(t.measured)} ms` : formatRatio(t.measured);
+    const shown =
+      t.lowerIsBetter === true ? `${formatMs(t.measured)} ${t.unit ?? 'ms'}` : formatRatio(t.measured);
     lines.push(
       `${pass ? 'PASS' : 'MISS'}  ${t.name}: ${shown} (target ${t.lowerIsBetter === true ? '<' : '>='} ${t.target})`,
     );

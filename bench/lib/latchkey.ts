@@ -55,7 +55,7 @@ export async function startLatchkey(
   let feedAuthorization: string | null = null;
   if (options.feedClient === true) {
     // The revocation feed takes a machine client's Basic credentials: create one with the CLI
-    // before the server opens the store (a persistent store: PGlite, Postgres or Redis).
+    // before the server opens the store (a persistent store: SQLite, PGlite, Postgres or Redis).
     const { stdout } = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', 'src/cli/main.ts', 'clients', 'create', 'bench-feed', '--scopes', ''],

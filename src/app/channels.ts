@@ -1,8 +1,12 @@
 /**
  * The revocation channels of a server: the publisher that pushes every revocation to resource
- * services (Redis pub/sub with `REDIS_URL`, else Postgres NOTIFY with `DATABASE_URL`), and the
- * feed a node's near session cache listens to on the same channel. Each driver is loaded only
- * when its URL is configured.
+ * services (Redis pub/sub with `REDIS_URL`, else Postgres NOTIFY with a `postgres://`
+ * `DATABASE_URL`), and the feed a node's near session cache listens to on the same channel. Each
+ * driver is loaded only when its URL is configured.
+ *
+ * MySQL and MariaDB have no LISTEN/NOTIFY: with a `mysql://` `DATABASE_URL` alone there is no
+ * channel (resource services read the HTTP feed, and the near cache of a node stays off, which
+ * `createConfiguredSessionCache` logs); with `REDIS_URL` too, Redis pub/sub is the channel.
  */
 
 import type { LatchkeyConfig } from '../config/config.js';
@@ -11,9 +15,14 @@ import type { Store } from '../store.js';
 import type { RevocationFeed } from '../verify/feed.js';
 import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
 
+/** Whether `DATABASE_URL` is a Postgres server, the one SQL server with a push channel (NOTIFY). */
+function isPostgresURL(url: string | null): url is string {
+  return url !== null && /^postgres(ql)?:\/\//i.test(url);
+}
+
 /**
- * The publisher the configuration selects, or null (memory and PGlite: no other process to tell
- * but resource services, which read the HTTP feed). Services always catch up from the HTTP
+ * The publisher the configuration selects, or null (memory and the embedded stores: no other
+ * process to tell but resource services, which read the HTTP feed; MySQL alone: no push channel). Services always catch up from the HTTP
  * snapshot, so a missed publish is recovered.
  *
  * @example
@@ -27,7 +36,7 @@ export async function openRevocationPublisher(
     const { createRedisRevocationPublisher } = await import('../stores/redis/publisher.js');
     return createRedisRevocationPublisher({ url: config.redisURL, channel });
   }
-  if (config.databaseURL !== null) {
+  if (isPostgresURL(config.databaseURL)) {
     const { createPostgresRevocationPublisher } = await import('../stores/postgres/publisher.js');
     return createPostgresRevocationPublisher({ url: config.databaseURL, channel });
   }
@@ -39,8 +48,8 @@ export async function openRevocationPublisher(
  * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
  * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
  * from the store itself after every (re)subscription and re-read every second. Undefined when
- * the cache is off (`0`, or `auto` on a shared store) or the store is process-local (memory,
- * PGlite), where none is needed.
+ * the cache is off (`0`, or `auto` on a shared store), the store is process-local (memory,
+ * PGlite), where none is needed, or MySQL alone, which has no channel (the cache then stays off).
  *
  * @example
  * const feed = await openSessionCacheFeed(config, store, channel);
@@ -72,7 +81,7 @@ export async function openSessionCacheFeed(
       ...timing,
     });
   }
-  if (config.databaseURL !== null && config.store !== 'memory') {
+  if (isPostgresURL(config.databaseURL) && config.store !== 'memory') {
     const { createPostgresRevocationFeed } = await import('../verify/postgres-feed.js');
     return createPostgresRevocationFeed({
       url: config.databaseURL,

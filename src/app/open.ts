@@ -41,7 +41,10 @@ export async function openLatchkey(
   const channels = options.channels ?? true;
   const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
   if (options.warnings ?? channels) warnAboutConfiguration(config, logger, secret.source);
-  const store = await openStore(config, options.migrate === undefined ? {} : { migrate: options.migrate });
+  const store = await openStore(config, {
+    logger,
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+  });
   const channel = DEFAULT_REVOCATION_CHANNEL;
   const sessionCacheFeed = channels ? await openSessionCacheFeed(config, store, channel) : undefined;
   const latchkey = await createLatchkey({

@@ -10,8 +10,8 @@ import type { RevocationRecorder } from '../revocation/revocations.js';
 import { createSessionCache, type SessionCache } from '../session/session-cache.js';
 import type { RevocationFeed } from '../verify/feed.js';
 
-/** Stores that only this process writes while it runs. */
-const PROCESS_LOCAL_STORES = new Set(['memory', 'pglite']);
+/** Stores that only this process writes while it runs (the embedded ones: the data-directory lock). */
+const PROCESS_LOCAL_STORES = new Set(['memory', 'sqlite', 'pglite']);
 /** The near cache's max age when `LATCHKEY_SESSION_CACHE` is `auto` on a process-local store. */
 export const AUTO_SESSION_CACHE_MS = 5_000;
 

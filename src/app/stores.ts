@@ -4,22 +4,61 @@
  * | `LATCHKEY_STORE` | `DATABASE_URL` | `REDIS_URL` | Store                                                  |
  * | ---------------- | -------------- | ----------- | ------------------------------------------------------ |
  * | `memory`         | (ignored)      | (ignored)   | memory (one process, lost at exit)                     |
- * | auto             | unset          | unset       | PGlite in `LATCHKEY_DATA_DIR` (one process)            |
+ * | `sqlite`         | unset          | unset       | SQLite, `LATCHKEY_DATA_DIR/latchkey.sqlite`            |
+ * | `pglite`         | unset          | unset       | PGlite, `LATCHKEY_DATA_DIR/pglite/`                    |
+ * | auto             | unset          | unset       | SQLite; PGlite where the data directory holds a PGlite |
+ * |                  |                |             | database and no SQLite file (an upgrade: kept, with a  |
+ * |                  |                |             | warning that says how to move)                         |
  * | auto             | set            | unset       | Postgres holds everything                              |
  * | auto             | unset          | set         | Redis holds everything (it must persist: AOF)          |
  * | auto             | set            | set         | users and keys in Postgres; sessions, refresh tokens,  |
  * |                  |                |             | counters and revocations in Redis                      |
+ * | auto             | `mysql://`     | unset       | MySQL / MariaDB holds everything (`mariadb://` too)    |
+ * | auto             | `mysql://`     | set         | users and keys in MySQL; the rest in Redis             |
  *
  * Drivers are imported here, lazily, so that a process never loads a driver it does not use
- * (a PGlite process never loads `pg` or `ioredis`, and the other way round).
+ * (a SQLite process never loads PGlite, `pg` or `ioredis`, and the other way round). The
+ * embedded stores (SQLite, PGlite) have a single writer: `latchkey serve` and the CLI lock the
+ * data directory first (`./data-dir-lock.ts`).
  */
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LatchkeyConfig } from '../config/config.js';
+import { LatchkeyError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { Store } from '../store.js';
 
 /** Which backends a configuration selects. */
-export type StoreChoice = 'memory' | 'pglite' | 'postgres' | 'redis' | 'postgres+redis';
+export type StoreChoice =
+  'memory' | 'sqlite' | 'pglite' | 'postgres' | 'redis' | 'postgres+redis' | 'mysql' | 'mysql+redis';
+
+/** The SQL server a `DATABASE_URL` names: MySQL / MariaDB for `mysql://` and `mariadb://`. */
+function sqlServer(databaseURL: string): 'postgres' | 'mysql' {
+  return /^(mysql|mariadb):\/\//i.test(databaseURL) ? 'mysql' : 'postgres';
+}
+
+/** Where the embedded stores keep their data in the data directory. */
+export function embeddedStorePaths(config: Pick<LatchkeyConfig, 'dataDir'>): {
+  sqlite: string;
+  pglite: string;
+} {
+  return { sqlite: join(config.dataDir, 'latchkey.sqlite'), pglite: join(config.dataDir, 'pglite') };
+}
+
+/** Whether a choice keeps its data in the data directory, which then has a single writer. */
+export function isEmbeddedStore(choice: StoreChoice): choice is 'sqlite' | 'pglite' {
+  return choice === 'sqlite' || choice === 'pglite';
+}
+
+/**
+ * Whether `auto` keeps PGlite: the data directory holds a PGlite database (from before SQLite
+ * was the default) and no SQLite file, so that an upgrade loses nothing.
+ */
+function holdsPGliteOnly(config: LatchkeyConfig, exists: (path: string) => boolean): boolean {
+  const paths = embeddedStorePaths(config);
+  return exists(join(paths.pglite, 'PG_VERSION')) && !exists(paths.sqlite);
+}
 
 /**
  * The store a configuration selects, without opening anything.
@@ -27,18 +66,60 @@ export type StoreChoice = 'memory' | 'pglite' | 'postgres' | 'redis' | 'postgres
  * @example
  * chooseStore(loadConfig({ DATABASE_URL: 'postgres://db/latchkey' })); // 'postgres'
  */
-export function chooseStore(config: LatchkeyConfig): StoreChoice {
-  if (config.store === 'memory') return 'memory';
-  if (config.databaseURL !== null && config.redisURL !== null) return 'postgres+redis';
-  if (config.databaseURL !== null) return 'postgres';
+export function chooseStore(
+  config: LatchkeyConfig,
+  exists: (path: string) => boolean = existsSync,
+): StoreChoice {
+  if (config.store !== 'auto') return config.store;
+  if (config.databaseURL !== null && config.redisURL !== null)
+    return `${sqlServer(config.databaseURL)}+redis`;
+  if (config.databaseURL !== null) return sqlServer(config.databaseURL);
   if (config.redisURL !== null) return 'redis';
-  return 'pglite';
+  return holdsPGliteOnly(config, exists) ? 'pglite' : 'sqlite';
+}
+
+/**
+ * The warning to log when `auto` kept PGlite in an existing data directory, or null.
+ *
+ * @example
+ * const notice = storeNotice(config); // 'The data directory holds a PGlite database ...'
+ */
+export function storeNotice(
+  config: LatchkeyConfig,
+  exists: (path: string) => boolean = existsSync,
+): string | null {
+  if (config.store !== 'auto' || chooseStore(config, exists) !== 'pglite') return null;
+  return (
+    `The data directory holds a PGlite database (${embeddedStorePaths(config).pglite}): Latchkey keeps ` +
+    'using it (SQLite is the default for new data directories). Set LATCHKEY_STORE=pglite to silence ' +
+    'this; moving to SQLite: see docs/deploying.md'
+  );
 }
 
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
   /** Apply pending migrations (default: `config.migrateOnStart`, from LATCHKEY_MIGRATE). */
   migrate?: boolean;
+  /** Where the {@link storeNotice} goes, if anywhere. */
+  logger?: Logger;
+}
+
+/**
+ * The SQLite store's module. Its driver, better-sqlite3, is a native optional dependency: when
+ * it did not install (no prebuilt binary and no compiler), say so and what to do instead.
+ */
+async function importSQLite() {
+  try {
+    return await import('../stores/sqlite/index.js');
+  } catch (error) {
+    throw new LatchkeyError(
+      'store_unavailable',
+      'SQLite, the embedded store, needs the optional dependency better-sqlite3, which could not be ' +
+        `loaded (${error instanceof Error ? error.message : String(error)}): reinstall it ` +
+        '(npm install better-sqlite3), or set LATCHKEY_STORE=pglite',
+      { cause: error },
+    );
+  }
 }
 
 function required(value: string | null, name: string): string {
@@ -56,14 +137,20 @@ function required(value: string | null, name: string): string {
  */
 export async function openStore(config: LatchkeyConfig, options: OpenStoreOptions = {}): Promise<Store> {
   const migrate = options.migrate ?? config.migrateOnStart;
+  const notice = storeNotice(config);
+  if (notice !== null) options.logger?.warn({ event: 'store.pglite_kept', dataDir: config.dataDir }, notice);
   switch (chooseStore(config)) {
     case 'memory': {
       const { createMemoryStore } = await import('../stores/memory/index.js');
       return createMemoryStore();
     }
+    case 'sqlite': {
+      const { openSQLiteStore } = await importSQLite();
+      return openSQLiteStore({ path: embeddedStorePaths(config).sqlite, migrate });
+    }
     case 'pglite': {
       const { openPGliteStore } = await import('../stores/pglite/index.js');
-      return openPGliteStore({ dataDir: join(config.dataDir, 'pglite'), migrate });
+      return openPGliteStore({ dataDir: embeddedStorePaths(config).pglite, migrate });
     }
     case 'postgres': {
       const { openPostgresStore } = await import('../stores/postgres/index.js');
@@ -74,23 +161,40 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
       return openRedisStore({ url: required(config.redisURL, 'REDIS_URL'), prefix: config.redisPrefix });
     }
     case 'postgres+redis': {
-      const [{ openPostgresStore }, { openRedisStore }, { createCompositeStore }] = await Promise.all([
-        import('../stores/postgres/index.js'),
-        import('../stores/redis/index.js'),
-        import('../stores/composite.js'),
-      ]);
+      const { openPostgresStore } = await import('../stores/postgres/index.js');
       const durable = await openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
-      try {
-        const hot = await openRedisStore({
-          url: required(config.redisURL, 'REDIS_URL'),
-          prefix: config.redisPrefix,
-        });
-        return createCompositeStore({ durable, hot });
-      } catch (error) {
-        await durable.close().catch(() => undefined);
-        throw error;
-      }
+      return withRedis(config, durable);
     }
+    case 'mysql': {
+      const { openMySQLStore } = await import('../stores/mysql/index.js');
+      return openMySQLStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
+    }
+    case 'mysql+redis': {
+      const { openMySQLStore } = await import('../stores/mysql/index.js');
+      const durable = await openMySQLStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
+      return withRedis(config, durable);
+    }
+  }
+}
+
+/**
+ * The composite store over an open SQL store (users and keys) and Redis (the rest); closes the
+ * SQL store when Redis cannot be opened.
+ */
+async function withRedis(config: LatchkeyConfig, durable: Store): Promise<Store> {
+  try {
+    const [{ openRedisStore }, { createCompositeStore }] = await Promise.all([
+      import('../stores/redis/index.js'),
+      import('../stores/composite.js'),
+    ]);
+    const hot = await openRedisStore({
+      url: required(config.redisURL, 'REDIS_URL'),
+      prefix: config.redisPrefix,
+    });
+    return createCompositeStore({ durable, hot });
+  } catch (error) {
+    await durable.close().catch(() => undefined);
+    throw error;
   }
 }
 
@@ -110,9 +214,13 @@ export async function migrateStore(
     case 'memory':
     case 'redis':
       return { store: choice, applied: [] };
+    case 'sqlite': {
+      const { migrateSQLite } = await importSQLite();
+      return { store: choice, ...(await migrateSQLite({ path: embeddedStorePaths(config).sqlite })) };
+    }
     case 'pglite': {
       const { migratePGlite } = await import('../stores/pglite/index.js');
-      return { store: choice, ...(await migratePGlite({ dataDir: join(config.dataDir, 'pglite') })) };
+      return { store: choice, ...(await migratePGlite({ dataDir: embeddedStorePaths(config).pglite })) };
     }
     case 'postgres':
     case 'postgres+redis': {
@@ -120,6 +228,14 @@ export async function migrateStore(
       return {
         store: choice,
         ...(await migratePostgres({ url: required(config.databaseURL, 'DATABASE_URL') })),
+      };
+    }
+    case 'mysql':
+    case 'mysql+redis': {
+      const { migrateMySQL } = await import('../stores/mysql/index.js');
+      return {
+        store: choice,
+        ...(await migrateMySQL({ url: required(config.databaseURL, 'DATABASE_URL') })),
       };
     }
   }

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type LatchkeyConfig } from '../config/config.j
 import { isLatchkeyError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { migrateStore } from '../app/stores.js';
-import { startServer } from './serve.js';
+import { lockEmbeddedStore, startServer } from './serve.js';
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -133,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
       await serve(config);
       return -1;
     case 'migrate': {
-      const { store, applied } = await migrateStore(config);
+      const lock = await lockEmbeddedStore(config, 'migrate');
+      const { store, applied } = await migrateStore(config).finally(() => lock?.release());
       console.log(
         applied.length === 0
           ? `${store}: no pending migrations`
@@ -164,7 +165,12 @@ async function main(argv: string[]): Promise<number> {
     },
     allowPositionals: true,
   });
-  const latchkey = await openCore(config);
+  // A command on an embedded store refuses while a server (or another command) has it open.
+  const lock = await lockEmbeddedStore(config, command);
+  const latchkey = await openCore(config).catch(async (error: unknown) => {
+    await lock?.release();
+    throw error;
+  });
   try {
     switch (command) {
       case 'users':
@@ -178,6 +184,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } finally {
     await latchkey.close();
+    await lock?.release();
   }
 }
 

@@ -6,8 +6,10 @@
  */
 
 import type { FastifyInstance } from 'fastify';
+import { lockDataDir, type DataDirLock } from '../app/data-dir-lock.js';
 import { openLatchkey } from '../app/open.js';
 import type { Latchkey } from '../app/latchkey.js';
+import { chooseStore, isEmbeddedStore } from '../app/stores.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import { createHTTPServer } from '../http/server.js';
 import { createLogger, type Logger } from '../log.js';
@@ -17,7 +19,10 @@ export interface RunningServer {
   app: FastifyInstance;
   /** Listens on the configured host and port and logs where. */
   listen(): Promise<void>;
-  /** Stops accepting requests, then closes the publisher, the channel and the store. */
+  /**
+   * Stops accepting requests, then closes the publisher, the channel and the store, and releases
+   * the data-directory lock.
+   */
   close(): Promise<void>;
 }
 
@@ -28,7 +33,19 @@ export interface StartServerOptions {
 }
 
 /**
- * Builds everything `latchkey serve` runs, without listening yet.
+ * The data-directory lock, for a store kept in the data directory (SQLite, PGlite): a second
+ * server (or CLI command) on it refuses to start instead of writing it too.
+ */
+export async function lockEmbeddedStore(
+  config: LatchkeyConfig,
+  command: string,
+): Promise<DataDirLock | null> {
+  return isEmbeddedStore(chooseStore(config)) ? lockDataDir(config.dataDir, { command }) : null;
+}
+
+/**
+ * Builds everything `latchkey serve` runs, without listening yet. Takes the data-directory lock
+ * first on an embedded store (see {@link lockEmbeddedStore}).
  *
  * @example
  * const server = await startServer(loadConfig(process.env));
@@ -39,7 +56,14 @@ export async function startServer(
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
-  const latchkey = await openLatchkey(config, { logger });
+  const lock = await lockEmbeddedStore(config, 'serve');
+  let latchkey: Latchkey;
+  try {
+    latchkey = await openLatchkey(config, { logger });
+  } catch (error) {
+    await lock?.release();
+    throw error;
+  }
   const app = createHTTPServer(latchkey);
   options.extend?.(app);
   latchkey.startBackgroundTasks();
@@ -59,8 +83,12 @@ export async function startServer(
       );
     },
     async close() {
-      await app.close();
-      await latchkey.close();
+      try {
+        await app.close();
+        await latchkey.close();
+      } finally {
+        await lock?.release();
+      }
     },
   };
 }

@@ -1,6 +1,11 @@
 import { parseDuration } from './duration.js';
 import type { KeyAlgorithm } from '../records.js';
 
+/** What `LATCHKEY_STORE` may say. */
+export type StoreSetting = 'auto' | 'memory' | 'sqlite' | 'pglite';
+
+const STORE_SETTINGS: readonly StoreSetting[] = ['auto', 'memory', 'sqlite', 'pglite'];
+
 /** The server's whole configuration, validated. Every duration is in milliseconds. */
 export interface LatchkeyConfig {
   host: string;
@@ -16,8 +21,12 @@ export interface LatchkeyConfig {
   redisURL: string | null;
   /** Prefix of every Redis key this server writes (several deployments may share one Redis). */
   redisPrefix: string;
-  /** `memory` for demos and tests; otherwise chosen from the URLs (PGlite when neither is set). */
-  store: 'auto' | 'memory';
+  /**
+   * `memory` for demos and tests; `sqlite` or `pglite` for that embedded store in the data
+   * directory; `auto` chooses from the URLs (the embedded store when neither is set: SQLite, or
+   * PGlite where an existing data directory holds one).
+   */
+  store: StoreSetting;
   migrateOnStart: boolean;
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
@@ -89,7 +98,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'DATABASE_URL',
     default: '(unset)',
-    description: '`postgres://...`: use PostgreSQL instead of PGlite.',
+    description:
+      '`postgres://...`: use PostgreSQL instead of the embedded store; `mysql://...` or `mariadb://...`: MySQL 8 or MariaDB 10.11+.',
   },
   {
     name: 'REDIS_URL',
@@ -105,7 +115,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'LATCHKEY_STORE',
     default: 'auto',
-    description: '`memory` keeps everything in memory (demos only).',
+    description:
+      '`sqlite` or `pglite`: that embedded store in the data directory; `memory` keeps everything in memory (demos only). `auto`: from `DATABASE_URL` and `REDIS_URL`, else SQLite (PGlite where the data directory already holds a PGlite database).',
   },
   {
     name: 'LATCHKEY_MIGRATE',
@@ -126,7 +137,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'LATCHKEY_SESSION_CACHE',
     default: 'auto',
     description:
-      'Near cache of session and user reads (e.g. `5s`, at most `1m`; `0` = off), emptied by every revocation. `auto`: 5s on memory and PGlite (only this process writes them), off on Postgres and Redis, where it needs the revocation channel. See docs/deploying.md.',
+      'Near cache of session and user reads (e.g. `5s`, at most `1m`; `0` = off), emptied by every revocation. `auto`: 5s on memory, SQLite and PGlite (only this process writes them), off on Postgres, MySQL and Redis (needs the revocation channel: none with MySQL alone). See docs/deploying.md.',
   },
   { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
   { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },
@@ -241,6 +252,25 @@ function origin(name: string, text: string): string {
 const ALGORITHMS: readonly KeyAlgorithm[] = ['EdDSA', 'ES256', 'RS256', 'HS256'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * `LATCHKEY_STORE`. An embedded store keeps everything in the data directory: with a
+ * `DATABASE_URL` or `REDIS_URL` set as well, which one is meant is unclear, so it is refused.
+ */
+function storeSetting(env: Env, databaseURL: string | null, redisURL: string | null): StoreSetting {
+  const text = read(env, 'LATCHKEY_STORE') ?? 'auto';
+  const setting = STORE_SETTINGS.find((candidate) => candidate === text);
+  if (setting === undefined) {
+    throw new ConfigError('LATCHKEY_STORE', `"${text}" is not one of ${STORE_SETTINGS.join(', ')}`);
+  }
+  if ((setting === 'sqlite' || setting === 'pglite') && (databaseURL !== null || redisURL !== null)) {
+    throw new ConfigError(
+      'LATCHKEY_STORE',
+      `"${setting}" keeps everything in the data directory: unset DATABASE_URL and REDIS_URL, or use auto`,
+    );
+  }
+  return setting;
+}
+
 /** Reads and validates the configuration; throws a ConfigError that names the bad variable. */
 export function loadConfig(env: Env = process.env): LatchkeyConfig {
   const portText = read(env, 'PORT') ?? '8080';
@@ -260,8 +290,11 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     );
   }
   const databaseURL = read(env, 'DATABASE_URL') ?? null;
-  if (databaseURL !== null && !/^postgres(ql)?:\/\//.test(databaseURL)) {
-    throw new ConfigError('DATABASE_URL', 'must start with postgres:// or postgresql://');
+  if (databaseURL !== null && !/^(postgres(ql)?|mysql|mariadb):\/\//.test(databaseURL)) {
+    throw new ConfigError(
+      'DATABASE_URL',
+      'must start with postgres://, postgresql://, mysql:// or mariadb://',
+    );
   }
   const redisURL = read(env, 'REDIS_URL') ?? null;
   if (redisURL !== null && !/^rediss?:\/\//.test(redisURL)) {
@@ -272,10 +305,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     // No `{` or `}`: the Redis store adds the Cluster hash tags itself.
     throw new ConfigError('LATCHKEY_REDIS_PREFIX', `"${redisPrefix}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`);
   }
-  const storeText = read(env, 'LATCHKEY_STORE') ?? 'auto';
-  if (storeText !== 'auto' && storeText !== 'memory') {
-    throw new ConfigError('LATCHKEY_STORE', `"${storeText}" is not one of auto, memory`);
-  }
+  const storeText = storeSetting(env, databaseURL, redisURL);
   const alg = read(env, 'LATCHKEY_JWT_ALG') ?? 'EdDSA';
   if (!ALGORITHMS.includes(alg as KeyAlgorithm)) {
     throw new ConfigError('LATCHKEY_JWT_ALG', `"${alg}" is not one of ${ALGORITHMS.join(', ')}`);

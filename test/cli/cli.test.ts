@@ -8,7 +8,7 @@ import { createLatchkey } from '../../src/app/latchkey.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { createLogger } from '../../src/log.js';
 import { createPasswordHasher } from '../../src/password/hash.js';
-import { openPGliteStore } from '../../src/stores/pglite/index.js';
+import { openSQLiteStore } from '../../src/stores/sqlite/index.js';
 import { FAST_HASHER_PARAMETERS, PASSWORD, SECRET } from '../helpers/app.js';
 import { ROOT } from '../helpers/process.js';
 
@@ -21,9 +21,17 @@ afterAll(async () => {
 });
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  return cliIn(dataDir, {}, ...args);
+}
+
+function cliIn(
+  dir: string,
+  env: Record<string, string>,
+  ...args: string[]
+): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, LATCHKEY_DATA_DIR: dataDir, LATCHKEY_SECRET: SECRET, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LATCHKEY_DATA_DIR: dir, LATCHKEY_SECRET: SECRET, LOG_LEVEL: 'warn', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -32,7 +40,8 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 
 async function openCore() {
   const config = defaultConfig({ dataDir, logLevel: 'silent' });
-  const store = await openPGliteStore({ dataDir: join(dataDir, 'pglite') });
+  // The store `latchkey` opens with nothing configured: SQLite in the data directory.
+  const store = await openSQLiteStore({ path: join(dataDir, 'latchkey.sqlite') });
   return createLatchkey({
     config,
     store,
@@ -44,7 +53,12 @@ async function openCore() {
 
 describe('the latchkey command', () => {
   it('migrates, lists and disables users, lists and revokes sessions, lists and rotates keys', async () => {
-    expect(cli('migrate')).toMatchObject({ status: 0 });
+    const migrated = cli('migrate');
+    expect(migrated).toMatchObject({ status: 0 });
+    expect(migrated.stdout).toContain(
+      'sqlite: applied 4 migration(s): 0001_init, 0002_clients, 0003_one_time_tokens, 0004_session_persistence',
+    );
+    expect(cli('migrate').stdout).toContain('sqlite: no pending migrations');
     const core = await openCore();
     const user = await core.auth.signup({ email: 'alice@example.com', password: PASSWORD, ip: '127.0.0.1' });
     await core.auth.signup({ email: 'bob@example.com', password: PASSWORD, ip: '127.0.0.1' });
@@ -139,6 +153,20 @@ describe('the latchkey command', () => {
       await core.close();
     }
   }, 240_000);
+
+  it('migrates and reads PGlite when asked for it (LATCHKEY_STORE=pglite)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-cli-pglite-'));
+    try {
+      const migrated = cliIn(dir, { LATCHKEY_STORE: 'pglite' }, 'migrate');
+      expect(migrated).toMatchObject({ status: 0 });
+      expect(migrated.stdout).toContain('pglite: applied 4 migration(s)');
+      const users = cliIn(dir, { LATCHKEY_STORE: 'pglite' }, 'users', 'list');
+      expect(users).toMatchObject({ status: 0 });
+      expect(users.stdout).toContain('(none)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('answers unknown commands and users with a non-zero exit and a message', () => {
     const unknown = cli('frobnicate');

@@ -1,12 +1,13 @@
 /**
- * Private Postgres and Redis servers that a test may stop and start at will: a Postgres cluster
- * made with initdb in a temporary directory, and a redis-server without persistence, each on a
- * free loopback port. Never used against the shared servers.
+ * Private Postgres, Redis and MariaDB servers that a test may stop and start at will: a Postgres
+ * cluster made with initdb in a temporary directory, a redis-server without persistence, and a
+ * mariadbd on a data directory made with mariadb-install-db, each on a free loopback port. Never
+ * used against the shared servers.
  */
 
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, readdirSync, realpathSync } from 'node:fs';
-import { access, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -317,5 +318,158 @@ export async function startOwnRedis(): Promise<OwnRedis> {
     pause: () => child?.kill('SIGSTOP'),
     resume: () => child?.kill('SIGCONT'),
     destroy: () => kill().catch(() => undefined),
+  };
+}
+
+/** `LATCHKEY_TEST_<NAME>` if set, else the first of `names` on `PATH` or in `/usr/sbin`, or null. */
+function findServerBinary(variable: string, names: readonly string[]): string | null {
+  const given = process.env[variable];
+  if (given !== undefined && given !== '') return given;
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin'];
+  for (const name of names) {
+    for (const dir of dirs) {
+      if (dir !== '' && isExecutable(join(dir, name))) return join(dir, name);
+    }
+  }
+  return null;
+}
+
+/** `LATCHKEY_TEST_MARIADBD`, else `mariadbd` (or `mysqld`) on `PATH` or in /usr/sbin. */
+export const MARIADB_SERVER = findServerBinary('LATCHKEY_TEST_MARIADBD', ['mariadbd', 'mysqld']);
+/** `LATCHKEY_TEST_MARIADB_INSTALL_DB`, else `mariadb-install-db` (or `mysql_install_db`). */
+export const MARIADB_INSTALL_DB = findServerBinary('LATCHKEY_TEST_MARIADB_INSTALL_DB', [
+  'mariadb-install-db',
+  'mysql_install_db',
+]);
+
+/** Resolves to null when a MariaDB of the test's own can be made here, or to what is missing. */
+export function probeOwnMariaDBBinaries(): Promise<string | null> {
+  if (MARIADB_SERVER === null || MARIADB_INSTALL_DB === null) {
+    return Promise.resolve(
+      'the MariaDB server binaries (mariadbd and mariadb-install-db) are not on PATH or in /usr/sbin: ' +
+        'install mariadb-server or set LATCHKEY_TEST_MARIADBD and LATCHKEY_TEST_MARIADB_INSTALL_DB',
+    );
+  }
+  return Promise.resolve(null);
+}
+
+/** A MariaDB server of the test's own, with an empty database `latchkey`. */
+export interface OwnMariaDB {
+  port: number;
+  /** `mysql://root@127.0.0.1:<port>/latchkey`. */
+  url: string;
+  /** Starts it again on the same port and data directory (InnoDB recovers what was committed). */
+  start(): Promise<void>;
+  /** Kills it with SIGKILL, as in a crash, and waits for the exit. */
+  kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers. */
+  pause(): void;
+  resume(): void;
+  /** Stops it if it runs and removes its directory; never throws. */
+  destroy(): Promise<void>;
+}
+
+/** Waits until the server at `url` answers `SELECT 1` (its database exists), or throws. */
+async function waitForMySQL(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const { default: mysql } = await import('mysql2/promise');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mariadbd exited with ${child.exitCode}`);
+    try {
+      const connection = await mysql.createConnection({ uri: url, connectTimeout: 1_000 });
+      connection.on('error', () => undefined);
+      await connection.query('SELECT 1');
+      await connection.end();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`mariadbd did not answer on ${url}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * Creates a data directory with mariadb-install-db and starts `mariadbd` on a free loopback port
+ * (`--no-defaults`: nothing of the machine's configuration, and never the machine's server).
+ * Root has an empty password over TCP. As root, the server runs as root (`--user=root`).
+ */
+export async function startOwnMariaDB(): Promise<OwnMariaDB> {
+  if (MARIADB_SERVER === null || MARIADB_INSTALL_DB === null) {
+    throw new Error('no MariaDB server binaries (see probeOwnMariaDBBinaries)');
+  }
+  const server = MARIADB_SERVER;
+  const root = await mkdtemp(join(tmpdir(), 'lk-mariadb-'));
+  const dataDir = join(root, 'data');
+  const port = await freePort();
+  const url = `mysql://root@127.0.0.1:${port}/latchkey`;
+  const user = process.getuid?.() === 0 ? ['--user=root'] : [];
+  let child: ChildProcess | undefined;
+  const kill = async (): Promise<void> => {
+    const current = child;
+    if (current === undefined || current.exitCode !== null || current.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      current.once('exit', () => resolve());
+      current.kill('SIGCONT');
+      current.kill('SIGKILL');
+    });
+  };
+  const destroy = async (): Promise<void> => {
+    await kill().catch(() => undefined);
+    await rm(root, { recursive: true, force: true }).catch(() => undefined);
+  };
+  const initFile = join(root, 'init.sql');
+  const start = async (): Promise<void> => {
+    const spawned = spawn(
+      server,
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${join(root, 'mysqld.sock')}`,
+        `--pid-file=${join(root, 'mysqld.pid')}`,
+        `--log-error=${join(root, 'error.log')}`,
+        `--init-file=${initFile}`,
+        '--skip-name-resolve',
+        '--skip-log-bin',
+        '--innodb-buffer-pool-size=32M',
+        '--max-connections=100',
+        ...user,
+      ],
+      { stdio: 'ignore' },
+    );
+    child = spawned;
+    await waitForMySQL(url, spawned, 60_000);
+  };
+  try {
+    await run(
+      MARIADB_INSTALL_DB,
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+        '--skip-name-resolve',
+        ...user,
+      ],
+      { timeout: 120_000 },
+    );
+    await writeFile(
+      initFile,
+      'CREATE DATABASE IF NOT EXISTS latchkey CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;\n',
+    );
+    await start();
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return {
+    port,
+    url,
+    start,
+    kill,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+    destroy,
   };
 }

@@ -6,11 +6,13 @@
  * | ---------- | ------------------------------------------- | ---------------------------------------- |
  * | `memory`   | nothing                                     | a new store                              |
  * | `pglite`   | one in-memory PGlite (~5 s, ~800 MB to make) | its tables emptied after the test        |
+ * | `sqlite`   | one SQLite file in a temporary directory    | its tables emptied after the test        |
  * | `postgres` | a database of its own on the shared server  | its tables emptied after the test        |
  * | `redis`    | nothing                                     | a key prefix of its own, removed after   |
+ * | `mysql`    | a database of its own on the shared MariaDB | its tables emptied after the test        |
  *
  * A kind whose server is unreachable is skipped with a warning on a developer machine and fails
- * in CI (`describeWithServices`). A new backend (SQLite, MySQL) is one more entry in `FACTORIES`.
+ * in CI (`describeWithServices`). A new backend (MySQL) is one more entry in `FACTORIES`.
  *
  * @example
  * const stores = await probeStores();
@@ -21,11 +23,17 @@
  * });
  */
 
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { createPGliteClient } from '../../src/stores/pglite/index.js';
+import { sqliteDialect } from '../../src/stores/sql/dialects/sqlite.js';
+import { createSQLiteClient, openSQLiteDatabase } from '../../src/stores/sqlite/index.js';
+import { openMySQLStore } from '../../src/stores/mysql/index.js';
 import { createPostgresClient, openPostgresStore } from '../../src/stores/postgres/index.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
 import type { SqlClient } from '../../src/stores/sql/client.js';
@@ -41,21 +49,28 @@ import {
   type TestDatabase,
   type TestRedisPrefix,
 } from './services.js';
+import {
+  createTestMySQLDatabase,
+  mysqlAdminClient,
+  probeMySQL,
+  truncateMySQL,
+  type TestMySQLDatabase,
+} from './mysql.js';
 
-export type StoreKind = 'memory' | 'pglite' | 'postgres' | 'redis';
+export type StoreKind = 'memory' | 'pglite' | 'sqlite' | 'postgres' | 'redis' | 'mysql';
 
-export const STORE_KINDS: readonly StoreKind[] = ['memory', 'pglite', 'postgres', 'redis'];
+export const STORE_KINDS: readonly StoreKind[] = ['memory', 'pglite', 'sqlite', 'postgres', 'redis', 'mysql'];
 
 /** Fresh stores of one kind, for the tests of one file. */
 export interface StoreFactory {
   readonly kind: StoreKind;
   /** Null when the kind can run here, else why not (a server that did not answer). */
   readonly problem: string | null;
-  /** Makes what the file shares (PGlite instance, database); in `beforeAll`. */
+  /** Makes what the file shares (PGlite instance, SQLite file, database); in `beforeAll`. */
   setup(): Promise<void>;
   /**
    * An empty store for one test (open one per test: a second one in the same test shares the
-   * first one's data on PGlite and Postgres, not on memory and Redis). Closing it, as
+   * first one's data on PGlite, SQLite and Postgres, not on memory and Redis). Closing it, as
    * `TestApp.close()` does, never closes what the file shares.
    */
   open(): Promise<Store>;
@@ -106,20 +121,58 @@ function pgliteFactory(): StoreFactory {
       client ??= createPGliteClient(await PGlite.create());
       await migrate(client);
     },
-    open() {
-      const inner = shared();
-      const borrowed: SqlClient = {
-        query: (sql, params) => inner.query(sql, params),
-        exec: (sql) => inner.exec(sql),
-        transaction: (fn) => inner.transaction(fn),
-        close: () => Promise.resolve(),
-      };
-      return Promise.resolve(createSqlStore(borrowed, { kind: 'pglite' }));
-    },
+    open: () => Promise.resolve(createSqlStore(borrow(shared()), { kind: 'pglite' })),
     reset: () => truncateAll(shared()),
     async teardown() {
       await client?.close();
       client = undefined;
+    },
+  };
+}
+
+/** A store over `client` whose `close()` leaves the client open (the file's to close). */
+function borrow(inner: SqlClient): SqlClient {
+  return {
+    query: (sql, params) => inner.query(sql, params),
+    exec: (sql) => inner.exec(sql),
+    transaction: (fn) => inner.transaction(fn),
+    close: () => Promise.resolve(),
+  };
+}
+
+/** One SQLite file (WAL, as the server runs it) in a temporary directory for the file. */
+function sqliteFactory(): StoreFactory {
+  let dir: string | undefined;
+  let client: SqlClient | undefined;
+  const shared = (): SqlClient => {
+    if (client === undefined) throw new Error('sqlite: setup() has not run');
+    return client;
+  };
+  return {
+    kind: 'sqlite',
+    problem: null,
+    async setup() {
+      dir ??= await mkdtemp(join(tmpdir(), 'latchkey-test-sqlite-'));
+      client ??= createSQLiteClient(openSQLiteDatabase({ path: join(dir, 'latchkey.sqlite') }));
+      await migrate(client, { dialect: sqliteDialect });
+    },
+    open: () => Promise.resolve(createSqlStore(borrow(shared()), { kind: 'sqlite', dialect: sqliteDialect })),
+    async reset() {
+      const inner = shared();
+      const { rows } = await inner.query<{ name: string }>(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'latchkey\\_%' ESCAPE '\\' AND name <> 'latchkey_migrations'",
+      );
+      if (rows.length === 0) throw new Error('no latchkey tables: were the migrations applied?');
+      // The `seq` of revocations restarts, as TRUNCATE ... RESTART IDENTITY does on Postgres.
+      await inner.exec(
+        [...rows.map((row) => `DELETE FROM ${row.name};`), 'DELETE FROM sqlite_sequence;'].join('\n'),
+      );
+    },
+    async teardown() {
+      await client?.close();
+      client = undefined;
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+      dir = undefined;
     },
   };
 }
@@ -178,20 +231,52 @@ function redisFactory(problem: string | null): StoreFactory {
   };
 }
 
+/** A database of the file's own on the shared MySQL / MariaDB, migrated once, emptied between tests. */
+function mysqlFactory(problem: string | null): StoreFactory {
+  let database: TestMySQLDatabase | undefined;
+  let admin: SqlClient | undefined;
+  const url = (): string => {
+    if (database === undefined) throw new Error('mysql: setup() has not run');
+    return database.url;
+  };
+  return {
+    kind: 'mysql',
+    problem,
+    async setup() {
+      database ??= await createTestMySQLDatabase();
+      admin ??= mysqlAdminClient(database.url);
+      await openMySQLStore({ url: database.url, poolSize: 1 }).then((store) => store.close());
+    },
+    open: () => openMySQLStore({ url: url(), migrate: false, poolSize: 4 }),
+    async reset() {
+      if (admin !== undefined) await truncateMySQL(admin);
+    },
+    async teardown() {
+      await admin?.close();
+      admin = undefined;
+      await database?.drop();
+      database = undefined;
+    },
+  };
+}
+
 /**
  * The factories of `kinds` (all by default), each with the answer of its server's probe.
  * Call it with top-level `await`, before the `describe` blocks.
  */
 export async function probeStores(kinds: readonly StoreKind[] = STORE_KINDS): Promise<StoreFactory[]> {
-  const [postgresProblem, redisProblem] = await Promise.all([
+  const [postgresProblem, redisProblem, mysqlProblem] = await Promise.all([
     kinds.includes('postgres') ? probePostgres() : Promise.resolve(null),
     kinds.includes('redis') ? probeRedis() : Promise.resolve(null),
+    kinds.includes('mysql') ? probeMySQL() : Promise.resolve(null),
   ]);
   const factories: Record<StoreKind, () => StoreFactory> = {
     memory: memoryFactory,
     pglite: pgliteFactory,
+    sqlite: sqliteFactory,
     postgres: () => postgresFactory(postgresProblem),
     redis: () => redisFactory(redisProblem),
+    mysql: () => mysqlFactory(mysqlProblem),
   };
   return kinds.map((kind) => factories[kind]());
 }

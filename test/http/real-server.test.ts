@@ -17,7 +17,7 @@ function sessionCookie(response: Response): string {
   return (cookie ?? '').split(';')[0] ?? '';
 }
 
-describe('latchkey serve over a real socket, on the embedded store', () => {
+describe('latchkey serve over a real socket, on the embedded store (SQLite, the default)', () => {
   it('runs the cookie flow, restarts on the same data directory, and keeps users and sessions', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'latchkey-serve-'));
     // The same port both times: the issuer (and so `iss`/`aud`) defaults to http://localhost:PORT.
@@ -27,6 +27,12 @@ describe('latchkey serve over a real socket, on the embedded store', () => {
     expect(first.output()).toContain('LATCHKEY_SECRET is not set');
     const secretFile = await stat(join(dataDir, 'secret'));
     expect(secretFile.mode & 0o777).toBe(0o600);
+    // Nothing configured: SQLite, one file in the data directory.
+    expect(await (await fetch(`${first.url}/healthz`)).json()).toMatchObject({
+      status: 'ok',
+      store: 'sqlite',
+    });
+    expect((await stat(join(dataDir, 'latchkey.sqlite'))).isFile()).toBe(true);
 
     const signup = await fetch(`${first.url}/v1/signup`, {
       method: 'POST',

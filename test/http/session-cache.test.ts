@@ -107,6 +107,7 @@ describe('session near cache (LATCHKEY_SESSION_CACHE)', () => {
     expect(loadConfig({}).sessionCache).toBeNull();
     for (const [kind, expected] of [
       ['memory', 2],
+      ['sqlite', 2],
       ['pglite', 2],
       ['postgres', 10],
       ['redis', 10],

@@ -1,10 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/app/stores.js';
+import { loadConfig } from '../../src/config/config.js';
 import { LatchkeyError } from '../../src/errors.js';
+import { createLogger } from '../../src/log.js';
 import { createPGliteClient, openPGliteStore } from '../../src/stores/pglite/index.js';
 import type { SqlClient } from '../../src/stores/sql/client.js';
 import {
@@ -101,6 +105,48 @@ describe('pglite store on a data directory', () => {
     } finally {
       await client.close();
     }
+  });
+});
+
+describe('an existing PGlite data directory, after the upgrade to SQLite as the default', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'latchkey-upgrade-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is kept, nothing lost, and the log says how to move', { timeout: 120_000 }, async () => {
+    // What an earlier version left: PGlite in <dataDir>/pglite, with a user and a session.
+    const before = await openPGliteStore({ dataDir: join(dir, 'pglite') });
+    await before.createUser(USER);
+    await before.createSession(SESSION);
+    await before.close();
+
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'warn', destination });
+    const store = await openStore(loadConfig({ LATCHKEY_DATA_DIR: dir }), { logger });
+    try {
+      expect(store.kind).toBe('pglite');
+      expect(await store.getUserByEmail(USER.email)).toEqual(USER);
+      expect(await store.getSession(SESSION.id)).toEqual(SESSION);
+    } finally {
+      await store.close();
+    }
+    const warning = lines.join('');
+    expect(warning).toContain('"event":"store.pglite_kept"');
+    expect(warning).toContain(
+      'Set LATCHKEY_STORE=pglite to silence this; moving to SQLite: see docs/deploying.md',
+    );
   });
 });
 

@@ -25,7 +25,7 @@ describe('configuration', () => {
     ['LATCHKEY_JWT_ALG', 'none'],
     ['LATCHKEY_JWT_ALG', 'HS512'],
     ['LATCHKEY_ISSUER', 'not a url'],
-    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'mongodb://localhost/db'],
     ['REDIS_URL', 'http://localhost'],
     ['LATCHKEY_ALLOWED_ORIGINS', 'null'],
     ['LATCHKEY_ALLOWED_ORIGINS', '*'],
