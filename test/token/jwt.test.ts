@@ -781,3 +781,109 @@ describe('verify: cache', () => {
     expect(v.verify(token)).not.toBe(first);
   });
 });
+
+describe('verify: edges of the rules', () => {
+  const { verify, keys } = makeVerifier();
+  /** A token signed by `ed-1` over the raw payload JSON `payloadJSON`. */
+  const raw = (payloadJSON: string): string => forgeRaw(JSON.stringify(edHeader()), payloadJSON, edSigner);
+  const withNumber = (claim: string, literal: string): string =>
+    raw(JSON.stringify(claims({ [claim]: 0 })).replace(`"${claim}":0`, `"${claim}":${literal}`));
+
+  it('refuses times that JSON spells as infinite numbers (1e400)', () => {
+    expectInvalid(() => verify(withNumber('exp', '1e400')), 'exp missing');
+    expectInvalid(() => verify(withNumber('iat', '1e400')), 'iat missing');
+    expectInvalid(() => verify(withNumber('iat', '-1e400')), 'iat missing');
+    expectInvalid(() => verify(withNumber('nbf', '-1e400')), 'nbf invalid');
+    expectInvalid(() => verify(withNumber('nbf', '1e400')), 'nbf invalid');
+  });
+
+  it('refuses an empty jti', () => {
+    expectInvalid(() => verify(forge(edHeader(), claims({ jti: '' }), edSigner)), 'jti missing');
+  });
+
+  it('accepts a kid of 256 characters, not 257', () => {
+    for (const kid of ['k'.repeat(256), 'k'.repeat(257)]) {
+      keys.set(kid, { kid, alg: 'EdDSA', key: ed.publicKey });
+    }
+    expect(verify(forge(edHeader({ kid: 'k'.repeat(256) }), claims(), edSigner)).header.kid).toHaveLength(
+      256,
+    );
+    expectInvalid(
+      () => verify(forge(edHeader({ kid: 'k'.repeat(257) }), claims(), edSigner)),
+      'kid missing or invalid',
+    );
+  });
+
+  it('accepts a token of exactly maxTokenLength characters', () => {
+    const token = forge(edHeader(), claims(), edSigner);
+    expect(makeVerifier({ maxTokenLength: token.length }).verify(token).claims.sub).toBe('user-1');
+    expectInvalid(() => makeVerifier({ maxTokenLength: token.length - 1 }).verify(token), 'token too long');
+  });
+
+  it('refuses a one-character header segment for its encoding, not its structure', () => {
+    const token = forge(edHeader(), claims(), edSigner);
+    const [, p = '', s = ''] = token.split('.');
+    expectInvalid(() => verify(`e.${p}.${s}`), 'header is not base64url');
+  });
+
+  it('refuses a key the resolver hands out as a private key: only public keys verify', () => {
+    const v = makeVerifier({ keys: (kid) => ({ kid, alg: 'EdDSA', key: ed.privateKey }) });
+    expectInvalid(() => v.verify(forge(edHeader(), claims(), edSigner)), 'key does not fit alg');
+  });
+
+  it('verifies tokens far larger than the default limit when maxTokenLength allows them', () => {
+    const large = makeVerifier({ maxTokenLength: 200_000 });
+    const roles = Array.from({ length: 4_000 }, (_, i) => `role-${i}-${'r'.repeat(i % 7)}`);
+    for (const alg of ['EdDSA', 'HS256'] as const) {
+      const token = signAccessToken(claims({ roles }) as unknown as AccessTokenClaims, signers[alg]);
+      expect(token.length).toBeGreaterThan(50_000);
+      expect(large.verify(token).claims.roles).toEqual(roles);
+    }
+  });
+
+  it('decodes a signature whose last characters are the top of the alphabet ("_")', () => {
+    // ES256 signatures (r || s, 64 bytes, 86 characters) end in a uniformly random byte: about one
+    // in 64 ends in "_" followed by the last, 2-bit character. (Ed25519's last byte never does.)
+    let found: string | undefined;
+    for (let i = 0; found === undefined && i < 5_000; i++) {
+      const token = signAccessToken(
+        claims({ jti: `grind-${i}` }) as unknown as AccessTokenClaims,
+        signers.ES256,
+      );
+      if (/_[AQgw]$/.test(token)) found = token;
+    }
+    if (found === undefined) throw new Error('no signature ending in "_" in 5000 tries');
+    expect(verify(found).claims.jti).toMatch(/^grind-/);
+  });
+
+  it('refuses a character outside the alphabet at the very end of the signature for its encoding', () => {
+    const token = forge(edHeader(), claims(), edSigner);
+    expect((token.split('.')[2] ?? '').length % 4).toBe(2);
+    for (const bad of ['*', '=', '~', '\u00e9']) {
+      expectInvalid(() => verify(`${token.slice(0, -1)}${bad}`), 'signature is not base64url');
+    }
+  });
+
+  it('a non-base64url payload is refused for its encoding, even under a signature made over it', () => {
+    const input = (token: string): string => token.slice(0, token.lastIndexOf('.'));
+    for (const alg of ['EdDSA', 'HS256'] as const) {
+      const good = signAccessToken(claims() as unknown as AccessTokenClaims, signers[alg]);
+      const tampered = `${input(good)}\u00e9`;
+      const signature = rawSigner(
+        alg,
+        alg === 'HS256' ? hsSecret : signers[alg].privateKey,
+      )(Buffer.from(tampered, 'latin1'));
+      expectInvalid(() => verify(`${tampered}.${b64(signature)}`), 'payload is not base64url');
+    }
+  });
+});
+
+describe('verify: cache, binding', () => {
+  it('forgets a cached token once its kid is bound to another algorithm, even with the same key', () => {
+    const v = makeVerifier({ cache: { maxEntries: 10 } });
+    const token = forge(edHeader(), claims(), edSigner);
+    v.verify(token);
+    v.keys.set('ed-1', { kid: 'ed-1', alg: 'ES256', key: ed.publicKey });
+    expectInvalid(() => v.verify(token), 'alg does not match key', token);
+  });
+});

@@ -1,3 +1,4 @@
+import { hash as argon2Hash, type Algorithm } from '@node-rs/argon2';
 import { describe, expect, it } from 'vitest';
 import { createPasswordHasher, OWASP_ARGON2ID } from '../../src/password/hash.js';
 import { assertPasswordPolicy, normalizeEmail } from '../../src/password/policy.js';
@@ -39,6 +40,50 @@ describe('password hashing', () => {
     expect(hasher.needsRehash('$2b$10$abcdefghijklmnopqrstuv')).toBe(true);
     expect(await hasher.verify('not a hash', 'x')).toBe(false);
   });
+
+  it('asks for a rehash when any one parameter differs, and for any string that is not a whole PHC hash', () => {
+    const phc = (m: number, t: number, p: number): string =>
+      `$argon2id$v=19$m=${m},t=${t},p=${p}$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA`;
+    expect(hasher.needsRehash(phc(19456, 2, 1))).toBe(false);
+    expect(hasher.needsRehash(phc(19457, 2, 1))).toBe(true);
+    expect(hasher.needsRehash(phc(19456, 3, 1))).toBe(true);
+    expect(hasher.needsRehash(phc(19456, 2, 2))).toBe(true);
+    // Multi-digit parameters are read whole.
+    const heavy = createPasswordHasher({ memoryCost: 65536, timeCost: 12, parallelism: 16 });
+    expect(heavy.needsRehash(phc(65536, 12, 16))).toBe(false);
+    // Anything before or after the hash makes it another format.
+    expect(hasher.needsRehash(`$scrypt${phc(19456, 2, 1)}`)).toBe(true);
+    expect(hasher.needsRehash(`${phc(19456, 2, 1)}$extra`)).toBe(true);
+    expect(hasher.needsRehash(phc(19456, 2, 1).replace('argon2id', 'argon2i'))).toBe(true);
+  });
+
+  it('verifies only argon2id: an argon2i or argon2d hash of the right password is refused', async () => {
+    const parameters = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+    // `Algorithm` is an ambient const enum (not importable as a value): 0 is Argon2d, 1 is Argon2i.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+    const argon2d = 0 as Algorithm;
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+    const argon2iAlgorithm = 1 as Algorithm;
+    const password = 'correct horse battery staple';
+    const argon2i = await argon2Hash(password, { ...parameters, algorithm: argon2iAlgorithm });
+    const argon2dHash = await argon2Hash(password, { ...parameters, algorithm: argon2d });
+    expect(argon2i).toMatch(/^\$argon2i\$/);
+    expect(await hasher.verify(argon2i, password)).toBe(false);
+    expect(await hasher.verify(argon2dHash, password)).toBe(false);
+  });
+
+  it('answers false, without throwing, for an argon2id hash that argon2 cannot read', async () => {
+    for (const unreadable of [
+      // Memory cost below the minimum.
+      '$argon2id$v=19$m=1,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA',
+      // A salt too short.
+      '$argon2id$v=19$m=1024,t=1,p=1$c2E$aGFzaGhhc2hoYXNoaGFzaA',
+      // An output too short.
+      '$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$AAAA',
+    ]) {
+      await expect(hasher.verify(unreadable, 'x'), unreadable).resolves.toBe(false);
+    }
+  });
 });
 
 describe('password policy', () => {
@@ -57,6 +102,35 @@ describe('password policy', () => {
     }
     expect(() => assertPasswordPolicy('Alice@Example.com', { email: 'alice@example.com' })).toThrow(/email/);
   });
+
+  it("refuses the email's local part as the password, in any case, and accepts others", () => {
+    const email = 'alice.liddell@example.com';
+    expect(() => assertPasswordPolicy('Alice.Liddell', { email })).toThrow(
+      'The password must not be the email address',
+    );
+    expect(() => assertPasswordPolicy('alice.liddell@example', { email })).not.toThrow();
+    expect(() => assertPasswordPolicy('a'.repeat(12), { email })).not.toThrow();
+  });
+
+  it('refuses a NUL anywhere in the password', () => {
+    for (const password of ['correct\u0000horse', '\u0000correcthorse', 'correcthorse\u0000']) {
+      expect(() => assertPasswordPolicy(password), JSON.stringify(password)).toThrow(
+        'The password must not contain NUL characters',
+      );
+    }
+  });
+
+  it('says which rule a refused password broke, with the weak_password code', () => {
+    for (const [password, message] of [
+      ['short', 'The password must be at least 8 characters'],
+      ['y'.repeat(1025), 'The password must be at most 1024 characters'],
+      ['password', 'The password is one of the most commonly used passwords'],
+    ] as const) {
+      expect(() => assertPasswordPolicy(password)).toThrow(
+        expect.objectContaining({ code: 'weak_password', message }) as Error,
+      );
+    }
+  });
 });
 
 describe('email normalization', () => {
@@ -73,6 +147,26 @@ describe('email normalization', () => {
       `${'a'.repeat(300)}@example.com`,
     ]) {
       expect(normalizeEmail(bad), bad).toBeNull();
+    }
+  });
+
+  it('accepts up to 254 characters, none beyond', () => {
+    const address = (length: number): string => `alice@${'d'.repeat(length - 10)}.com`;
+    expect(address(254)).toHaveLength(254);
+    expect(normalizeEmail(address(254))).toBe(address(254));
+    expect(normalizeEmail(address(255))).toBeNull();
+    expect(normalizeEmail('a@b.c')).toBe('a@b.c');
+  });
+
+  it('refuses control characters, which the address pattern alone would let through', () => {
+    for (const bad of ['ali\u0001ce@example.com', 'alice@exa\u001fmple.com', 'alice@example.com\u0000']) {
+      expect(normalizeEmail(bad), JSON.stringify(bad)).toBeNull();
+    }
+  });
+
+  it('refuses anything after the domain: a second @ or a space', () => {
+    for (const bad of ['alice@example.com@evil.example', 'alice@example.com x', 'alice@example.com\tx']) {
+      expect(normalizeEmail(bad), JSON.stringify(bad)).toBeNull();
     }
   });
 });
