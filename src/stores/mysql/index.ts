@@ -18,7 +18,7 @@ import type { Pool, PoolOptions, TypeCast } from 'mysql2/promise';
 import { LatchkeyError } from '../../errors.js';
 import type { SqlClient } from '../sql/client.js';
 import { mysqlDialect } from '../sql/dialects/mysql.js';
-import { migrate as runMigrations, pendingMigrations } from '../sql/migrate.js';
+import { migrate as runMigrations, prepareSchema as prepareMigrations } from '../sql/migrate.js';
 import { createSqlStore } from '../sql/store.js';
 import type { Store } from '../../store.js';
 import { createMySQLClient } from './client.js';
@@ -169,18 +169,7 @@ function migrationClient(url: string): SqlClient {
 async function prepareSchema(url: string, options: { migrate: boolean }): Promise<void> {
   const client = migrationClient(url);
   try {
-    if (options.migrate) {
-      await runMigrations(client, { dialect: mysqlDialect });
-      return;
-    }
-    const pending = await pendingMigrations(client, { dialect: mysqlDialect });
-    if (pending.length > 0) {
-      throw new LatchkeyError(
-        'config_invalid',
-        `The database has pending migrations (${pending.join(', ')}) and LATCHKEY_MIGRATE is false: ` +
-          'run `latchkey migrate` first',
-      );
-    }
+    await prepareMigrations(client, { dialect: mysqlDialect, migrate: options.migrate });
   } catch (error) {
     throw startupError(error, options.migrate ? 'migrating' : 'checking migrations');
   } finally {

@@ -19,7 +19,7 @@ import { LatchkeyError } from '../../errors.js';
 import type { SqlClient, SqlParam, SqlResult } from '../sql/client.js';
 import { sqlStateOf } from '../sql/client.js';
 import { postgresDialect } from '../sql/dialects/postgres.js';
-import { migrate as runMigrations, pendingMigrations } from '../sql/migrate.js';
+import { migrate as runMigrations, prepareSchema as prepareMigrations } from '../sql/migrate.js';
 import { createSqlStore } from '../sql/store.js';
 import type { Store } from '../../store.js';
 
@@ -231,18 +231,7 @@ async function prepareSchema(settings: PoolSettings, options: { migrate: boolean
   // another node's migration lock, or a long migration, must not be cut at 5 s.
   const client = createPostgresClient(createPool({ ...settings, max: 2, statementTimeoutMs: 0 }));
   try {
-    if (options.migrate) {
-      await runMigrations(client, { dialect: postgresDialect });
-      return;
-    }
-    const pending = await pendingMigrations(client, { dialect: postgresDialect });
-    if (pending.length > 0) {
-      throw new LatchkeyError(
-        'config_invalid',
-        `The database has pending migrations (${pending.join(', ')}) and LATCHKEY_MIGRATE is false: ` +
-          'run `latchkey migrate` first',
-      );
-    }
+    await prepareMigrations(client, { dialect: postgresDialect, migrate: options.migrate });
   } catch (error) {
     throw startupError(error, options.migrate ? 'migrating' : 'checking migrations');
   } finally {

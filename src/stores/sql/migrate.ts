@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LatchkeyError } from '../../errors.js';
 import type { SqlClient } from './client.js';
 import { run } from './context.js';
 import type { SqlDialect } from './dialect.js';
@@ -147,4 +148,31 @@ export async function migrate(
     if (await applyOne(client, dialect, migration)) applied.push(migration.version);
   }
   return { applied };
+}
+
+/**
+ * What every SQL store does when it opens: with `migrate`, applies the pending migrations;
+ * without, refuses (`LatchkeyError('config_invalid')`, naming them) to run on a schema that is
+ * behind.
+ *
+ * @example
+ * await prepareSchema(client, { dialect: postgresDialect, migrate: config.migrateOnStart });
+ */
+export async function prepareSchema(
+  client: SqlClient,
+  options: { dialect: SqlDialect; migrate: boolean },
+): Promise<void> {
+  const { dialect } = options;
+  if (options.migrate) {
+    await migrate(client, { dialect });
+    return;
+  }
+  const pending = await pendingMigrations(client, { dialect });
+  if (pending.length > 0) {
+    throw new LatchkeyError(
+      'config_invalid',
+      `The database has pending migrations (${pending.join(', ')}) and LATCHKEY_MIGRATE is false: ` +
+        'run `latchkey migrate` first',
+    );
+  }
 }

@@ -24,7 +24,7 @@ import { LatchkeyError } from '../../errors.js';
 import type { Store } from '../../store.js';
 import type { SqlClient } from '../sql/client.js';
 import { sqliteDialect } from '../sql/dialects/sqlite.js';
-import { migrate as runMigrations, pendingMigrations } from '../sql/migrate.js';
+import { migrate as runMigrations, prepareSchema } from '../sql/migrate.js';
 import { createSqlStore } from '../sql/store.js';
 import { createSQLiteClient } from './client.js';
 
@@ -82,21 +82,6 @@ export function openSQLiteDatabase(options: Omit<SQLiteStoreOptions, 'migrate'>)
   }
 }
 
-async function prepareSchema(client: SqlClient, migrate: boolean): Promise<void> {
-  if (migrate) {
-    await runMigrations(client, { dialect: sqliteDialect });
-    return;
-  }
-  const pending = await pendingMigrations(client, { dialect: sqliteDialect });
-  if (pending.length > 0) {
-    throw new LatchkeyError(
-      'config_invalid',
-      `The database has pending migrations (${pending.join(', ')}) and LATCHKEY_MIGRATE is false: ` +
-        'run `latchkey migrate` first',
-    );
-  }
-}
-
 /**
  * Opens (creating if needed) a SQLite database and returns a store over it (`kind: 'sqlite'`).
  * Rejects with `store_unavailable` when the file cannot be opened (and names it), and with
@@ -113,7 +98,7 @@ export async function openSQLiteStore(options: SQLiteStoreOptions): Promise<Stor
     throw startupError(error, 'opening', options.path);
   }
   try {
-    await prepareSchema(client, options.migrate ?? true);
+    await prepareSchema(client, { dialect: sqliteDialect, migrate: options.migrate ?? true });
   } catch (error) {
     await client.close().catch(() => undefined);
     throw startupError(

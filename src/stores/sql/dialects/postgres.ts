@@ -10,15 +10,9 @@
 
 import type { SqlClient, SqlParam } from '../client.js';
 import { sqlStateOf } from '../client.js';
-import type {
-  SqlColumnType,
-  SqlDialect,
-  SqlInsert,
-  SqlLock,
-  SqlStatement,
-  SqlUpsertRefs,
-} from '../dialect.js';
+import type { SqlColumnType, SqlDialect, SqlLock, SqlStatement } from '../dialect.js';
 import { toSafeInteger } from '../dialect.js';
+import { onConflictInsert } from './on-conflict.js';
 
 /**
  * The advisory lock keys:
@@ -34,14 +28,6 @@ const ADVISORY_LOCK_KEYS: Record<SqlLock, number> = {
 
 const CASTS: Record<SqlColumnType, string> = { text: 'text', bigint: 'bigint', strings: 'text[]' };
 
-/** The alias of the stored row in an upsert (`INSERT INTO t AS existing ...`). */
-const EXISTING = 'existing';
-
-const UPSERT_REFS: SqlUpsertRefs = {
-  existing: (column) => `${EXISTING}.${column}`,
-  proposed: (column) => `EXCLUDED.${column}`,
-};
-
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS latchkey_migrations (
   version text COLLATE "C" PRIMARY KEY,
   checksum text NOT NULL,
@@ -50,24 +36,6 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS latchkey_migrations 
 
 function identity(values: readonly SqlParam[]): readonly SqlParam[] {
   return values;
-}
-
-function insert(spec: SqlInsert): string {
-  const values = spec.values ?? spec.columns.map((_column, index) => `$${index + 1}`);
-  const conflict = spec.onConflict;
-  const assignments = conflict?.update?.(UPSERT_REFS);
-  // The alias names the stored row in the assignments; a plain insert needs none.
-  const table = assignments === undefined ? spec.table : `${spec.table} AS ${EXISTING}`;
-  let sql = `INSERT INTO ${table} (${spec.columns.join(', ')}) VALUES (${values.join(', ')})`;
-  if (conflict !== undefined) {
-    const target = `ON CONFLICT (${conflict.columns.join(', ')})`;
-    sql +=
-      assignments === undefined
-        ? ` ${target} DO NOTHING`
-        : ` ${target} DO UPDATE SET ${assignments.map(([column, value]) => `${column} = ${value}`).join(', ')}`;
-  }
-  if (spec.returning !== undefined) sql += ` RETURNING ${spec.returning.join(', ')}`;
-  return sql;
 }
 
 function readStrings(value: unknown): string[] {
@@ -109,7 +77,7 @@ export const postgresDialect: SqlDialect = {
   cast(placeholder: string, type: SqlColumnType): string {
     return `${placeholder}::${CASTS[type]}`;
   },
-  insert,
+  insert: onConflictInsert,
   earliest(columns: readonly string[]): string {
     return `LEAST(${columns.join(', ')})`;
   },

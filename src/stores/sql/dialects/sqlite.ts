@@ -11,16 +11,9 @@
  */
 
 import type { SqlClient, SqlParam } from '../client.js';
-import type { SqlColumnType, SqlDialect, SqlInsert, SqlLock, SqlUpsertRefs } from '../dialect.js';
+import type { SqlColumnType, SqlDialect, SqlLock } from '../dialect.js';
 import { positionalPlaceholders, toSafeInteger } from '../dialect.js';
-
-/** The alias of the stored row in an upsert (`INSERT INTO t AS existing ...`, SQLite 3.24+). */
-const EXISTING = 'existing';
-
-const UPSERT_REFS: SqlUpsertRefs = {
-  existing: (column) => `${EXISTING}.${column}`,
-  proposed: (column) => `excluded.${column}`,
-};
+import { onConflictInsert } from './on-conflict.js';
 
 /** Integer milliseconds since the epoch, like every other time of the schema. */
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS latchkey_migrations (
@@ -36,23 +29,6 @@ function codeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   const { code } = error;
   return typeof code === 'string' && code.startsWith('SQLITE_') ? code : undefined;
-}
-
-function insert(spec: SqlInsert): string {
-  const values = spec.values ?? spec.columns.map((_column, index) => `$${index + 1}`);
-  const conflict = spec.onConflict;
-  const assignments = conflict?.update?.(UPSERT_REFS);
-  const table = assignments === undefined ? spec.table : `${spec.table} AS ${EXISTING}`;
-  let sql = `INSERT INTO ${table} (${spec.columns.join(', ')}) VALUES (${values.join(', ')})`;
-  if (conflict !== undefined) {
-    const target = `ON CONFLICT (${conflict.columns.join(', ')})`;
-    sql +=
-      assignments === undefined
-        ? ` ${target} DO NOTHING`
-        : ` ${target} DO UPDATE SET ${assignments.map(([column, value]) => `${column} = ${value}`).join(', ')}`;
-  }
-  if (spec.returning !== undefined) sql += ` RETURNING ${spec.returning.join(', ')}`;
-  return sql;
 }
 
 /**
@@ -111,7 +87,7 @@ export const sqliteDialect: SqlDialect = {
   cast(placeholder: string, _type: SqlColumnType): string {
     return placeholder;
   },
-  insert,
+  insert: onConflictInsert,
   earliest,
   forUpdate: '',
 
