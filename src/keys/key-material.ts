@@ -7,8 +7,6 @@
  */
 
 import {
-  createCipheriv,
-  createDecipheriv,
   createPrivateKey,
   createPublicKey,
   createSecretKey,
@@ -18,7 +16,7 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { LatchkeyError } from '../errors.js';
-import { fromBase64urlStrict } from '../lib/encoding.js';
+import { seal, openSealed, SealError } from '../lib/seal.js';
 import { randomId } from '../lib/secrets.js';
 import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
 import { getKeyAlgorithm, KEY_ALGORITHMS, type VerificationKey } from './algorithms.js';
@@ -71,7 +69,6 @@ export interface GenerateSigningKeyOptions {
   rsaModulusLength?: 2048 | 3072 | 4096;
 }
 
-const SEALED_VERSION = 'v1';
 const HS256_SECRET_BYTES = 32;
 
 /**
@@ -250,16 +247,8 @@ export function encryptPrivateKey(
   plaintext: Uint8Array,
   options: { kid: string; encryptionKey: Uint8Array },
 ): string {
-  const { kid, encryptionKey } = options;
-  assertEncryptionKey(encryptionKey);
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', encryptionKey, iv);
-  cipher.setAAD(Buffer.from(kid, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  const tag = cipher.getAuthTag();
-  return [SEALED_VERSION, iv, ciphertext, tag]
-    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
-    .join('.');
+  assertEncryptionKey(options.encryptionKey);
+  return seal(plaintext, { label: options.kid, key: options.encryptionKey });
 }
 
 /**
@@ -272,27 +261,12 @@ export function decryptPrivateKey(
 ): Buffer {
   const { kid, encryptionKey } = options;
   assertEncryptionKey(encryptionKey);
-  const parts = typeof sealed === 'string' ? sealed.split('.') : [];
-  const [version, ivPart, ciphertextPart, tagPart] = parts;
-  const iv = ivPart === undefined ? null : fromBase64urlStrict(ivPart);
-  const ciphertext = ciphertextPart === undefined ? null : fromBase64urlStrict(ciphertextPart);
-  const tag = tagPart === undefined ? null : fromBase64urlStrict(tagPart);
-  if (
-    parts.length !== 4 ||
-    version !== SEALED_VERSION ||
-    iv?.length !== 12 ||
-    ciphertext === null ||
-    ciphertext.length === 0 ||
-    tag?.length !== 16
-  ) {
-    throw new LatchkeyError('config_invalid', `signing key ${kid} is malformed in the store`);
-  }
   try {
-    const decipher = createDecipheriv('aes-256-gcm', encryptionKey, iv, { authTagLength: 16 });
-    decipher.setAAD(Buffer.from(kid, 'utf8'));
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    return openSealed(sealed, { label: kid, key: encryptionKey });
   } catch (cause) {
+    if (cause instanceof SealError && cause.reason === 'malformed') {
+      throw new LatchkeyError('config_invalid', `signing key ${kid} is malformed in the store`);
+    }
     throw new LatchkeyError('config_invalid', `cannot decrypt signing key ${kid}: wrong LATCHKEY_SECRET?`, {
       cause,
     });

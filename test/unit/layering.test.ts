@@ -23,6 +23,7 @@ const CORE = [
   'keys',
   'revocation',
   'password',
+  'factors',
   'csrf',
   'cookies',
   'throttle',
