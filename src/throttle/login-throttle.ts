@@ -48,7 +48,10 @@ export interface LoginThrottleOptions {
   accountWindow?: number;
   /** Failures per address (any account) before the address is locked. Default 100. */
   ipLimit?: number;
-  /** Counting window of an address's failures. Default 1 h. */
+  /**
+   * Counting window of an address's failures. Default 24 h: longer than the doubling locks take to
+   * reach their 1-h cap (63 min), so a patient address reaches it instead of starting over.
+   */
   ipWindow?: number;
 }
 
@@ -123,7 +126,7 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
   const accountCeiling = options.accountCeiling ?? 100;
   const accountWindow = options.accountWindow ?? 24 * HOUR;
   const ipLimit = options.ipLimit ?? 100;
-  const ipWindow = options.ipWindow ?? HOUR;
+  const ipWindow = options.ipWindow ?? 24 * HOUR;
 
   /** Counts a failure in `scope` and, past its free attempts, locks it for `backoff(count)`. */
   async function countFailure(

@@ -114,7 +114,7 @@ describe('per address, across accounts', () => {
   const failFrom = (ip: string, times: number, from = 0): Promise<void> =>
     fail(times, (i) => attempt(`user${from + i}@example.com`, ip));
 
-  it('locks the address after 100 failures in an hour for 1 min; each failure after a lock doubles it', async () => {
+  it('locks the address after 100 failures in a day for 1 min; each failure after a lock doubles it', async () => {
     await failFrom('203.0.113.7', 100);
     expect(await refusal(attempt('new@example.com', '203.0.113.7'))).toMatchObject({ retryAfter: 60 });
     let next = 100;
@@ -128,17 +128,17 @@ describe('per address, across accounts', () => {
     expect(warnings('ip')[0]).toMatchObject({ ip: '203.0.113.7' });
   });
 
-  it('never locks an address for more than an hour', async () => {
-    const patient = make({ ipWindow: 24 * HOUR });
+  it('doubles a patient address up to an hour, and never more', async () => {
+    const patient = make();
     await fail(100, (i) => attempt(`user${i}@example.com`, '203.0.113.7'), patient);
     const locks: number[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       const lock = (await refusal(attempt('new@example.com', '203.0.113.7'), patient))?.retryAfter ?? 0;
       locks.push(lock);
       clock.advance(lock * 1000);
       await patient.recordFailure(attempt(`late${i}@example.com`, '203.0.113.7'));
     }
-    expect(locks).toEqual([60, 120, 240, 480, 960, 1920, 3600]);
+    expect(locks).toEqual([60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
   });
 
   it('locks only that address', async () => {
@@ -149,9 +149,12 @@ describe('per address, across accounts', () => {
     expect(await refusal(attempt('new@example.com', '203.0.113.8'))).toBeUndefined();
   });
 
-  it('forgets failures older than an hour', async () => {
-    await failFrom('203.0.113.7', 99);
-    clock.advance(HOUR);
+  it('forgets failures older than a day, and not before', async () => {
+    await failFrom('203.0.113.7', 98);
+    clock.advance(24 * HOUR - 1);
+    await failFrom('203.0.113.7', 1, 98);
+    expect(await refusal(attempt('new@example.com', '203.0.113.7'))).toBeUndefined();
+    clock.advance(1);
     await failFrom('203.0.113.7', 1, 99);
     expect(await refusal(attempt('new@example.com', '203.0.113.7'))).toBeUndefined();
   });
