@@ -153,6 +153,30 @@ export interface OneTimeTokenRecord {
   expiresAt: number;
 }
 
+/** What kind of second factor a factor record is. */
+export type FactorKind = 'totp';
+
+/**
+ * A user's second factor. A TOTP factor holds its secret sealed with a key derived from the
+ * master secret (bound to the user and factor id: `lib/seal.ts`), never in the clear, and the
+ * last time step it accepted, so that each code works once.
+ */
+export interface FactorRecord {
+  id: string;
+  userId: string;
+  kind: FactorKind;
+  /** A name the user gave it ("Phone"). */
+  label: string;
+  /** The sealed secret (TOTP). */
+  secret: string;
+  /** The last TOTP step accepted; null before the first. */
+  lastUsedStep: number | null;
+  createdAt: number;
+  /** When enrolment was confirmed with a first code; an unconfirmed factor is not used at login. */
+  confirmedAt: number | null;
+  lastUsedAt: number | null;
+}
+
 export interface UserPatch {
   passwordHash?: string;
   status?: UserStatus;

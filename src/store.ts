@@ -13,6 +13,7 @@
 import type {
   ClientRecord,
   CounterValue,
+  FactorRecord,
   NewRevocation,
   OneTimeTokenRecord,
   RefreshTokenRecord,
@@ -124,6 +125,24 @@ export interface OneTimeTokenStore {
   deleteExpiredOneTimeTokens(now: number): Promise<number>;
 }
 
+/** Second factors, always addressed through their user (a user has a handful at most). */
+export interface FactorStore {
+  /** Adds a factor; rejects with `LatchkeyError('internal_error')` when the id exists. */
+  createFactor(factor: FactorRecord): Promise<void>;
+  /** The user's factors, oldest first (`createdAt`, then `id`). */
+  listFactors(userId: string): Promise<FactorRecord[]>;
+  /** Marks the factor confirmed at `at` if it is not yet; true when this call did. */
+  confirmFactor(userId: string, id: string, at: number): Promise<boolean>;
+  /**
+   * **Atomic**: records that TOTP step `step` was accepted at `at`, only when the factor exists
+   * and its last used step is null or lower. Of concurrent calls with one step, exactly one gets
+   * true: a code is accepted once, whichever node sees it.
+   */
+  useFactorStep(userId: string, id: string, step: number, at: number): Promise<boolean>;
+  /** Removes a factor; true when it existed. */
+  deleteFactor(userId: string, id: string): Promise<boolean>;
+}
+
 export interface Store
   extends
     UserStore,
@@ -133,7 +152,8 @@ export interface Store
     RevocationStore,
     CounterStore,
     ClientStore,
-    OneTimeTokenStore {
+    OneTimeTokenStore,
+    FactorStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /** Resolves when the backend answers; rejects with `store_unavailable` otherwise. */

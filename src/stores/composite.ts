@@ -62,6 +62,13 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     deleteOneTimeTokens: (subject, purpose) => durable.deleteOneTimeTokens(subject, purpose),
     deleteExpiredOneTimeTokens: (now) => durable.deleteExpiredOneTimeTokens(now),
 
+    // Second factors: durable, like the users they belong to.
+    createFactor: (factor) => durable.createFactor(factor),
+    listFactors: (userId) => durable.listFactors(userId),
+    confirmFactor: (userId, id, at) => durable.confirmFactor(userId, id, at),
+    useFactorStep: (userId, id, step, at) => durable.useFactorStep(userId, id, step, at),
+    deleteFactor: (userId, id) => durable.deleteFactor(userId, id),
+
     // Sessions, refresh tokens, revocations and counters: hot.
     createSession: (session) => hot.createSession(session),
     getSession: (id) => hot.getSession(id),

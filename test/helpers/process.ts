@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -70,4 +72,16 @@ export async function startServer(
       });
     },
   };
+}
+
+/**
+ * What `latchkey migrate` prints when it applies every migration of a dialect to an empty
+ * database, from the files themselves (so that a new migration does not break the tests).
+ */
+export function allMigrationsApplied(store: string, dialect: 'postgres' | 'sqlite' | 'mysql'): string {
+  const versions = readdirSync(join(ROOT, 'migrations', dialect))
+    .filter((name) => /^\d{4}_[a-z0-9_]+\.sql$/.test(name))
+    .sort()
+    .map((name) => name.slice(0, -'.sql'.length));
+  return `${store}: applied ${versions.length} migration(s): ${versions.join(', ')}`;
 }

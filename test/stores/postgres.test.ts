@@ -36,6 +36,7 @@ const TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_factors',
 ];
 
 /** The Postgres dialect without its single-statement shortcuts. */

@@ -40,6 +40,7 @@ const TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_factors',
 ];
 
 /** The SQLite dialect without its single-statement shortcuts. */

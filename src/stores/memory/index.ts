@@ -13,6 +13,7 @@
 import type { Store } from '../../store.js';
 import { createMemoryClients } from './clients.js';
 import { createMemoryCounters } from './counters.js';
+import { createMemoryFactors } from './factors.js';
 import { createMemoryOneTimeTokens } from './one-time-tokens.js';
 import { createMemoryRefreshTokens } from './refresh-tokens.js';
 import { createMemoryRevocations } from './revocations.js';
@@ -61,5 +62,6 @@ export function createMemoryStore(): Store {
     ...createMemoryClients(run),
     ...createMemoryCounters(run),
     ...createMemoryOneTimeTokens(run),
+    ...createMemoryFactors(run),
   };
 }

@@ -28,6 +28,7 @@
  * | `P:{ot:<id>}`              | string | a one-time token: `[purpose, subject, data, createdAt, expiresAt]` (4) |
  * | `P:{ots:<subject>}:<purpose>` | set | the ids of the subject's one-time tokens for this purpose (4) |
  * | `P:{sweep}:one-time-tokens` | zset  | one-time token ids scored by `expiresAt`, for the sweep (4) |
+ * | `P:{u:<uid>}:factors`      | hash   | the user's second factors, 1 to 3 fields each (`./factors.ts`) |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
@@ -87,6 +88,7 @@ import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
 import { createRedisOneTimeTokens } from './one-time-tokens.js';
+import { createRedisFactors } from './factors.js';
 import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
 import { createRedisSessions } from './sessions.js';
@@ -187,5 +189,6 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisClients(context),
     ...createRedisCounters(context),
     ...createRedisOneTimeTokens(context),
+    ...createRedisFactors(context),
   };
 }

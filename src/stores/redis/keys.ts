@@ -40,6 +40,7 @@ export interface RedisKeys {
   oneTimeToken(id: string): string;
   oneTimeTokensOf(subject: string, purpose: string): string;
   readonly oneTimeTokenSweep: string;
+  factors(userId: string): string;
 }
 
 /**
@@ -69,5 +70,6 @@ export function redisKeys(prefix: string): RedisKeys {
     oneTimeToken: (id) => `${prefix}:{ot:${tagged(id)}}`,
     oneTimeTokensOf: (subject, purpose) => `${prefix}:{ots:${tagged(subject)}}:${purpose}`,
     oneTimeTokenSweep: `${prefix}:{sweep}:one-time-tokens`,
+    factors: (userId) => `${prefix}:{u:${tagged(userId)}}:factors`,
   };
 }

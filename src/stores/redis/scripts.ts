@@ -9,6 +9,7 @@
 
 export type { RedisScript } from './lua.js';
 export { increment } from './counter-scripts.js';
+export { confirmFactor, deleteFactor, useFactorStep } from './factor-scripts.js';
 export {
   consumeOneTimeToken,
   deleteOneTimeToken,

@@ -20,6 +20,7 @@ import { createCounterStore } from './counters.js';
 import type { SqlDialect } from './dialect.js';
 import { postgresDialect } from './dialects/postgres.js';
 import { createOneTimeTokenStore } from './one-time-tokens.js';
+import { createFactorStore } from './factors.js';
 import { createRefreshTokenStore } from './refresh-tokens.js';
 import { createRevocationStore } from './revocations.js';
 import { createSessionStore } from './sessions.js';
@@ -65,5 +66,6 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createClientStore(context),
     ...createCounterStore(context),
     ...createOneTimeTokenStore(context),
+    ...createFactorStore(context),
   };
 }
