@@ -144,6 +144,8 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     accessTokens,
     revocations,
     csrfKey,
+    factorKeys: { seal: deriveKey(master, 'totp-secrets'), recovery: deriveKey(master, 'recovery-codes') },
+    totpIssuer: new URL(config.issuer).host,
     cache,
   });
   const clients = createClientService({ store, clock, config, keyring });

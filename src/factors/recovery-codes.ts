@@ -3,12 +3,13 @@
  * is lost. Ten per enrolment, each 80 bits from the CSPRNG written as four groups of four
  * characters of an alphabet without look-alikes (no 0/O, 1/I/L), shown once. Only a keyed hash
  * is stored: HMAC-SHA256 under a key derived from the master secret, with the user id in the
- * message, so a stolen table can neither be reversed nor replayed against another account. Each
- * code works once.
+ * message, so a stolen table can neither be reversed nor replayed against another account. The
+ * hash is the id of a one-time token: looking a code up is one indexed read, and using it up is
+ * the store's atomic consumption, so each code works once.
  */
 
 import { randomInt } from 'node:crypto';
-import { constantTimeEqual, hmacSha256 } from '../lib/secrets.js';
+import { hmacSha256 } from '../lib/secrets.js';
 
 export const RECOVERY_CODE_COUNT = 10;
 const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
@@ -50,19 +51,13 @@ export function hashRecoveryCode(code: string, options: { userId: string; key: U
 }
 
 /**
- * Finds which stored hash `input` matches: its index, or -1. Every stored hash is compared, in
- * constant time each.
+ * What is stored for a code as typed (see {@link normalizeRecoveryCode}), or null when it
+ * cannot be a recovery code.
  */
-export function matchRecoveryCode(
+export function recoveryCodeHash(
   input: unknown,
-  hashes: readonly string[],
   options: { userId: string; key: Uint8Array },
-): number {
+): string | null {
   const code = normalizeRecoveryCode(input);
-  const given = hashRecoveryCode(code ?? '', options);
-  let found = -1;
-  hashes.forEach((hash, index) => {
-    if (constantTimeEqual(hash, given) && found < 0) found = index;
-  });
-  return code === null ? -1 : found;
+  return code === null ? null : hashRecoveryCode(code, options);
 }

@@ -11,6 +11,7 @@ import { LatchkeyError } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from '../problem.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerMFARoutes } from './routes/mfa.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
@@ -160,6 +161,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
 
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
+  registerMFARoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
   const { clients } = latchkey;
   registerOAuthRoutes(app, latchkey, clients);

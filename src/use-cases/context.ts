@@ -32,6 +32,13 @@ export interface UseCaseOptions {
   revocations: RevocationRecorder;
   /** Key of the CSRF tokens bound to sessions (a refresh through the cookie checks one). */
   csrfKey: Uint8Array;
+  /**
+   * Keys derived from the master secret for second factors: `seal` encrypts TOTP secrets at rest,
+   * `recovery` keys the hashes of recovery codes.
+   */
+  factorKeys: { seal: Uint8Array; recovery: Uint8Array };
+  /** The name an authenticator app shows for this server's TOTP factors. */
+  totpIssuer: string;
   /** Sign-ups allowed per IP per hour. Default 20. */
   signupLimitPerHour?: number;
   /** The near cache of session and user reads (the session manager's), when on. */

@@ -11,12 +11,27 @@
  * | refresh (body or hybrid cookie) | `refresh.ts` |
  * | logout, list and revoke sessions | `sessions.ts` |
  * | change password, enable/disable a user | `account.ts` |
+ * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
+ * | second step of a login (challenge and code) | `second-factor.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
 import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
-import { createLogin, type LoginInput, type LoginResult, type LoginStep } from './login.js';
+import { createFactorUseCases, type FactorUseCases } from './factors.js';
+import {
+  ACTIVE_ACCOUNT_STEP,
+  createLogin,
+  type LoginInput,
+  type LoginResult,
+  type LoginStep,
+  type SignedIn,
+} from './login.js';
+import {
+  createSecondFactorStep,
+  createSecondFactorVerification,
+  type SecondFactorInput,
+} from './second-factor.js';
 import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
 import { createSessionUseCases, type SessionUseCases } from './sessions.js';
 import { createSignUp, type SignUpInput } from './signup.js';
@@ -26,8 +41,10 @@ export type { Principal } from './authenticate.js';
 export type { LoginInput, LoginResult, LoginStep, SignedIn } from './login.js';
 export type { RefreshInput, RefreshResult } from './refresh.js';
 export type { UseCaseOptions } from './context.js';
+export type { SecondFactorInput } from './second-factor.js';
+export type { TotpEnrolment } from './factors.js';
 
-export interface AuthService extends SessionUseCases, AccountUseCases {
+export interface AuthService extends SessionUseCases, AccountUseCases, FactorUseCases {
   signup(input: SignUpInput): Promise<UserRecord>;
   login(input: LoginInput): Promise<LoginResult>;
   /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
@@ -35,10 +52,15 @@ export interface AuthService extends SessionUseCases, AccountUseCases {
   authenticateAccessToken(token: string, via: 'bearer' | 'access-cookie', ip: string): Promise<Principal>;
   /** Rotates a refresh token from the body (token mode) or the hybrid cookie (with CSRF). */
   refresh(input: RefreshInput): Promise<RefreshResult>;
+  /** Finishes a login that answered `mfa_required`: its challenge and a code. */
+  verifySecondFactor(input: SecondFactorInput): Promise<SignedIn>;
 }
 
 export interface AuthServiceOptions extends UseCaseOptions {
-  /** Checks between the password and the session (default: the account must be active). */
+  /**
+   * Checks between the password and the session (default: the account must be active, then a
+   * second factor when the account has one).
+   */
   loginSteps?: readonly LoginStep[];
 }
 
@@ -60,10 +82,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     login: createLogin(context, {
       authenticate,
       sessions,
-      ...(options.loginSteps === undefined ? {} : { steps: options.loginSteps }),
+      steps: options.loginSteps ?? [ACTIVE_ACCOUNT_STEP, createSecondFactorStep(context)],
     }),
     authenticateSessionToken: (token, ip) => authenticate.sessionToken(token, ip),
     authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),
+    ...createFactorUseCases(context),
+    verifySecondFactor: createSecondFactorVerification(context),
   };
 }

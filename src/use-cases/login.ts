@@ -33,6 +33,8 @@ export interface LoginInput {
 /** What the steps know of the attempt besides the user. */
 export interface LoginStepInput {
   mode: SessionMode;
+  /** "Remember me" of the login, for a step that continues it later (a second factor). */
+  remember: boolean;
   client: ClientInfo & { ip: string };
 }
 
@@ -130,9 +132,21 @@ export function createLogin(
       deviceCookie: input.deviceCookie,
     };
     const user = await checkPassword(input, throttled);
-    const attempt: LoginStepInput = { mode: input.mode, client: input.client };
+    const attempt: LoginStepInput = {
+      mode: input.mode,
+      remember: input.remember === true,
+      client: input.client,
+    };
     for (const step of steps) {
       await step.check(user, attempt).catch((error: unknown) => {
+        if (isLatchkeyError(error, 'mfa_required')) {
+          // The password was right: not a failure, and the throttle does not count it either way.
+          logger.info(
+            { event: 'login.mfa_required', userId: user.id, ip: input.client.ip },
+            'password accepted; a second factor is asked for',
+          );
+          throw error;
+        }
         logger.info(
           {
             event: 'login.failure',

@@ -79,10 +79,12 @@ describe('store calls per request (near cache off)', () => {
 
   it('cookie mode: login, GET /v1/me, logout', async () => {
     const response = await login('cookie');
+    // The login reads the account's second factors once (none here: no challenge).
     expect(counting.take()).toEqual({
       createSession: 1,
       getCounter: 3,
       getUserByEmail: 1,
+      listFactors: 1,
     });
     const cookie = `__Host-latchkey_session=${setCookies(response).get('__Host-latchkey_session')?.value ?? ''}`;
     const csrf = json<{ csrf_token: string }>(response).csrf_token;
@@ -112,6 +114,7 @@ describe('store calls per request (near cache off)', () => {
       createSession: 1,
       getCounter: 3,
       getUserByEmail: 1,
+      listFactors: 1,
     });
     const refreshCookie = setCookies(response).get('__Secure-latchkey_refresh')?.value ?? '';
     const csrf = json<{ csrf_token: string }>(response).csrf_token;

@@ -4,20 +4,15 @@
  * `../documents.ts` and `../auth-cookies.ts`.
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Latchkey } from '../../app/latchkey.js';
 import { createCSRFToken, CSRF_HEADER } from '../../csrf/csrf.js';
 import { isLatchkeyError, LatchkeyError } from '../../errors.js';
 import type { SessionMode } from '../../records.js';
-import type { SignedIn } from '../../use-cases/index.js';
 import { authenticateRequest } from '../authenticate.js';
-import {
-  clearAuthCookies,
-  deviceCookie,
-  sessionCookie,
-  setHybridCookies,
-  type CookieNames,
-} from '../auth-cookies.js';
+import { clearAuthCookies, deviceCookie, setHybridCookies, type CookieNames } from '../auth-cookies.js';
+import { clientInfo } from '../client-info.js';
+import { signedInSender } from '../signed-in.js';
 import { publicUser, sessionSummary, tokenResponse } from '../documents.js';
 
 const noNul = '^[^\\u0000]*$';
@@ -65,11 +60,6 @@ const passwordSchema = {
   },
 } as const;
 
-function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: string } {
-  const agent = request.headers['user-agent'];
-  return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: request.ip };
-}
-
 function csrfHeader(request: FastifyRequest): string | undefined {
   const header = request.headers[CSRF_HEADER];
   return typeof header === 'string' ? header : undefined;
@@ -87,36 +77,7 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     },
   );
 
-  /**
-   * Answers a sign-in (a login, a renewed session) in its session's mode: the session cookie, the
-   * token response, or the hybrid cookies; the CSRF token for the cookie modes; `extra` cookies
-   * (the device cookie) alongside.
-   */
-  function sendSignedIn(reply: FastifyReply, result: SignedIn, extra: string[] = []): FastifyReply {
-    const user = publicUser(result.user);
-    const session = sessionSummary(result.session);
-    const { mode } = result.session;
-    if (mode === 'cookie') {
-      void reply.header('set-cookie', [
-        sessionCookie(names, result.sessionToken, result.session, clock()),
-        ...extra,
-      ]);
-      return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
-    }
-    const { accessToken, refreshToken } = result;
-    if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
-    if (mode === 'hybrid') {
-      setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), extra);
-      return reply.send({
-        user,
-        session,
-        csrf_token: createCSRFToken(csrfKey, result.session.id),
-        expires_in: accessToken.expiresIn,
-      });
-    }
-    if (extra.length > 0) void reply.header('set-cookie', extra);
-    return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
-  }
+  const sendSignedIn = signedInSender(latchkey, names);
 
   app.post<{ Body: { email: string; password: string; mode?: SessionMode; remember?: boolean } }>(
     '/v1/login',
@@ -132,7 +93,7 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
         // A session cookie sent to login is never reused (no fixation): it is revoked.
         previousSessionToken: request.cookies.get(names.session),
       });
-      return sendSignedIn(reply, result, [deviceCookie(names, result.deviceCookie)]);
+      return sendSignedIn(reply, result, { cookies: [deviceCookie(names, result.deviceCookie)] });
     },
   );
 

@@ -1,0 +1,145 @@
+/**
+ * The routes of second factors: listing, setting up and removing a TOTP factor from a signed-in
+ * session (cookie + CSRF, bearer or hybrid, like every account route), and finishing a login
+ * that answered `mfa_required` (`POST /v1/mfa/verify`: the challenge is the credential, so no
+ * session is needed). Each makes one call to the use cases.
+ */
+
+import type { FastifyInstance } from 'fastify';
+import type { Latchkey } from '../../app/latchkey.js';
+import type { FactorRecord } from '../../records.js';
+import { authenticateRequest } from '../authenticate.js';
+import type { CookieNames } from '../auth-cookies.js';
+import { clientInfo } from '../client-info.js';
+import { signedInSender } from '../signed-in.js';
+
+const noNul = '^[^\\u0000]*$';
+const code = { type: 'string', minLength: 1, maxLength: 16, pattern: noNul } as const;
+const recoveryCode = { type: 'string', minLength: 1, maxLength: 40, pattern: noNul } as const;
+const factorId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
+
+const enrolSchema = {
+  body: {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    properties: { label: { type: 'string', maxLength: 100, pattern: noNul } },
+  },
+} as const;
+
+const confirmSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['factor_id', 'code'],
+    properties: { factor_id: factorId, code },
+  },
+} as const;
+
+const removeSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['factor_id', 'password'],
+    properties: {
+      factor_id: factorId,
+      password: { type: 'string', minLength: 1, maxLength: 4096 },
+      code,
+      recovery_code: recoveryCode,
+    },
+  },
+} as const;
+
+const verifySchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['challenge'],
+    properties: {
+      challenge: { type: 'string', minLength: 1, maxLength: 200, pattern: noNul },
+      code,
+      recovery_code: recoveryCode,
+    },
+    oneOf: [{ required: ['code'] }, { required: ['recovery_code'] }],
+  },
+} as const;
+
+/** A factor as the owner sees it: never its secret. */
+function factorDocument(factor: FactorRecord): Record<string, unknown> {
+  return {
+    id: factor.id,
+    kind: factor.kind,
+    label: factor.label,
+    confirmed: factor.confirmedAt !== null,
+    created_at: new Date(factor.createdAt).toISOString(),
+    last_used_at: factor.lastUsedAt === null ? null : new Date(factor.lastUsedAt).toISOString(),
+  };
+}
+
+export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
+  const { auth } = latchkey;
+  const sendSignedIn = signedInSender(latchkey, names);
+
+  app.get('/v1/mfa', async (request, reply) => {
+    const principal = await authenticateRequest(request, latchkey, names);
+    const factors = await auth.listFactors(principal);
+    return reply.send({ factors: factors.map(factorDocument) });
+  });
+
+  app.post<{ Body: { label?: string } | null }>(
+    '/v1/mfa/totp',
+    { schema: enrolSchema },
+    async (request, reply) => {
+      const principal = await authenticateRequest(request, latchkey, names);
+      const enrolment = await auth.enrolTotp(principal, { label: request.body?.label });
+      return reply.code(201).send({
+        factor: factorDocument(enrolment.factor),
+        secret: enrolment.secret,
+        otpauth_uri: enrolment.uri,
+      });
+    },
+  );
+
+  app.post<{ Body: { factor_id: string; code: string } }>(
+    '/v1/mfa/totp/confirm',
+    { schema: confirmSchema },
+    async (request, reply) => {
+      const principal = await authenticateRequest(request, latchkey, names);
+      const { signedIn, recoveryCodes } = await auth.confirmTotp(principal, {
+        factorId: request.body.factor_id,
+        code: request.body.code,
+        client: clientInfo(request),
+      });
+      return sendSignedIn(reply, signedIn, { body: { recovery_codes: recoveryCodes } });
+    },
+  );
+
+  app.post<{ Body: { factor_id: string; password: string; code?: string; recovery_code?: string } }>(
+    '/v1/mfa/remove',
+    { schema: removeSchema },
+    async (request, reply) => {
+      const principal = await authenticateRequest(request, latchkey, names);
+      const renewed = await auth.removeFactor(principal, {
+        factorId: request.body.factor_id,
+        password: request.body.password,
+        code: request.body.code,
+        recoveryCode: request.body.recovery_code,
+        client: clientInfo(request),
+      });
+      return sendSignedIn(reply, renewed);
+    },
+  );
+
+  app.post<{ Body: { challenge: string; code?: string; recovery_code?: string } }>(
+    '/v1/mfa/verify',
+    { schema: verifySchema },
+    async (request, reply) => {
+      const signedIn = await auth.verifySecondFactor({
+        challenge: request.body.challenge,
+        code: request.body.code,
+        recoveryCode: request.body.recovery_code,
+        client: clientInfo(request),
+      });
+      return sendSignedIn(reply, signedIn);
+    },
+  );
+}

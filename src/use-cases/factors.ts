@@ -1,0 +1,186 @@
+/**
+ * Setting up and removing second factors from the account: a TOTP authenticator app, and the
+ * recovery codes that come with it.
+ *
+ * - Enrolment is two steps. `enrolTotp` makes a secret and an unconfirmed factor (sealed at
+ *   rest) and hands the secret back once, as base32 and as the `otpauth://` URI an app scans;
+ *   `confirmTotp` takes the first code from the app, which proves the user holds the secret.
+ *   Only then does login ask for it, and only then are the 10 recovery codes made (shown once,
+ *   stored as keyed hashes). One TOTP factor per account: a second is refused while one is
+ *   confirmed; an unconfirmed one is replaced by the next enrolment.
+ * - Removing needs the password and a current code (or a recovery code).
+ * - Adding or removing a factor changes what the session is worth: the user's other sessions
+ *   are revoked and this one renewed (new id and credentials), as after a password change.
+ */
+
+import { LatchkeyError } from '../errors.js';
+import { generateRecoveryCodes, hashRecoveryCode } from '../factors/recovery-codes.js';
+import { generateTotpSecret, totpURI, verifyTotp } from '../factors/totp.js';
+import { toBase32 } from '../lib/base32.js';
+import { seal } from '../lib/seal.js';
+import { randomId } from '../lib/secrets.js';
+import type { FactorRecord } from '../records.js';
+import type { ClientInfo } from '../session/sessions.js';
+import type { Principal } from './authenticate.js';
+import type { UseCaseContext } from './context.js';
+import type { SignedIn } from './login.js';
+import { renewSession } from './renew.js';
+import {
+  acceptRecoveryCode,
+  acceptTotpCode,
+  openTotpSecret,
+  RECOVERY_CODE_PURPOSE,
+  totpSealLabel,
+} from './second-factor.js';
+
+/** Recovery codes do not expire by time (they are used up or replaced); the store needs an expiry. */
+const RECOVERY_CODE_LIFETIME_MS = 100 * 365 * 24 * 3_600_000;
+
+export interface TotpEnrolment {
+  factor: FactorRecord;
+  /** The secret in base32, for typing into an app; shown once. */
+  secret: string;
+  /** `otpauth://totp/...` for a QR code; shown once. */
+  uri: string;
+}
+
+export interface FactorUseCases {
+  /** The user's factors (confirmed and pending). */
+  listFactors(principal: Principal): Promise<FactorRecord[]>;
+  enrolTotp(principal: Principal, input: { label?: string | undefined }): Promise<TotpEnrolment>;
+  /** Activates a pending TOTP factor with its first code; the session is renewed. */
+  confirmTotp(
+    principal: Principal,
+    input: { factorId: string; code: string; client: ClientInfo },
+  ): Promise<{ signedIn: SignedIn; recoveryCodes: string[] }>;
+  /** Removes a factor with the password and a current code or a recovery code; the session is renewed. */
+  removeFactor(
+    principal: Principal,
+    input: {
+      factorId: string;
+      password: string;
+      code?: string | undefined;
+      recoveryCode?: string | undefined;
+      client: ClientInfo;
+    },
+  ): Promise<SignedIn>;
+}
+
+/**
+ * The factor use cases over one context.
+ *
+ * @example
+ * const { secret, uri, factor } = await factors.enrolTotp(principal, { label: 'Phone' });
+ * const { recoveryCodes } = await factors.confirmTotp(principal, { factorId: factor.id, code, client });
+ */
+export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
+  const { store, clock, logger, hasher } = context;
+
+  async function replaceRecoveryCodes(userId: string): Promise<string[]> {
+    await store.deleteOneTimeTokens(userId, RECOVERY_CODE_PURPOSE);
+    const codes = generateRecoveryCodes();
+    const now = clock();
+    for (const code of codes) {
+      await store.putOneTimeToken({
+        id: hashRecoveryCode(code, { userId, key: context.factorKeys.recovery }),
+        purpose: RECOVERY_CODE_PURPOSE,
+        subject: userId,
+        data: null,
+        createdAt: now,
+        expiresAt: now + RECOVERY_CODE_LIFETIME_MS,
+      });
+    }
+    return codes;
+  }
+
+  /** Revokes the user's other sessions and renews this one, after a factor was added or removed. */
+  async function afterFactorChange(
+    principal: Principal,
+    client: ClientInfo,
+    event: string,
+  ): Promise<SignedIn> {
+    const revoked = await context.revokeUserSessions(principal.user.id, principal.session.id);
+    logger.info(
+      {
+        event,
+        userId: principal.user.id,
+        sessionId: principal.session.id,
+        revokedSessions: revoked,
+        ip: client.ip,
+      },
+      'second factor changed',
+    );
+    return renewSession(context, principal, client, event);
+  }
+
+  return {
+    async listFactors(principal) {
+      return store.listFactors(principal.user.id);
+    },
+
+    async enrolTotp(principal, input) {
+      const user = await context.activeUser(principal.user.id);
+      const existing = (await store.listFactors(user.id)).filter((factor) => factor.kind === 'totp');
+      if (existing.some((factor) => factor.confirmedAt !== null)) throw new LatchkeyError('factor_exists');
+      for (const pending of existing) await store.deleteFactor(user.id, pending.id);
+      const id = randomId();
+      const secret = generateTotpSecret();
+      const factor: FactorRecord = {
+        id,
+        userId: user.id,
+        kind: 'totp',
+        label: (input.label ?? '').trim().slice(0, 100) || 'Authenticator app',
+        secret: seal(secret, { label: totpSealLabel(user.id, id), key: context.factorKeys.seal }),
+        lastUsedStep: null,
+        createdAt: clock(),
+        confirmedAt: null,
+        lastUsedAt: null,
+      };
+      await store.createFactor(factor);
+      logger.info({ event: 'mfa.enrol_started', userId: user.id, factorId: id }, 'TOTP enrolment started');
+      return {
+        factor,
+        secret: toBase32(secret),
+        uri: totpURI({ issuer: context.totpIssuer, account: user.email, secret }),
+      };
+    },
+
+    async confirmTotp(principal, { factorId, code, client }) {
+      const user = await context.activeUser(principal.user.id);
+      const factor = (await store.listFactors(user.id)).find((f) => f.id === factorId && f.kind === 'totp');
+      if (factor === undefined || factor.confirmedAt !== null)
+        throw new LatchkeyError('not_found', 'No pending factor');
+      const now = clock();
+      const step = verifyTotp(openTotpSecret(context, factor), code, {
+        now,
+        lastUsedStep: factor.lastUsedStep,
+      });
+      if (step === null || !(await store.useFactorStep(user.id, factor.id, step, now))) {
+        throw new LatchkeyError('invalid_code');
+      }
+      if (!(await store.confirmFactor(user.id, factor.id, now)))
+        throw new LatchkeyError('not_found', 'No pending factor');
+      const recoveryCodes = await replaceRecoveryCodes(user.id);
+      const signedIn = await afterFactorChange({ ...principal, user }, client, 'mfa.factor_added');
+      return { signedIn, recoveryCodes };
+    },
+
+    async removeFactor(principal, { factorId, password, code, recoveryCode, client }) {
+      const user = await context.activeUser(principal.user.id);
+      const factor = (await store.listFactors(user.id)).find((f) => f.id === factorId);
+      if (factor === undefined) throw new LatchkeyError('not_found', 'No such factor');
+      if (!(await hasher.verify(user.passwordHash, password))) {
+        throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
+      }
+      const proven =
+        factor.confirmedAt === null ||
+        (code !== undefined && (await acceptTotpCode(context, user, code))) ||
+        (recoveryCode !== undefined && (await acceptRecoveryCode(context, user, recoveryCode)));
+      if (!proven) throw new LatchkeyError('invalid_code');
+      await store.deleteFactor(user.id, factor.id);
+      const left = (await store.listFactors(user.id)).some((f) => f.confirmedAt !== null);
+      if (!left) await store.deleteOneTimeTokens(user.id, RECOVERY_CODE_PURPOSE);
+      return afterFactorChange({ ...principal, user }, client, 'mfa.factor_removed');
+    },
+  };
+}
