@@ -51,8 +51,8 @@ function wantsPage(request: FastifyRequest): boolean {
  * const pages = config.pages.enabled ? registerPages(app, latchkey, names) : null;
  */
 export function registerPages(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): PagesHandle {
-  const stylesheets = registerAssets(app, latchkey.config.pages.stylesheet);
-  const kit: PageKit = createPageKit(latchkey, names, { brand: latchkey.config.pages.brand, stylesheets });
+  const assets = registerAssets(app, latchkey.config.pages.stylesheet);
+  const kit: PageKit = createPageKit(latchkey, names, { brand: latchkey.config.pages.brand, ...assets });
   app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(

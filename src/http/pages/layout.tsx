@@ -10,6 +10,7 @@ import type { ComponentChildren, JSX } from 'preact';
 export interface Site {
   brand: string;
   stylesheets: readonly string[];
+  icon: string;
 }
 
 /** The signed-in visitor, for the header's "Sign out" form. */
@@ -33,6 +34,7 @@ export function Layout({ site, title, visitor, children }: LayoutProps): JSX.Ele
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>{`${title} · ${site.brand}`}</title>
+        <link rel="icon" href={site.icon} type="image/svg+xml" />
         {site.stylesheets.map((href) => (
           <link rel="stylesheet" href={href} key={href} />
         ))}
