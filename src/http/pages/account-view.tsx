@@ -18,10 +18,14 @@ export interface AccountViewProps {
   passwordError?: string | null;
 }
 
-/** `2026-01-01 09:30 UTC`: the same on every server, whatever its locale. */
-function When({ at }: { at: number }): JSX.Element {
+/** `2026-01-01 09:30` (UTC, said in the column's header): the same whatever the server's locale. */
+function When({ at, dateOnly }: { at: number; dateOnly?: boolean }): JSX.Element {
   const iso = new Date(at).toISOString();
-  return <time dateTime={iso}>{`${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`}</time>;
+  return (
+    <time dateTime={iso}>
+      {dateOnly === true ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`}
+    </time>
+  );
 }
 
 function SessionRow(props: { session: SessionRecord; current: boolean; csrfToken: string }): JSX.Element {
@@ -30,7 +34,10 @@ function SessionRow(props: { session: SessionRecord; current: boolean; csrfToken
   return (
     <tr>
       <td>
-        <span title={session.userAgent ?? undefined}>{`${device.browser} on ${device.os}`}</span>
+        <span
+          class="lk-device"
+          title={session.userAgent ?? undefined}
+        >{`${device.browser} on ${device.os}`}</span>
         {current ? <span class="lk-badge">This device</span> : null}
       </td>
       <td>{session.ip ?? 'unknown'}</td>
@@ -69,8 +76,8 @@ function SessionsCard(props: AccountViewProps): JSX.Element {
             <tr>
               <th scope="col">Device</th>
               <th scope="col">IP address</th>
-              <th scope="col">Signed in</th>
-              <th scope="col">Last seen</th>
+              <th scope="col">Signed in (UTC)</th>
+              <th scope="col">Last seen (UTC)</th>
               <th scope="col">Mode</th>
               <th scope="col">
                 <span class="lk-skip">Action</span>
@@ -159,7 +166,7 @@ export function AccountView(props: AccountViewProps): JSX.Element {
           <div>
             <dt>Member since</dt>
             <dd>
-              <When at={props.user.createdAt} />
+              <When at={props.user.createdAt} dateOnly />
             </dd>
           </div>
           <div>

@@ -30,13 +30,13 @@ a:hover { color: var(--lk-accent-hover); }
 .lk-skip { position: absolute; left: -9999px; }
 .lk-skip:focus { left: 1rem; top: 1rem; background: var(--lk-surface); padding: .5rem 1rem; z-index: 1; }
 .lk-header { background: var(--lk-surface); border-bottom: 1px solid var(--lk-line); }
-.lk-header-inner { max-width: 960px; margin: 0 auto; padding: .75rem 1.25rem; display: flex; align-items: center; gap: 1rem; }
+.lk-header-inner { max-width: 1000px; margin: 0 auto; padding: .75rem 1.25rem; display: flex; align-items: center; gap: 1rem; }
 .lk-brand { font-weight: 700; font-size: 1.15rem; color: var(--lk-ink); text-decoration: none; display: flex; align-items: center; gap: .5rem; }
 .lk-brand::before { content: ""; width: 1.4rem; height: 1.4rem; border-radius: 6px; background: linear-gradient(135deg, var(--lk-accent), #8b5cf6); }
 .lk-nav { margin-left: auto; display: flex; align-items: center; gap: 1rem; }
 .lk-nav a { text-decoration: none; font-weight: 500; }
 .lk-nav form { margin: 0; }
-.lk-main { flex: 1; width: 100%; max-width: 960px; margin: 0 auto; padding: 2.5rem 1.25rem; }
+.lk-main { flex: 1; width: 100%; max-width: 1000px; margin: 0 auto; padding: 2.5rem 1.25rem; }
 .lk-card { background: var(--lk-surface); border: 1px solid var(--lk-line); border-radius: var(--lk-radius); padding: 1.75rem; box-shadow: 0 1px 2px rgba(16, 24, 40, .05); }
 .lk-narrow { max-width: 26rem; margin: 0 auto; }
 .lk-card + .lk-card { margin-top: 1.5rem; }
@@ -52,7 +52,7 @@ input[type="email"], input[type="password"], input[type="text"] {
 input[aria-invalid="true"] { border-color: var(--lk-danger); }
 .lk-check { display: flex; align-items: center; gap: .5rem; margin-bottom: 1.25rem; }
 .lk-check input { width: 1.1rem; height: 1.1rem; accent-color: var(--lk-accent); }
-button { font: inherit; font-weight: 600; cursor: pointer; border-radius: 8px; padding: .6rem 1.1rem; border: 1px solid transparent; }
+button { font: inherit; font-weight: 600; white-space: nowrap; cursor: pointer; border-radius: 8px; padding: .6rem 1.1rem; border: 1px solid transparent; }
 .lk-primary { background: var(--lk-accent); color: var(--lk-accent-ink); width: 100%; }
 .lk-primary:hover { background: var(--lk-accent-hover); }
 .lk-secondary { background: var(--lk-surface); color: var(--lk-ink); border-color: var(--lk-line); }
@@ -73,6 +73,8 @@ th { text-align: left; color: var(--lk-muted); font-weight: 600; font-size: .8re
 th, td { padding: .7rem .6rem; border-bottom: 1px solid var(--lk-line); vertical-align: middle; }
 tr:last-child td { border-bottom: 0; }
 td form { margin: 0; }
+td time { white-space: nowrap; }
+.lk-device { white-space: nowrap; }
 .lk-badge { display: inline-block; font-size: .75rem; font-weight: 700; padding: .1rem .5rem; border-radius: 999px; background: #eef2ff; color: var(--lk-accent); margin-left: .4rem; }
 .lk-mode { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }
 .lk-actions { display: flex; flex-wrap: wrap; gap: .75rem; margin-top: 1.25rem; }
