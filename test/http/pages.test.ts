@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { storeUnavailable } from '../../src/errors.js';
 import { PAGE_CSP } from '../../src/http/pages/index.js';
 import { createTestApp, PASSWORD, setCookies, signup, type TestApp } from '../helpers/app.js';
 import { CookieJar, formToken, getPage, postForm, signInWithForm } from '../helpers/pages.js';
@@ -260,6 +261,102 @@ describe('the pages', () => {
       const api = await t.app.inject({ method: 'GET', url, headers: { accept } });
       expect(api.statusCode).toBe(404);
       expect(api.headers['content-type']).toContain('application/problem+json');
+    }
+  });
+});
+
+describe('cookies and modes', () => {
+  it('honours LATCHKEY_INSECURE_COOKIES: plain names, no Secure', async () => {
+    const insecure = await createTestApp({ config: { insecureCookies: true } });
+    try {
+      await signup(insecure.app, 'plain@example.com');
+      const jar = new CookieJar();
+      const page = await getPage(insecure.app, jar, '/login');
+      expect(setCookies(page).get('latchkey_form')?.header).toBe(
+        `latchkey_form=${jar.cookies.get('latchkey_form') ?? ''}; Path=/; HttpOnly; SameSite=Strict`,
+      );
+      const response = await postForm(insecure.app, jar, '/login', {
+        email: 'plain@example.com',
+        password: PASSWORD,
+        csrf_token: formToken(page.body),
+      });
+      expect(response.statusCode).toBe(303);
+      const session = setCookies(response).get('latchkey_session')?.header ?? '';
+      expect(session).toMatch(/; Path=\/; HttpOnly; SameSite=Lax$/);
+      expect((await getPage(insecure.app, jar, '/account')).statusCode).toBe(200);
+    } finally {
+      await insecure.close();
+    }
+  });
+
+  it('shows the account page to a hybrid session too (its access cookie), and renews it in its mode', async () => {
+    await signup(t.app, 'hybrid@example.com');
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'hybrid@example.com', password: PASSWORD, mode: 'hybrid' },
+    });
+    const jar = new CookieJar();
+    jar.keep(login);
+    expect(jar.cookies.has('__Host-latchkey_access')).toBe(true);
+    const account = await getPage(t.app, jar, '/account');
+    expect(account.statusCode).toBe(200);
+    expect(account.body).toContain('<td class="lk-mode">hybrid</td>');
+    const changed = await postForm(t.app, jar, '/account/password', {
+      csrf_token: formToken(account.body),
+      current_password: PASSWORD,
+      new_password: 'another long passphrase',
+    });
+    expect(changed.statusCode).toBe(303);
+    expect(setCookies(changed).has('__Host-latchkey_access')).toBe(true);
+    expect(setCookies(changed).has('__Secure-latchkey_refresh')).toBe(true);
+    expect((await getPage(t.app, jar, '/account')).statusCode).toBe(200);
+  });
+
+  it('sends a dead session cookie to the sign-in page and clears it', async () => {
+    const { jar, token } = await signInWithForm(t.app, 'ada@example.com', PASSWORD);
+    await postForm(t.app, jar, '/logout', { csrf_token: token });
+    const stolen = new CookieJar();
+    stolen.cookies.set('__Host-latchkey_session', 'x'.repeat(22) + '.' + 'y'.repeat(43));
+    const response = await getPage(t.app, stolen, '/account');
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/login');
+    expect(stolen.cookies.has('__Host-latchkey_session')).toBe(false);
+    const posted = await postForm(t.app, stolen, '/account/sign-out-everywhere', { csrf_token: token });
+    expect(posted.statusCode).toBe(303);
+    expect(posted.headers.location).toBe('/login?notice=session_ended');
+  });
+});
+
+describe('a store outage', () => {
+  it('is a 503 page with Retry-After, never a 500 or a stack trace', async () => {
+    const down = await createTestApp();
+    try {
+      await signup(down.app, 'outage@example.com');
+      const { jar } = await signInWithForm(down.app, 'outage@example.com', PASSWORD);
+      const loginJar = new CookieJar();
+      const token = formToken((await getPage(down.app, loginJar, '/login')).body);
+      down.store.getSession = () =>
+        Promise.reject(storeUnavailable(new Error('connection refused at 10.0.0.5')));
+      down.store.getUserByEmail = () =>
+        Promise.reject(storeUnavailable(new Error('connection refused at 10.0.0.5')));
+      down.latchkey.sessionCache?.clear();
+      for (const response of [
+        await getPage(down.app, jar, '/account'),
+        await postForm(down.app, loginJar, '/login', {
+          email: 'outage@example.com',
+          password: PASSWORD,
+          csrf_token: token,
+        }),
+      ]) {
+        expect(response.statusCode).toBe(503);
+        expect(response.headers['retry-after']).toBe('1');
+        expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(response.body).toContain('Unavailable for a moment');
+        expect(response.body).not.toContain('10.0.0.5');
+      }
+    } finally {
+      await down.close();
     }
   });
 });

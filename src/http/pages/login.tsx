@@ -36,7 +36,7 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             {props.error}
           </Alert>
         ) : null}
-        <form method="post" action="/login" novalidate={false}>
+        <form method="post" action="/login">
           <CSRFField token={props.csrfToken} />
           <Field
             id="email"
