@@ -109,7 +109,7 @@ async function liveSessions(email: string): Promise<number> {
   return user === null ? 0 : (await server.store.listUserSessions(user.id, server.clock())).length;
 }
 
-describe('signing up and in through the forms', () => {
+describe('signing up and in through the forms', { timeout: 90_000 }, () => {
   for (const javaScript of [true, false]) {
     it(`works with JavaScript ${javaScript ? 'on' : 'off'}: sign up, sign out, sign in`, async () => {
       const { page, context } = await open({ javaScript });
@@ -168,7 +168,7 @@ describe('signing up and in through the forms', () => {
   });
 });
 
-describe('sessions on the account page', () => {
+describe('sessions on the account page', { timeout: 90_000 }, () => {
   it('lists two sessions from two browsers; revoking one signs the other out at its next request', async () => {
     const email = newEmail();
     const laptop = await open();
@@ -231,7 +231,7 @@ describe('sessions on the account page', () => {
   });
 });
 
-describe('forms posted from another origin', () => {
+describe('forms posted from another origin', { timeout: 90_000 }, () => {
   it('are refused with nothing changed, even with the victim’s own CSRF token', async () => {
     const email = newEmail();
     const victim = await open();
