@@ -253,6 +253,28 @@ describe('the account forms', () => {
     expect(formToken(account.body)).not.toBe(here.token);
   });
 
+  it('"Sign out" on this device\'s own row ends this session only', async () => {
+    await signup(t.app, 'row@example.com');
+    const here = await signInWithForm(t.app, 'row@example.com', PASSWORD);
+    const there = await signInWithForm(t.app, 'row@example.com', PASSWORD);
+    const id = /__Host-latchkey_session=([^.;]+)\./.exec(here.jar.header())?.[1] ?? '';
+    const response = await postForm(t.app, here.jar, `/account/sessions/${id}/revoke`, {
+      csrf_token: here.token,
+    });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/login?notice=signed_out');
+    expect(here.jar.cookies.has('__Host-latchkey_session')).toBe(false);
+    expect(await isSignedIn(there.jar)).toBe(true);
+    // Someone else's session id is "not found" (nothing confirmed, nothing revoked).
+    const foreignId = /__Host-latchkey_session=([^.;]+)\./.exec(there.jar.header())?.[1] ?? '';
+    const eve = await signInWithForm(t.app, 'eve@example.com', PASSWORD);
+    const foreign = await postForm(t.app, eve.jar, `/account/sessions/${foreignId}/revoke`, {
+      csrf_token: eve.token,
+    });
+    expect(foreign.statusCode).toBe(404);
+    expect(await isSignedIn(there.jar)).toBe(true);
+  });
+
   it('signs out through the header form: 303 to /login, the cookie cleared', async () => {
     const ada = await signInWithForm(t.app, 'ada@example.com', PASSWORD);
     const response = await postForm(t.app, ada.jar, '/logout', { csrf_token: ada.token });

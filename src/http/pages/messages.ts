@@ -34,7 +34,7 @@ export function refusalMessage(error: LatchkeyError): string {
       return 'This account is disabled. Contact the operator of this site.';
     case 'csrf_failed':
     case 'cross_site_request':
-      return 'This form has expired or was not sent from this site. Reload the page and try again.';
+      return 'This form has expired or was not sent from this site. Please try again.';
     case 'not_found':
       return 'That session has already ended.';
     default:
