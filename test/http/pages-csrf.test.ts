@@ -57,6 +57,12 @@ describe('login CSRF: the sign-in and sign-up forms need the token of this brows
       }
     }
     expect(await liveSessions('eve@example.com')).toBe(before);
+    const refusals = t.logs.filter((line) => line.includes('"event":"csrf.login_refused"'));
+    expect(refusals.length).toBeGreaterThanOrEqual(attempts.length * 2);
+    for (const line of refusals) {
+      expect(line).not.toContain(token);
+      expect(line).not.toContain(PASSWORD);
+    }
 
     // Expired: the same token, once its two hours are over.
     t.clock.advance(FORM_TOKEN_TTL + 1000);
