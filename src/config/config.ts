@@ -1,6 +1,7 @@
 import { parseDuration } from './duration.js';
 import { boolean, ConfigError, count, duration, list, origin, read, type Env } from './env.js';
 import type { KeyAlgorithm } from '../records.js';
+import { loadPagesConfig, type PagesConfig } from './pages.js';
 
 /** What `LATCHKEY_STORE` may say. */
 export type StoreSetting = 'auto' | 'memory' | 'sqlite' | 'pglite';
@@ -58,6 +59,8 @@ export interface LatchkeyConfig {
   /** Send cookies without `Secure` and without the `__Host-` prefix: only for plain-HTTP development. */
   insecureCookies: boolean;
   sweepInterval: number;
+  /** The sign-in and account pages (`./pages.ts`). */
+  pages: PagesConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -186,6 +189,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     logLevel,
     insecureCookies: boolean(env, 'LATCHKEY_INSECURE_COOKIES', false),
     sweepInterval: 5 * 60_000,
+    pages: loadPagesConfig(env),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(

@@ -20,6 +20,7 @@ import { BearerError } from './authenticate.js';
 import { registerCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
+import { registerPages } from './pages/index.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -109,12 +110,17 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   );
 
   app.setErrorHandler(errorHandler(sendProblem));
-  app.setNotFoundHandler((_request, reply) => sendProblem(reply, new LatchkeyError('not_found')));
+  // The sign-in and account pages (LATCHKEY_PAGES); a browser asking for an unknown page gets theirs.
+  const pages = config.pages.enabled ? registerPages(app, latchkey, names) : null;
+  app.setNotFoundHandler(
+    (request, reply) => pages?.notFound(request, reply) ?? sendProblem(reply, new LatchkeyError('not_found')),
+  );
 
   app.addHook('onSend', (request, reply, payload, done) => {
     if (reply.statusCode >= 400) keepOnlyClearingCookies(reply);
     void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
+    // The pages set their own (`same-origin`: their form posts must carry a real Origin).
+    if (!reply.hasHeader('referrer-policy')) void reply.header('referrer-policy', 'no-referrer');
     void reply.header('x-frame-options', 'DENY');
     if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     if (request.url.startsWith('/v1') || request.url.startsWith('/oauth')) {

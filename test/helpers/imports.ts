@@ -51,7 +51,10 @@ export function staticImports(file: string): string[] {
 export function resolveLocal(from: string, specifier: string): string | null {
   if (!specifier.startsWith('.')) return null;
   const path = resolve(dirname(from), specifier.replace(/\.js$/, '.ts'));
-  return existsSync(path) ? path : null;
+  if (existsSync(path)) return path;
+  // A page's template is TSX; `./login.js` may be `./login.tsx`.
+  const tsx = `${path}x`;
+  return existsSync(tsx) ? tsx : null;
 }
 
 /** The package name of a bare specifier (`@scope/name` or `name`), or null for `node:` and relative ones. */
@@ -89,13 +92,13 @@ export function reachablePackages(entry: string, options: { dynamic?: boolean } 
   return packages;
 }
 
-/** Every `.ts` source file below `dir`. */
+/** Every `.ts` and `.tsx` source file below `dir`. */
 export function listSources(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) out.push(...listSources(path));
-    else if (name.endsWith('.ts') && !name.endsWith('.test.ts')) out.push(path);
+    else if ((name.endsWith('.ts') || name.endsWith('.tsx')) && !/\.test\.tsx?$/.test(name)) out.push(path);
   }
   return out;
 }

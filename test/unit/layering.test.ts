@@ -46,6 +46,13 @@ const DRIVER_ROOMS: Record<string, string[]> = {
   mysql2: ['stores/mysql/'],
 };
 
+/**
+ * Packages of the pages (templates and the User-Agent parser): only in `http/pages/`, so that the
+ * core, the JSON routes and the SDK never load them.
+ */
+const PAGE_PACKAGES = ['preact', 'preact-render-to-string', 'bowser'];
+const PAGE_ROOM = 'http/pages/';
+
 function filesOf(unit: string): string[] {
   const path = join(SRC, unit);
   if (!existsSync(path)) return [];
@@ -59,7 +66,7 @@ describe('layering: the core knows no framework and no driver', () => {
       expect(files.length).toBeGreaterThan(0);
       for (const file of files) {
         const packages = reachablePackages(file, { dynamic: true });
-        for (const banned of [...DRIVERS, ...FRAMEWORKS]) {
+        for (const banned of [...DRIVERS, ...FRAMEWORKS, ...PAGE_PACKAGES]) {
           expect(packages.get(banned), `${relative(SRC, file)} reaches ${banned}`).toBeUndefined();
         }
         for (const { specifier } of imports(file)) {
@@ -85,6 +92,28 @@ describe('layering: the core knows no framework and no driver', () => {
           `${path} imports ${specifier}`,
         ).toBe(true);
       }
+    }
+  });
+
+  it('the template library and the User-Agent parser are imported only in http/pages/', () => {
+    const pageFiles = listSources(SRC).filter((file) => relative(SRC, file).startsWith(PAGE_ROOM));
+    expect(pageFiles.some((file) => file.endsWith('.tsx'))).toBe(true);
+    for (const file of listSources(SRC)) {
+      const path = relative(SRC, file);
+      for (const { specifier } of imports(file)) {
+        const name = packageName(specifier);
+        if (name === null || !PAGE_PACKAGES.includes(name)) continue;
+        expect(path.startsWith(PAGE_ROOM), `${path} imports ${specifier}`).toBe(true);
+      }
+    }
+    // The pages reach them; the SDK and the core do not, even through import().
+    expect(reachablePackages(join(SRC, 'http', 'pages', 'index.ts')).has('preact-render-to-string')).toBe(
+      true,
+    );
+    for (const entry of [join(SRC, 'verify', 'index.ts'), join(SRC, 'use-cases', 'index.ts')]) {
+      const packages = reachablePackages(entry, { dynamic: true });
+      for (const name of PAGE_PACKAGES)
+        expect(packages.get(name), `${entry} reaches ${name}`).toBeUndefined();
     }
   });
 
