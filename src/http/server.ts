@@ -13,6 +13,7 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
+import { registerSDKRoutes } from './routes/sdk.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
 import { BearerError } from './authenticate.js';
@@ -161,6 +162,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
+  registerSDKRoutes(app);
   const { clients } = latchkey;
   registerOAuthRoutes(app, latchkey, clients);
   registerRevocationRoutes(app, latchkey, {
