@@ -187,6 +187,7 @@ export class LatchkeyClient {
   }
 
   async #start(handshakeMs: number): Promise<ClientState> {
+    await Promise.resolve(); // so that listeners added right after createClient() see 'ready'
     if (this.mode === 'hybrid') {
       const marker = readMarker(`${this.#name}:marker`);
       if (marker !== null) {

@@ -46,9 +46,13 @@ export interface SDKServer {
 
 /**
  * A real Latchkey server listening on 127.0.0.1 (memory store, real clock, short access
- * tokens, no clock tolerance) that also serves `TEST_PAGE` at `/test/page`.
+ * tokens, no clock tolerance) that also serves `TEST_PAGE` at `/test/page`, and `pages`.
  */
-export async function startSDKServer(options: { accessTokenTTL: number }): Promise<SDKServer> {
+export async function startSDKServer(options: {
+  accessTokenTTL: number;
+  /** More pages to serve, by path. */
+  pages?: Record<string, string>;
+}): Promise<SDKServer> {
   ensureSDKBundle();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -84,7 +88,9 @@ export async function startSDKServer(options: { accessTokenTTL: number }): Promi
     hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
   });
   const app = createHTTPServer(latchkey);
-  app.get('/test/page', (_request, reply) => reply.type('text/html; charset=utf-8').send(TEST_PAGE));
+  for (const [path, html] of Object.entries({ '/test/page': TEST_PAGE, ...options.pages })) {
+    app.get(path, (_request, reply) => reply.type('text/html; charset=utf-8').send(html));
+  }
   await app.listen({ port, host: '127.0.0.1' });
   return {
     url,
