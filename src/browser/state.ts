@@ -6,9 +6,12 @@ import type { ChangeReason, ClientMode, ClientState, ClientStatus, Credentials }
 
 export type ChangeListener = (state: ClientState, reason: ChangeReason) => void;
 
-/** Refresh this share of the access token's lifetime before it ends (at most a minute). */
+/**
+ * How long before the access token ends the leader refreshes it: a minute, or half the lifetime
+ * of a shorter-lived token (so that a late timer still has room).
+ */
 export function marginOf(credentials: Credentials): number {
-  return Math.min(60_000, (credentials.expiresAt - credentials.issuedAt) / 3);
+  return Math.min(60_000, (credentials.expiresAt - credentials.issuedAt) / 2);
 }
 
 export function describeState(input: {

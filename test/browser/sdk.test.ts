@@ -229,7 +229,7 @@ async function stopPolling(tabs: Page[]): Promise<string[]> {
   return failures.flat();
 }
 
-/** The gaps between rotations: a second rotation in one cycle would come milliseconds after the first. */
+/** The gaps between rotations (ms): a second rotation in one cycle would come milliseconds after the first. */
 const gaps = (times: number[]): number[] => times.slice(1).map((time, i) => time - (times[i] ?? 0));
 
 const waitSignedIn = (page: Page): Promise<unknown> =>
@@ -275,9 +275,10 @@ describe('many tabs of one origin', () => {
       reuse: server.reuseEvents().length,
     };
     console.log('8-tab hybrid run:', JSON.stringify(figures));
-    // The token lives 3 s (2 s by the client's reckoning): a refresh every ~1.4 s.
-    expect(rotations.length).toBeGreaterThanOrEqual(5);
-    expect(figures.minGapMs).toBeGreaterThan(1_000);
+    // The token lives 3 s (2 s by the client's reckoning): a refresh every second or so. Two
+    // rotations in one cycle would come milliseconds apart.
+    expect(rotations.length).toBeGreaterThanOrEqual(8);
+    expect(figures.minGapMs).toBeGreaterThan(500);
     expect(performed).toBe(rotations.length);
     expect(failures).toEqual([]);
     expect(server.reuseEvents()).toEqual([]);
@@ -346,7 +347,7 @@ describe('many tabs of one origin', () => {
     const failures = await stopPolling([first, second]);
     const rotations = server.rotations.slice(rotationsBefore);
     expect(rotations.length).toBeGreaterThanOrEqual(2);
-    expect(Math.min(...gaps(rotations))).toBeGreaterThan(1_000);
+    expect(Math.min(...gaps(rotations))).toBeGreaterThan(500);
     expect(failures).toEqual([]);
     expect(server.reuseEvents()).toEqual([]);
     expect(tokens.length).toBeGreaterThanOrEqual(6);
@@ -428,7 +429,7 @@ describe('many tabs of one origin', () => {
     expect(await stopPolling(tabs)).toEqual([]);
     const rotations = server.rotations.slice(rotationsBefore);
     expect(rotations.length).toBeGreaterThanOrEqual(2);
-    expect(Math.min(...gaps(rotations))).toBeGreaterThan(1_000);
+    expect(Math.min(...gaps(rotations))).toBeGreaterThan(500);
     await first.evaluate(() => (globalThis as unknown as PageWindow).client.logout());
     await sleep(1_000);
     for (const tab of tabs) expect((await stateOf(tab)).status).toBe('signed-out');
