@@ -14,6 +14,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerMFARoutes } from './routes/mfa.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
+import { registerSDKRoutes } from './routes/sdk.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
 import { BearerError } from './authenticate.js';
@@ -169,6 +170,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   registerSessionRoutes(app, latchkey, names);
   registerMFARoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
+  registerSDKRoutes(app);
   const { clients } = latchkey;
   registerOAuthRoutes(app, latchkey, clients);
   registerRevocationRoutes(app, latchkey, {

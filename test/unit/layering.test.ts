@@ -140,6 +140,34 @@ describe('layering: the core knows no framework and no driver', () => {
   });
 });
 
+describe('layering: the browser SDK (src/browser/) stands alone', () => {
+  const BROWSER = join(SRC, 'browser');
+
+  it('imports no Node module, no package and nothing outside src/browser/', () => {
+    const files = listSources(BROWSER);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      for (const { specifier } of imports(file)) {
+        const path = relative(SRC, file);
+        expect(specifier, `${path} imports ${specifier}`).toMatch(/^\.\/[\w-]+\.js$/);
+        expect(resolveLocal(file, specifier), `${path} imports ${specifier}`).not.toBeNull();
+      }
+    }
+  });
+
+  it('is imported by nothing on the server side (the server serves its built bundle)', () => {
+    for (const file of listSources(SRC)) {
+      if (file.startsWith(BROWSER)) continue;
+      for (const { specifier } of imports(file)) {
+        const local = resolveLocal(file, specifier);
+        expect(local?.startsWith(BROWSER) ?? false, `${relative(SRC, file)} imports ${specifier}`).toBe(
+          false,
+        );
+      }
+    }
+  });
+});
+
 describe('the import walk itself', () => {
   it('sees dynamic imports, type-only imports and cycles', () => {
     const edges = imports(join(SRC, 'app', 'stores.ts'));
