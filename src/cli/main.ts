@@ -96,6 +96,8 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       to: { type: 'string' },
       sessions: { type: 'boolean', default: false },
+      'from-redis': { type: 'string' },
+      'to-redis': { type: 'string' },
       events: { type: 'string' },
     },
     allowPositionals: true,

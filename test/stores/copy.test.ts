@@ -1,0 +1,252 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { copyStore, COPY_KINDS, type CopyKind, type CopyReport } from '../../src/app/copy.js';
+import { openCopyLocation, parseCopyLocation, type OpenedLocation } from '../../src/app/copy-locations.js';
+import { createManualClock, type ManualClock } from '../../src/clock.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { LatchkeyError } from '../../src/errors.js';
+import type { Store } from '../../src/store.js';
+import {
+  createTestApp,
+  ISSUER,
+  json,
+  loginCookie,
+  loginToken,
+  PASSWORD,
+  SECRET,
+  signup,
+} from '../helpers/app.js';
+import { createTestMySQLDatabase, probeMySQL, type TestMySQLDatabase } from '../helpers/mysql.js';
+import {
+  createTestDatabase,
+  createTestRedisPrefix,
+  describeWithServices,
+  probePostgres,
+  probeRedis,
+  type TestDatabase,
+  type TestRedisPrefix,
+} from '../helpers/services.js';
+
+// `latchkey copy` between real stores: every kind at least once as source and as target, one
+// PGlite in the whole file. Each pair: a deployment on the source (a user, a cookie session, a
+// token session whose refresh token rotated once, a machine client, a revocation); the copy;
+// a second copy that finds everything present; then on the target the password signs in, the
+// cookie opens the same session, the refresh token rotates, and replaying the token rotated on
+// the source is reuse, which revokes the session.
+
+const EMAIL = 'alice@example.com';
+const base = defaultConfig({ secret: SECRET });
+
+let dir = '';
+const cleanups: (() => Promise<void>)[] = [];
+
+async function postgresURL(): Promise<string> {
+  const database: TestDatabase = await createTestDatabase();
+  cleanups.push(() => database.drop());
+  return database.url;
+}
+
+async function mysqlURL(): Promise<string> {
+  const database: TestMySQLDatabase = await createTestMySQLDatabase();
+  cleanups.push(() => database.drop());
+  return database.url;
+}
+
+function redisURL(): string {
+  const prefix: TestRedisPrefix = createTestRedisPrefix();
+  cleanups.push(() => prefix.cleanup());
+  return `${prefix.url}?prefix=${prefix.prefix}`;
+}
+
+async function embedded(kind: 'sqlite' | 'pglite'): Promise<string> {
+  return `${kind}:${await mkdtemp(join(dir, `${kind}-`))}`;
+}
+
+function open(name: string, role: 'source' | 'target', redis?: string): Promise<OpenedLocation> {
+  return openCopyLocation(parseCopyLocation(name, { base, redis }), { role });
+}
+
+/** The store, with a `close()` that leaves it open (the test app closes what it is given). */
+function borrowed(store: Store): Store {
+  return { ...store, close: () => Promise.resolve() };
+}
+
+interface Deployment {
+  cookie: string;
+  cookieSessionId: string;
+  /** The token issued at login, rotated once on the source. */
+  rotated: string;
+  /** Its successor, the current one. */
+  current: string;
+  clientId: string;
+  revokedSessionSeq: number;
+}
+
+async function deploy(store: Store, clock: ManualClock): Promise<Deployment> {
+  const t = await createTestApp({ store: borrowed(store), clock });
+  try {
+    await signup(t.app, EMAIL);
+    const cookie = await loginCookie(t.app, EMAIL);
+    const first = await loginToken(t.app, EMAIL);
+    clock.advance(1_000);
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/v1/refresh',
+      payload: { refresh_token: first.refresh_token },
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const gone = await loginToken(t.app, EMAIL);
+    const revocation = await t.latchkey.revocations.sessionRevoked(gone.session.id);
+    await store.revokeSession(gone.session.id, clock());
+    const { client } = await t.latchkey.clients.create({
+      name: 'api',
+      scopes: ['read'],
+      audiences: [ISSUER],
+    });
+    return {
+      cookie: cookie.cookie,
+      cookieSessionId: cookie.sessionId,
+      rotated: first.refresh_token,
+      current: json<{ refresh_token: string }>(refreshed).refresh_token,
+      clientId: client.id,
+      revokedSessionSeq: revocation.seq,
+    };
+  } finally {
+    await t.close();
+  }
+}
+
+function created(report: CopyReport, kind: CopyKind): number {
+  return report.counts[kind].created + report.counts[kind].updated;
+}
+
+async function checkTarget(target: Store, clock: ManualClock, deployed: Deployment): Promise<void> {
+  const t = await createTestApp({ store: borrowed(target), clock });
+  try {
+    const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: deployed.cookie } });
+    expect(me.statusCode).toBe(200);
+    expect(json<{ session: { id: string } }>(me).session.id).toBe(deployed.cookieSessionId);
+    await loginCookie(t.app, EMAIL, PASSWORD);
+    expect(await target.getClient(deployed.clientId)).toMatchObject({ name: 'api', scopes: ['read'] });
+    const revocations = await target.listRevocations({ now: clock() });
+    expect(revocations.map((r) => r.seq)).toContain(deployed.revokedSessionSeq);
+    // A later revocation comes after the copied one, for readers resuming from its seq.
+    const later = await t.latchkey.revocations.userRevoked('someone');
+    expect(later.seq).toBeGreaterThan(deployed.revokedSessionSeq);
+    const refresh = (token: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/refresh', payload: { refresh_token: token } });
+    const next = await refresh(deployed.current);
+    expect(next.statusCode).toBe(200);
+    const successor = json<{ refresh_token: string }>(next).refresh_token;
+    clock.advance(11_000); // past the grace window: replaying an old token is reuse
+    const reuse = await refresh(deployed.rotated);
+    expect(reuse.statusCode).toBe(400);
+    expect((await refresh(successor)).statusCode).toBe(400); // the session was revoked
+    expect(t.logs.join('')).toContain('security.refresh_token_reuse');
+  } finally {
+    await t.close();
+  }
+}
+
+async function copyPair(from: string, to: string, options: { fromRedis?: string; toRedis?: string } = {}) {
+  const clock = createManualClock(Date.UTC(2026, 0, 1));
+  const source = await open(from, 'target', options.fromRedis); // created and migrated here
+  const target = await open(to, 'target', options.toRedis);
+  try {
+    const deployed = await deploy(source.store, clock);
+    const copy = () =>
+      copyStore({
+        source: source.store,
+        target: target.store,
+        secret: SECRET,
+        sessions: true,
+        now: clock(),
+        batchSize: 2,
+      });
+    const first = await copy();
+    expect(first.conflicts).toEqual([]);
+    expect(first.counts.users).toMatchObject({ created: 1 });
+    expect(first.counts.keys.created).toBeGreaterThanOrEqual(1);
+    expect(first.counts.clients).toMatchObject({ created: 1 });
+    expect(first.counts.sessions).toMatchObject({ created: 2, skipped: 1 }); // the revoked one stays behind
+    expect(first.counts.refreshTokens).toMatchObject({ created: 2 }); // the rotated one and its successor
+    expect(first.counts.revocations).toMatchObject({ created: 1 });
+    const second = await copy();
+    expect(second.conflicts).toEqual([]);
+    for (const kind of COPY_KINDS) {
+      expect(second.counts[kind], kind).toMatchObject({
+        created: 0,
+        updated: 0,
+        present: created(first, kind),
+      });
+    }
+    await checkTarget(target.store, clock, deployed);
+  } finally {
+    await target.close();
+    await source.close();
+  }
+}
+
+describeWithServices(
+  'latchkey copy between stores',
+  [await probePostgres(), await probeRedis(), await probeMySQL()],
+  () => {
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'latchkey-copy-'));
+    });
+    afterAll(async () => {
+      for (const cleanup of cleanups) await cleanup();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it('copies SQLite to Postgres', async () => {
+      await copyPair(await embedded('sqlite'), await postgresURL());
+    });
+
+    it('copies PGlite to SQLite', async () => {
+      await copyPair(await embedded('pglite'), await embedded('sqlite'));
+    }, 60_000);
+
+    it('copies Postgres to MySQL', async () => {
+      await copyPair(await postgresURL(), await mysqlURL());
+    });
+
+    it('copies MySQL to Redis', async () => {
+      await copyPair(await mysqlURL(), redisURL());
+    });
+
+    it('copies Redis to SQLite', async () => {
+      await copyPair(redisURL(), await embedded('sqlite'));
+    });
+
+    it('copies SQLite to Postgres + Redis, and MySQL + Redis back to a SQLite directory', async () => {
+      await copyPair(await embedded('sqlite'), await postgresURL(), { toRedis: redisURL() });
+      await copyPair(await mysqlURL(), await embedded('sqlite'), { fromRedis: redisURL() });
+    });
+
+    it('refuses, writing nothing, when the signing keys do not open with the master secret', async () => {
+      const clock = createManualClock(Date.UTC(2026, 0, 1));
+      const source = await open(await embedded('sqlite'), 'target');
+      const target = await open(await embedded('sqlite'), 'target');
+      try {
+        await deploy(source.store, clock);
+        const refusal = copyStore({
+          source: source.store,
+          target: target.store,
+          secret: 'another-master-secret-0123456789abcdefghij',
+          sessions: true,
+          now: clock(),
+        });
+        await expect(refusal).rejects.toThrow(LatchkeyError);
+        await expect(refusal).rejects.toThrow(/cannot be decrypted with this master secret/);
+        expect(await target.store.listUsers({ limit: 10 })).toEqual([]);
+        expect(await target.store.listKeys()).toEqual([]);
+      } finally {
+        await target.close();
+        await source.close();
+      }
+    });
+  },
+);
