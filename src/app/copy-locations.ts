@@ -103,11 +103,20 @@ export function parseCopyLocation(
   return { label: `${chooseStore(config)} in ${dataDir}`, config, dataDir };
 }
 
-/** Whether the data directory holds an embedded store of its configuration. */
-function holdsStore(location: CopyLocation): boolean {
-  const paths = embeddedStorePaths(location.config);
+/**
+ * Refuses a source data directory that holds no store of its kind (a typo would otherwise copy
+ * an empty store, and create the directory).
+ *
+ * @example
+ * assertSourceExists(source);
+ */
+export function assertSourceExists(location: CopyLocation): void {
   const choice = chooseStore(location.config);
-  return choice === 'sqlite' ? existsSync(paths.sqlite) : existsSync(join(paths.pglite, 'PG_VERSION'));
+  if (!isEmbeddedStore(choice)) return;
+  const paths = embeddedStorePaths(location.config);
+  const exists =
+    choice === 'sqlite' ? existsSync(paths.sqlite) : existsSync(join(paths.pglite, 'PG_VERSION'));
+  if (!exists) throw invalid(`no Latchkey store in ${location.dataDir ?? ''}: nothing to copy`);
 }
 
 /** Two names of one store (copying onto itself would only report everything as present). */
@@ -142,9 +151,7 @@ export async function openCopyLocation(
   options: { role: 'source' | 'target' },
 ): Promise<OpenedLocation> {
   const embedded = isEmbeddedStore(chooseStore(location.config));
-  if (embedded && options.role === 'source' && !holdsStore(location)) {
-    throw invalid(`no Latchkey store in ${location.dataDir ?? ''}: nothing to copy`);
-  }
+  if (options.role === 'source') assertSourceExists(location);
   const lock =
     embedded && location.dataDir !== null ? await lockDataDir(location.dataDir, { command: 'copy' }) : null;
   try {
@@ -175,19 +182,28 @@ async function readSecretFile(dataDir: string): Promise<string | null> {
   }
 }
 
+/** The master secret of a copy, and where it comes from. */
+export interface CopySecret {
+  readonly secret: string;
+  readonly from: 'env' | 'source-file';
+  /** The embedded target has no `secret` file and needs the source's (see {@link writeTargetSecret}). */
+  readonly targetNeedsFile: boolean;
+}
+
 /**
- * The master secret of the copy (see the header), and, for an embedded target without
- * `LATCHKEY_SECRET`, its `secret` file written (refused if it holds another one).
+ * The master secret of the copy (see the header); refuses when there is none, or when an
+ * embedded target keeps another one in its `secret` file. Reads only: call it before opening
+ * anything.
  *
  * @example
- * const { secret, from } = await resolveCopySecret(config, source, target);
+ * const secret = await resolveCopySecret(config, source, target);
  */
 export async function resolveCopySecret(
   base: LatchkeyConfig,
   source: CopyLocation,
   target: CopyLocation,
-): Promise<{ secret: string; from: 'env' | 'source-file' }> {
-  if (base.secret !== null) return { secret: base.secret, from: 'env' };
+): Promise<CopySecret> {
+  if (base.secret !== null) return { secret: base.secret, from: 'env', targetNeedsFile: false };
   const secret = source.dataDir === null ? null : await readSecretFile(source.dataDir);
   if (secret === null) {
     throw invalid(
@@ -195,18 +211,25 @@ export async function resolveCopySecret(
         'master secret the source server runs with; signing keys and sessions depend on it',
     );
   }
-  if (target.dataDir !== null) {
-    const existing = await readSecretFile(target.dataDir);
-    if (existing !== null && existing !== secret) {
-      throw invalid(
-        `the target data directory ${target.dataDir} has a secret file of its own, unlike the source's: ` +
-          'set LATCHKEY_SECRET to the source secret for the copy and the target server',
-      );
-    }
-    if (existing === null) {
-      await mkdir(target.dataDir, { recursive: true, mode: 0o700 });
-      await writeFile(join(target.dataDir, 'secret'), `${secret}\n`, { mode: 0o600, flag: 'wx' });
-    }
+  const existing = target.dataDir === null ? null : await readSecretFile(target.dataDir);
+  if (existing !== null && existing !== secret) {
+    throw invalid(
+      `the target data directory ${target.dataDir ?? ''} has a secret file of its own, unlike the source's: ` +
+        'set LATCHKEY_SECRET to the source secret for the copy and the target server',
+    );
   }
-  return { secret, from: 'source-file' };
+  return { secret, from: 'source-file', targetNeedsFile: target.dataDir !== null && existing === null };
+}
+
+/**
+ * Gives an embedded target the source's `secret` file when it needs one (see
+ * {@link resolveCopySecret}); call it while the target is locked.
+ *
+ * @example
+ * await writeTargetSecret(target, secret);
+ */
+export async function writeTargetSecret(target: CopyLocation, secret: CopySecret): Promise<void> {
+  if (!secret.targetNeedsFile || target.dataDir === null) return;
+  await mkdir(target.dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(join(target.dataDir, 'secret'), `${secret.secret}\n`, { mode: 0o600, flag: 'wx' });
 }

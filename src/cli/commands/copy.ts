@@ -1,9 +1,11 @@
 import { copyStore, COPY_KINDS, type CopyCounts, type CopyKind, type CopyReport } from '../../app/copy.js';
 import {
+  assertSourceExists,
   openCopyLocation,
   parseCopyLocation,
   resolveCopySecret,
   sameLocation,
+  writeTargetSecret,
   type OpenedLocation,
 } from '../../app/copy-locations.js';
 import { table, usageError, type Command } from './command.js';
@@ -71,23 +73,25 @@ export const copyCommand: Command = {
       console.error('copy: --from and --to name the same store');
       return 1;
     }
+    assertSourceExists(source);
+    const secret = await resolveCopySecret(config, source, target);
     const opened: OpenedLocation[] = [];
     try {
       const sourceStore = await openCopyLocation(source, { role: 'source' });
       opened.push(sourceStore);
       const targetStore = await openCopyLocation(target, { role: 'target' });
       opened.push(targetStore);
-      const { secret, from: secretFrom } = await resolveCopySecret(config, source, target);
+      await writeTargetSecret(target, secret);
       console.error(`copy: from ${source.label} to ${target.label}`);
       const report = await copyStore({
         source: sourceStore.store,
         target: targetStore.store,
-        secret,
+        secret: secret.secret,
         sessions: values.sessions,
         onProgress: progressLine,
       });
       printReport(report, values.sessions);
-      if (secretFrom === 'source-file' && target.dataDir === null) {
+      if (secret.from === 'source-file' && target.dataDir === null) {
         console.error(
           'copy: the source runs with the secret in its data directory: the target servers need ' +
             `LATCHKEY_SECRET set to the content of ${source.dataDir ?? ''}/secret`,
