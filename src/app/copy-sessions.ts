@@ -19,6 +19,7 @@
  */
 
 import { isSessionLive, type RefreshTokenRecord, type SessionRecord } from '../records.js';
+import { forEachConcurrently } from './concurrently.js';
 import type { CopyCounts, CopyRun } from './copy.js';
 
 function unrotated(token: RefreshTokenRecord): RefreshTokenRecord {
@@ -156,7 +157,7 @@ async function copyFamilies(run: CopyRun, sessionIds: string[]): Promise<void> {
       family.push(token);
       bySession.set(token.sessionId, family);
     }
-    for (const family of bySession.values()) await copyFamily(run, family);
+    await forEachConcurrently([...bySession.values()], (family) => copyFamily(run, family));
   }
 }
 
@@ -172,13 +173,13 @@ export async function copySessions(run: CopyRun): Promise<void> {
   do {
     const page = await run.sourceTransfer.exportSessions({ cursor, limit: run.batchSize });
     const copied: string[] = [];
-    for (const session of page.records) {
+    await forEachConcurrently(page.records, async (session) => {
       if (!isSessionLive(session, run.now) || run.conflictingUsers.has(session.userId)) {
         run.count('sessions', 'skipped');
       } else if (await copySession(run, session)) {
         copied.push(session.id);
       }
-    }
+    });
     await copyFamilies(run, copied);
     run.progress('sessions');
     cursor = page.cursor;

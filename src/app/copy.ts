@@ -23,6 +23,7 @@ import { deriveKey } from '../lib/secrets.js';
 import type { Store } from '../store.js';
 import { storeTransferOf, type StoreTransfer } from '../store-transfer.js';
 import { copyRevocations, copySessions } from './copy-sessions.js';
+import { forEachConcurrently } from './concurrently.js';
 
 /** The record kinds `copy` moves, in the order it moves them. */
 export const COPY_KINDS = ['users', 'keys', 'clients', 'sessions', 'refreshTokens', 'revocations'] as const;
@@ -156,7 +157,7 @@ async function copyUsers(run: CopyRun): Promise<void> {
       limit: run.batchSize,
       ...(after === undefined ? {} : { after }),
     });
-    for (const user of page) await copyUser(run, user);
+    await forEachConcurrently(page, (user) => copyUser(run, user));
     run.progress('users');
     const last = page.at(-1);
     if (last === undefined || page.length < run.batchSize) return;
@@ -228,7 +229,7 @@ async function copyClients(run: CopyRun): Promise<void> {
       limit: run.batchSize,
       ...(after === undefined ? {} : { after }),
     });
-    for (const client of page) await copyClient(run, client);
+    await forEachConcurrently(page, (client) => copyClient(run, client));
     run.progress('clients');
     const last = page.at(-1);
     if (last === undefined || page.length < run.batchSize) return;
