@@ -226,6 +226,86 @@ describeWithServices(
       await copyPair(await mysqlURL(), await embedded('sqlite'), { fromRedis: redisURL() });
     });
 
+    it('brings the target up to what changed on the source since the last copy', async () => {
+      const clock = createManualClock(Date.UTC(2026, 0, 1));
+      const source = await open(await embedded('sqlite'), 'target');
+      const target = await open(redisURL(), 'target');
+      try {
+        const deployed = await deploy(source.store, clock);
+        const copy = () =>
+          copyStore({
+            source: source.store,
+            target: target.store,
+            secret: SECRET,
+            sessions: true,
+            now: clock(),
+          });
+        await copy();
+        // On the source, after the copy: the refresh token rotates again, the user is disabled,
+        // the client too, and the signing key is retired.
+        clock.advance(1_000);
+        const t = await createTestApp({ store: borrowed(source.store), clock });
+        const rotated = await t.app.inject({
+          method: 'POST',
+          url: '/v1/refresh',
+          payload: { refresh_token: deployed.current },
+        });
+        expect(rotated.statusCode).toBe(200);
+        await t.close();
+        const user = await source.store.getUserByEmail(EMAIL);
+        await source.store.updateUser(user?.id ?? '', { status: 'disabled', updatedAt: clock() });
+        await source.store.updateClient(deployed.clientId, { disabledAt: clock() });
+        const [key] = await source.store.listKeys();
+        await source.store.updateKey(key?.kid ?? '', { retiredAt: clock(), expiresAt: clock() + 86_400_000 });
+
+        const report = await copy();
+        expect(report.conflicts).toEqual([]);
+        expect(report.counts.users).toMatchObject({ updated: 1, created: 0 });
+        expect(report.counts.clients).toMatchObject({ updated: 1, created: 0 });
+        expect(report.counts.keys).toMatchObject({ updated: 1, created: 0 });
+        // The token that was current is now rotated on the target too, its successor created.
+        expect(report.counts.refreshTokens).toMatchObject({ present: 1, updated: 1, created: 1 });
+        const previous = await target.store.getRefreshToken(deployed.current.split('.')[0] ?? '');
+        expect(previous?.rotatedAt).toBe(clock());
+        expect(previous?.successorId).not.toBeNull();
+        expect(await target.store.getUserByEmail(EMAIL)).toMatchObject({ status: 'disabled' });
+        expect(await target.store.getClient(deployed.clientId)).toMatchObject({ disabledAt: clock() });
+        expect((await target.store.listKeys())[0]).toMatchObject({ retiredAt: clock() });
+      } finally {
+        await target.close();
+        await source.close();
+      }
+    });
+
+    it('reports a conflict, and leaves the target as it was, for an email held by another user', async () => {
+      const clock = createManualClock(Date.UTC(2026, 0, 1));
+      const source = await open(await embedded('sqlite'), 'target');
+      const target = await open(await embedded('sqlite'), 'target');
+      try {
+        await deploy(source.store, clock);
+        const t = await createTestApp({ store: borrowed(target.store), clock });
+        await signup(t.app, EMAIL, 'another password, also long enough');
+        await t.close();
+        const before = await target.store.getUserByEmail(EMAIL);
+        const report = await copyStore({
+          source: source.store,
+          target: target.store,
+          secret: SECRET,
+          sessions: true,
+          now: clock(),
+        });
+        expect(report.conflicts).toEqual([
+          `users: ${EMAIL}: the target has this email under another user id`,
+        ]);
+        expect(report.counts.users).toMatchObject({ conflicts: 1, created: 0 });
+        expect(report.counts.sessions).toMatchObject({ created: 0, skipped: 3 }); // not for another's account
+        expect(await target.store.getUserByEmail(EMAIL)).toEqual(before);
+      } finally {
+        await target.close();
+        await source.close();
+      }
+    });
+
     it('refuses, writing nothing, when the signing keys do not open with the master secret', async () => {
       const clock = createManualClock(Date.UTC(2026, 0, 1));
       const source = await open(await embedded('sqlite'), 'target');
