@@ -82,6 +82,7 @@ interface Deployment {
   current: string;
   clientId: string;
   revokedSessionSeq: number;
+  revokedSessionId: string;
 }
 
 async function deploy(store: Store, clock: ManualClock): Promise<Deployment> {
@@ -112,6 +113,7 @@ async function deploy(store: Store, clock: ManualClock): Promise<Deployment> {
       current: json<{ refresh_token: string }>(refreshed).refresh_token,
       clientId: client.id,
       revokedSessionSeq: revocation.seq,
+      revokedSessionId: gone.session.id,
     };
   } finally {
     await t.close();
@@ -125,6 +127,7 @@ function created(report: CopyReport, kind: CopyKind): number {
 async function checkTarget(target: Store, clock: ManualClock, deployed: Deployment): Promise<void> {
   const t = await createTestApp({ store: borrowed(target), clock });
   try {
+    expect(await target.getSession(deployed.revokedSessionId)).toBeNull(); // a revoked session stays behind
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: deployed.cookie } });
     expect(me.statusCode).toBe(200);
     expect(json<{ session: { id: string } }>(me).session.id).toBe(deployed.cookieSessionId);
@@ -188,6 +191,27 @@ async function copyPair(from: string, to: string, options: { fromRedis?: string;
     await source.close();
   }
 }
+
+it('names a store by its URL without the password, and refuses what it cannot name', () => {
+  const location = parseCopyLocation('postgres://latchkey:s3cret-pw@db.internal/latchkey', {
+    base,
+    redis: 'redis://:redis-pw@cache.internal:6379?prefix=blue',
+  });
+  expect(location.label).not.toMatch(/s3cret-pw|redis-pw/);
+  expect(location.label).toContain('prefix blue');
+  expect(location.config).toMatchObject({
+    redisPrefix: 'blue',
+    redisURL: 'redis://:redis-pw@cache.internal:6379',
+  });
+  expect(() => parseCopyLocation('redis://cache?prefix=a{b}', { base })).toThrow(/prefix/);
+  expect(() => parseCopyLocation('/tmp/data', { base, redis: 'redis://cache' })).toThrow(
+    /go with a postgres/,
+  );
+  expect(parseCopyLocation('pglite:/tmp/data', { base }).config).toMatchObject({
+    store: 'pglite',
+    dataDir: '/tmp/data',
+  });
+});
 
 describeWithServices(
   'latchkey copy between stores',
