@@ -59,7 +59,12 @@ function withoutPassword(text: string): string {
 
 /** A Redis URL and its key prefix (`?prefix=`, removed from the URL the driver sees). */
 function redisLocation(text: string, fallbackPrefix: string): { url: string; prefix: string; label: string } {
-  const url = new URL(text);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw invalid('a Redis URL is malformed');
+  }
   const prefix = url.searchParams.get('prefix') ?? fallbackPrefix;
   if (!PREFIX.test(prefix))
     throw invalid(`the Redis prefix "${prefix}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`);
@@ -80,9 +85,9 @@ export function parseCopyLocation(
   const { base, redis } = options;
   const stores = { store: 'auto' as const, databaseURL: null, redisURL: null };
   if (SQL_URL.test(text)) {
-    const hot = redis === undefined ? null : redisLocation(redis, base.redisPrefix);
     if (redis !== undefined && !REDIS_URL.test(redis))
       throw invalid('--from-redis / --to-redis take a redis:// URL');
+    const hot = redis === undefined ? null : redisLocation(redis, base.redisPrefix);
     const label = withoutPassword(text) + (hot === null ? '' : ` + ${hot.label}`);
     const config = { ...base, ...stores, databaseURL: text, redisURL: hot?.url ?? null };
     return { label, config: hot === null ? config : { ...config, redisPrefix: hot.prefix }, dataDir: null };

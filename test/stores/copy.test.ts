@@ -207,6 +207,8 @@ it('names a store by its URL without the password, and refuses what it cannot na
   expect(() => parseCopyLocation('/tmp/data', { base, redis: 'redis://cache' })).toThrow(
     /go with a postgres/,
   );
+  expect(() => parseCopyLocation('mysql://db/x', { base, redis: 'cache:6379' })).toThrow(LatchkeyError);
+  expect(() => parseCopyLocation('redis://[bad', { base })).toThrow(LatchkeyError);
   expect(parseCopyLocation('pglite:/tmp/data', { base }).config).toMatchObject({
     store: 'pglite',
     dataDir: '/tmp/data',
