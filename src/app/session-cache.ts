@@ -36,12 +36,20 @@ export function createConfiguredSessionCache(options: {
   if (maxAge <= 0) return null;
   const cache = createSessionCache({ maxAge, clock, live: feed === undefined && processLocal });
   if (feed === undefined && !cache.live) {
-    logger.warn(
-      { event: 'config.session_cache', store: storeKind },
-      'LATCHKEY_SESSION_CACHE is set but this store is shared and no revocation channel is open: the cache stays off',
-    );
+    logger.warn({ event: 'config.session_cache', store: storeKind }, noChannelWarning(storeKind));
   }
   return cache;
+}
+
+/** Why the cache stays off on a shared store: MySQL alone has no channel at all (no LISTEN/NOTIFY). */
+function noChannelWarning(storeKind: string): string {
+  if (storeKind === 'mysql') {
+    return (
+      'LATCHKEY_SESSION_CACHE is set but MySQL has no revocation channel (it has no LISTEN/NOTIFY): ' +
+      'the cache stays off; set REDIS_URL as well to carry revocations over Redis pub/sub'
+    );
+  }
+  return 'LATCHKEY_SESSION_CACHE is set but this store is shared and no revocation channel is open: the cache stays off';
 }
 
 /**

@@ -53,7 +53,10 @@ async function serve(config: LatchkeyConfig): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, sub, ...rest] = argv;
+  const [command, ...words] = argv;
+  // A group without subcommands (`copy --from ...`) starts with its options.
+  const sub = words[0]?.startsWith('-') === true ? undefined : words[0];
+  const rest = sub === undefined ? words : words.slice(1);
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
@@ -96,6 +99,8 @@ async function main(argv: string[]): Promise<number> {
       from: { type: 'string' },
       to: { type: 'string' },
       sessions: { type: 'boolean', default: false },
+      'from-redis': { type: 'string' },
+      'to-redis': { type: 'string' },
       events: { type: 'string' },
     },
     allowPositionals: true,

@@ -16,6 +16,7 @@
  */
 
 import type { Store } from '../store.js';
+import { storeTransferOf, withStoreTransfer } from '../store-transfer.js';
 
 /**
  * Combines a durable store (users, signing keys, clients, one-time tokens) and a hot store (sessions,
@@ -30,7 +31,7 @@ import type { Store } from '../store.js';
  */
 export function createCompositeStore(stores: { durable: Store; hot: Store }): Store {
   const { durable, hot } = stores;
-  return {
+  const store: Store = {
     kind: `${durable.kind}+${hot.kind}`,
 
     async ping(): Promise<void> {
@@ -87,4 +88,6 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     getCounter: (key, now) => hot.getCounter(key, now),
     deleteCounter: (key) => hot.deleteCounter(key),
   };
+  // Sessions, refresh tokens and revocations are all hot: so is their transfer.
+  return withStoreTransfer(store, storeTransferOf(hot));
 }

@@ -278,6 +278,19 @@ describe('session near cache (LATCHKEY_SESSION_CACHE)', () => {
     for (let i = 0; i < 3; i++) expect(await me(t, cookie)).toBe(200);
     expect(counted.reads() - before).toBe(6);
     expect(t.logs.join('')).toContain('config.session_cache');
+    expect(t.logs.join('')).not.toContain('MySQL');
+  });
+
+  it('says that MySQL alone has no revocation channel, and what to add', async () => {
+    const counted = countingStore('mysql');
+    t = await createTestApp({ store: counted.store, config: { sessionCache: 5_000, logLevel: 'warn' } });
+    await signup(t.app, 'a@example.com');
+    const { cookie } = await loginCookie(t.app, 'a@example.com');
+    const before = counted.reads();
+    expect(await me(t, cookie)).toBe(200);
+    expect(counted.reads() - before).toBe(2);
+    expect(t.logs.join('')).toContain('MySQL has no revocation channel');
+    expect(t.logs.join('')).toContain('set REDIS_URL as well');
   });
 });
 

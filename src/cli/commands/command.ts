@@ -11,6 +11,8 @@ export interface CommandOptions {
   from?: string | undefined;
   to?: string | undefined;
   sessions: boolean;
+  'from-redis'?: string | undefined;
+  'to-redis'?: string | undefined;
   events?: string | undefined;
 }
 

@@ -83,6 +83,7 @@
  */
 
 import type { Store } from '../../store.js';
+import { withStoreTransfer } from '../../store-transfer.js';
 import { createRedisClients } from './clients.js';
 import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient } from './connection.js';
 import { createRedisContext } from './context.js';
@@ -93,6 +94,7 @@ import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
 import { createRedisSessions } from './sessions.js';
 import { createRedisSigningKeys } from './signing-keys.js';
+import { createRedisTransfer } from './transfer.js';
 import { createRedisUsers } from './users.js';
 
 export { createRedisClient };
@@ -161,7 +163,7 @@ export async function openRedisStore(options: { url: string; prefix?: string | u
 function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolean): Store {
   let closed = false;
   const context = createRedisContext(client, prefix, () => closed);
-  return {
+  const store: Store = {
     kind: 'redis',
 
     ping(): Promise<void> {
@@ -191,4 +193,5 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisOneTimeTokens(context),
     ...createRedisFactors(context),
   };
+  return withStoreTransfer(store, createRedisTransfer(context));
 }

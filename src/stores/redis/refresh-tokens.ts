@@ -26,7 +26,7 @@ function splitPair(value: string, what: string): [string, string] {
   return [value.slice(0, comma), value.slice(comma + 1)];
 }
 
-function decodeRefreshToken(
+export function decodeRefreshToken(
   id: string,
   sessionId: string,
   fields: { secretHash: string; times: string | null; rotation: string | null },

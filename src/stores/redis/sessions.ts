@@ -44,7 +44,7 @@ function encodeSession(session: SessionRecord): string {
   return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
 }
 
-function decodeSession(id: string, raw: string): SessionRecord {
+export function decodeSession(id: string, raw: string): SessionRecord {
   const what = 'session';
   const bar = raw.indexOf('|');
   if (bar < 0) throw malformed(what);

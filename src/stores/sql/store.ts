@@ -13,6 +13,7 @@
  */
 
 import type { Store } from '../../store.js';
+import { withStoreTransfer } from '../../store-transfer.js';
 import type { SqlClient } from './client.js';
 import { createClientStore } from './clients.js';
 import { createSqlContext } from './context.js';
@@ -25,6 +26,7 @@ import { createRefreshTokenStore } from './refresh-tokens.js';
 import { createRevocationStore } from './revocations.js';
 import { createSessionStore } from './sessions.js';
 import { createKeyStore } from './signing-keys.js';
+import { createSqlTransfer } from './transfer.js';
 import { createUserStore } from './users.js';
 
 /** Options of {@link createSqlStore}. */
@@ -51,7 +53,7 @@ export interface SqlStoreOptions {
 export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Store {
   const context = createSqlContext(client, options.dialect ?? postgresDialect);
   const { guarded } = context;
-  return {
+  const store: Store = {
     kind: options.kind,
     ping: () =>
       guarded(async () => {
@@ -68,4 +70,5 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createOneTimeTokenStore(context),
     ...createFactorStore(context),
   };
+  return withStoreTransfer(store, createSqlTransfer(context));
 }
