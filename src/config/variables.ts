@@ -118,7 +118,8 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'LOG_LEVEL',
     default: 'info',
-    description: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+    description:
+      'pino level: fatal, error, warn, info, debug, trace, silent. `info` logs security events; `debug` adds one line per request.',
   },
 ];
 
