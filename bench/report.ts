@@ -7,7 +7,7 @@ import type { VerifyResults } from './verify-compare.js';
 export interface HTTPRow {
   id: string;
   label: string;
-  group: 'ceiling' | 'session' | 'jwt-reused' | 'jwt-new' | 'hybrid' | 'today';
+  group: 'ceiling' | 'floor' | 'session' | 'jwt-reused' | 'jwt-new' | 'hybrid' | 'today';
   rps: number;
   p50: number;
   p99: number;
@@ -92,6 +92,7 @@ const COLORS: Record<HTTPRow['group'], string> = {
   'jwt-new': '#68d391',
   hybrid: '#805ad5',
   today: '#dd6b20',
+  floor: '#718096',
 };
 const CEILING_FILL = '#e2e8f0';
 
