@@ -129,11 +129,11 @@ export async function openSQLiteTarget(): Promise<SQLFootprintTarget> {
   const inspector = new Database(path);
   return {
     store,
-    bytesUsed: async () => {
+    bytesUsed: () => {
       inspector.pragma('wal_checkpoint(TRUNCATE)');
       const pages = Number(inspector.pragma('page_count', { simple: true }));
       const free = Number(inspector.pragma('freelist_count', { simple: true }));
-      return (pages - free) * Number(inspector.pragma('page_size', { simple: true }));
+      return Promise.resolve((pages - free) * Number(inspector.pragma('page_size', { simple: true })));
     },
     cleanup: async () => {
       inspector.close();
