@@ -90,6 +90,7 @@ import { createRedisOneTimeTokens } from './one-time-tokens.js';
 import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
 import { createRedisSessions } from './sessions.js';
+import { getSessionWithUser } from './session-with-user.js';
 import { createRedisSigningKeys } from './signing-keys.js';
 import { createRedisUsers } from './users.js';
 
@@ -181,6 +182,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
 
     ...createRedisUsers(context),
     ...createRedisSessions(context),
+    getSessionWithUser: (id) => context.run(() => getSessionWithUser(context, id)),
     ...createRedisRefreshTokens(context),
     ...createRedisSigningKeys(context),
     ...createRedisRevocations(context),
