@@ -7,7 +7,7 @@ import type { VerifyResults } from './verify-compare.js';
 export interface HTTPRow {
   id: string;
   label: string;
-  group: 'ceiling' | 'session' | 'jwt-reused' | 'jwt-new' | 'hybrid' | 'today';
+  group: 'ceiling' | 'floor' | 'session' | 'jwt-reused' | 'jwt-new' | 'hybrid' | 'today';
   rps: number;
   p50: number;
   p99: number;
@@ -92,6 +92,7 @@ const COLORS: Record<HTTPRow['group'], string> = {
   'jwt-new': '#68d391',
   hybrid: '#805ad5',
   today: '#dd6b20',
+  floor: '#718096',
 };
 const CEILING_FILL = '#e2e8f0';
 
@@ -223,7 +224,7 @@ export function renderMarkdown(report: BenchReport): string {
       (sessionCost < 1 && jwtCost < 1
         ? 'The often-quoted "JWT took the auth step from 15 ms to 3 ms" does not describe a session lookup done well: here both are under a millisecond.'
         : 'Compare this with the often-quoted "JWT took the auth step from 15 ms to 3 ms": the figures above are what this machine measured.'),
-    `- **Ceiling** means, for every setup, **the same server process** answering a route that does no authentication: same framework, same plugins and hooks (for Latchkey: its request logger, CORS \`Vary\`, origin check, security headers and \`no-store\`), the same request headers (cookie or token, and the same token rotation), and a body of the same shape and size as the protected route. ` +
+    `- **Ceiling** means, for every setup, **the same server process** answering a route that does no authentication: same framework, same plugins and hooks (for Latchkey: its logger at the default \`LOG_LEVEL=info\`, CORS \`Vary\`, origin check, security headers and \`no-store\`), the same request headers (cookie or token, and the same token rotation), and a body of the same shape and size as the protected route. ` +
       "So the ratio to the ceiling is the share of the server's capacity that authentication leaves, and nothing else. " +
       `A bare Fastify route in its own process (the reference row) does ${formatCount(report.bareRPS)} req/s` +
       (Number.isFinite(latchkeyOpen)
@@ -418,6 +419,7 @@ export function renderMarkdown(report: BenchReport): string {
   out.push(
     '## Method',
     '',
+    '- Every Latchkey server runs in its default configuration, `LOG_LEVEL=info` included (security events logged, no line per request), its log going to a pipe the harness reads.',
     '- Each server runs in its own process (`node --import tsx bench/servers/<name>.ts`); the Latchkey servers run `bench/servers/latchkey-serve.ts`, which starts the server exactly as `latchkey serve` does (same environment, store selection, core, revocation publisher, HTTP server and background tasks) and adds the one no-auth route `GET /bench/open`. The load generator is another process. Nothing else of the harness runs while a load runs.',
     `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections, ${report.ceilingSeconds} s for a ceiling; ${report.latencySeconds} s at one connection). A 1-s warm-up of every route (protected and ceiling) comes first and is discarded.`,
     "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run right next to each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
@@ -447,7 +449,7 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       `Missed in this run: ${missed.map((t) => t.name).join('; ')}.`,
       '',
-      '- A cookie session costs a store round trip per request (a session read and a user read; a sliding-expiry write at most once a minute), unless the near session cache answers it. With Redis that is network round trips from Node, each with its client-side encode/decode; on 2 cores the Redis server itself competes with the Latchkey process and the load generator for the CPU, which the no-auth route never pays (and which the CPU column, counting the Latchkey process only, leaves out).',
+      '- A cookie session costs one store round trip per request (the session and its user in one read: a Lua script on Redis, a join on SQL; a sliding-expiry write at most once a minute, not waited for), unless the near session cache answers it. The floor row is what one Redis GET and a JSON.parse cost a bare Fastify route on this machine. With Redis that is a network round trip from Node, each with its client-side encode/decode; on 2 cores the Redis server itself competes with the Latchkey process and the load generator for the CPU, which the no-auth route never pays (and which the CPU column, counting the Latchkey process only, leaves out).',
       '- Everything the Latchkey server does on every route (request logger, hooks, headers, the JSON body) is in the ceiling too: what is left between a row and its ceiling is the authentication itself.',
       '- A new token each request pays one signature check: the in-process table shows the floor, and the "bound" target says how close the HTTP route gets to it.',
       '',

@@ -35,6 +35,7 @@ import { createClient } from 'redis';
 import { generateSigningKey, type GeneratedSigningKey } from '../src/keys/key-material.js';
 import type { KeyAlgorithm } from '../src/records.js';
 import { signAccessToken } from '../src/token/jwt.js';
+import { createTestMySQLDatabase, probeMySQL, type TestMySQLDatabase } from '../test/helpers/mysql.js';
 import { ROOT } from '../test/helpers/process.js';
 import { processCPUMicros, withProcessCPU } from './lib/cpu.js';
 import {
@@ -320,11 +321,23 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       }
     }
     if (!settings.quick && !hasRedis) dropped.push('Redis scenarios (Redis unreachable)');
+    let mysqlDB: TestMySQLDatabase | null = null;
+    if (!settings.quick) {
+      if ((await probeMySQL()) === null) {
+        mysqlDB = await createTestMySQLDatabase();
+        const db = mysqlDB;
+        cleanups.push(() => db.drop());
+      } else {
+        dropped.push('MariaDB scenarios (MariaDB unreachable)');
+      }
+    }
     const postgresURL = postgresDB === null ? null : postgresBase.replace(/\/[^/]*$/, `/${postgresDB}`);
     const latchkeyPrefix = `lkbench-${tag}`;
     const cachedPrefix = `lkbench-cached-${tag}`;
     const expressPrefix = `lkbench-express-${tag}:`;
+    const floorPrefix = `lkbench-floor-${tag}:`;
     if (hasRedis) {
+      cleanups.push(() => deleteRedisPrefix(redisURL, floorPrefix));
       cleanups.push(() => deleteRedisPrefix(redisURL, `${latchkeyPrefix}:`));
       cleanups.push(() => deleteRedisPrefix(redisURL, `${cachedPrefix}:`));
       cleanups.push(() => deleteRedisPrefix(redisURL, expressPrefix));
@@ -459,6 +472,16 @@ export async function runBenchmarks(args: string[]): Promise<number> {
         const server = await latchkey('postgres', { DATABASE_URL: postgresURL });
         scenarios.push(await cookieSession('session-postgres', 'Latchkey cookie session, Postgres', server));
       }
+      if (mysqlDB !== null) {
+        const server = await latchkey('mysql', { DATABASE_URL: mysqlDB.url });
+        scenarios.push(
+          await cookieSession(
+            'session-mysql',
+            'Latchkey cookie session, MariaDB (near cache: auto, off)',
+            server,
+          ),
+        );
+      }
       if (hasRedis) {
         const [plain, cached] = await Promise.all([
           latchkey('redis', { REDIS_URL: redisURL, LATCHKEY_REDIS_PREFIX: latchkeyPrefix }),
@@ -540,6 +563,23 @@ export async function runBenchmarks(args: string[]): Promise<number> {
     }
     if (!settings.quick) {
       if (hasRedis) {
+        const floor = await bench('redis-floor', 'redis-floor', {
+          BENCH_REDIS_URL: redisURL,
+          BENCH_PREFIX: floorPrefix,
+        });
+        scenarios.push(
+          onServer(
+            floor,
+            '/me',
+            '/open',
+            {
+              id: 'redis-floor',
+              label: 'Fastify + one ioredis GET and JSON.parse of a session record (the floor)',
+              group: 'floor',
+            },
+            get('', { cookie: 'sid=XPPaaSNVBh3e_5IL97B93w' }),
+          ),
+        );
         const server = await bench('express-session', 'express-session', {
           BENCH_REDIS_URL: redisURL,
           BENCH_PREFIX: expressPrefix,
@@ -839,6 +879,22 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       }
     }
     const express = rps('express-session');
+    // The default server's own no-auth route (what every route pays: its pipeline), against the
+    // bare Fastify route loaded in the same round.
+    const defaultOpen = (ceilings.get('session-sqlite') ?? []).map((c) => c.result.rps);
+    if (defaultOpen.length > 0 && bare.length > 0)
+      targets.push({
+        name: 'Default server (SQLite, LOG_LEVEL=info) no-auth route / bare Fastify (req/s over req/s)',
+        measured: roundRatio(defaultOpen, bare),
+        target: 0.8,
+      });
+    const floorRuns = rps('redis-floor');
+    if (floorRuns.length > 0 && rps('session-redis').length > 0)
+      targets.push({
+        name: 'Redis cookie session, NO cache / the floor (Fastify + one ioredis GET), req/s over req/s',
+        measured: roundRatio(rps('session-redis'), floorRuns),
+        target: 0.8,
+      });
     for (const [id, what] of [
       ['session-redis', 'Redis cookie session, NO cache'],
       [
@@ -857,6 +913,16 @@ export async function runBenchmarks(args: string[]): Promise<number> {
           target: 5,
         });
     }
+    for (const [id, what] of [
+      ['session-postgres', 'Postgres cookie session'],
+      ['session-mysql', 'MariaDB cookie session'],
+    ] as const)
+      if (express.length > 0 && rps(id).length > 0)
+        targets.push({
+          name: `${what} / express-session + connect-redis (req/s over req/s)`,
+          measured: roundRatio(rps(id), express),
+          target: 3,
+        });
     const sqliteUncachedRow = row('session-sqlite-nocache');
     if (sqliteUncachedRow !== undefined)
       targets.push({

@@ -1,9 +1,9 @@
 /**
- * The footprint and read latency of the SQL stores (Postgres and PGlite): bytes per session at
+ * The footprint and read latency of the SQL stores (Postgres, PGlite, SQLite, MariaDB): bytes per session at
  * 100 000 sessions, each with one refresh token, and p50/p99 of `getSession` over 10 000
  * sequential calls.
  *
- *   npx tsx bench/store-footprint-sql.ts [--sessions 100000] [--reads 10000] [--only postgres|pglite]
+ *   npx tsx bench/store-footprint-sql.ts [--sessions 100000] [--reads 10000] [--only postgres|pglite|sqlite|mysql]
  *
  * Postgres runs in a database of its own (`latchkey_bench_<pid>_<random>`, dropped at the end)
  * on LATCHKEY_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres); PGlite
@@ -20,7 +20,15 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPGliteClient } from '../src/stores/pglite/index.js';
+import { openMySQLStore } from '../src/stores/mysql/index.js';
+import { openSQLiteStore } from '../src/stores/sqlite/index.js';
+import { createTestMySQLDatabase } from '../test/helpers/mysql.js';
 import { openPostgresStore } from '../src/stores/postgres/index.js';
 import type { SqlClient } from '../src/stores/sql/client.js';
 import { migrate } from '../src/stores/sql/migrate.js';
@@ -110,6 +118,59 @@ export async function openPGliteTarget(): Promise<SQLFootprintTarget> {
 }
 
 /**
+ * SQLite in a file of a temporary folder: the pages in use (`page_count - freelist_count`)
+ * after a WAL checkpoint. Nothing else is written to the file, so its growth is the session and
+ * refresh-token tables with their indexes.
+ */
+export async function openSQLiteTarget(): Promise<SQLFootprintTarget> {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-footprint-'));
+  const path = join(dir, 'latchkey.sqlite');
+  const store = await openSQLiteStore({ path });
+  const inspector = new Database(path);
+  return {
+    store,
+    bytesUsed: () => {
+      inspector.pragma('wal_checkpoint(TRUNCATE)');
+      const pages = Number(inspector.pragma('page_count', { simple: true }));
+      const free = Number(inspector.pragma('freelist_count', { simple: true }));
+      return Promise.resolve((pages - free) * Number(inspector.pragma('page_size', { simple: true })));
+    },
+    cleanup: async () => {
+      inspector.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * MariaDB / MySQL in a database of its own on LATCHKEY_TEST_MYSQL_URL's server (the test
+ * suites' one): InnoDB's data and index length of the two tables after `ANALYZE TABLE`, which
+ * counts allocated pages (16 KiB each), so it is coarser than the other stores' figure.
+ */
+export async function openMySQLTarget(): Promise<SQLFootprintTarget> {
+  const db = await createTestMySQLDatabase();
+  const store = await openMySQLStore({ url: db.url });
+  const inspector = await mysql.createConnection({ uri: db.url });
+  return {
+    store,
+    bytesUsed: async () => {
+      await inspector.query('ANALYZE TABLE latchkey_sessions, latchkey_refresh_tokens');
+      const [rows] = await inspector.query(
+        `SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables
+          WHERE table_schema = DATABASE() AND table_name IN ('latchkey_sessions', 'latchkey_refresh_tokens')`,
+      );
+      return Number((rows as Array<{ bytes: string | number | null }>)[0]?.bytes ?? 0);
+    },
+    cleanup: async () => {
+      await inspector.end();
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+/**
  * The SQL targets by name.
  *
  * @example
@@ -119,6 +180,8 @@ export async function openPGliteTarget(): Promise<SQLFootprintTarget> {
 export const sqlFootprintTargets: Record<string, () => Promise<SQLFootprintTarget>> = {
   postgres: () => openPostgresTarget(),
   pglite: () => openPGliteTarget(),
+  sqlite: () => openSQLiteTarget(),
+  mysql: () => openMySQLTarget(),
 };
 
 function percentile(sorted: readonly number[], p: number): number {

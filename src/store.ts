@@ -143,6 +143,12 @@ export interface FactorStore {
   deleteFactor(userId: string, id: string): Promise<boolean>;
 }
 
+/** A session and the user it names (null when that user no longer exists). */
+export interface SessionWithUser {
+  session: SessionRecord;
+  user: UserRecord | null;
+}
+
 export interface Store
   extends
     UserStore,
@@ -156,6 +162,13 @@ export interface Store
     FactorStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
+  /**
+   * Optional: the session `id` and its user in one round trip (SQL: one statement with a join;
+   * Redis: one script); null when the session does not exist. What an authenticated request
+   * reads. Callers use `readSessionWithUser` (`src/session/sessions.ts`), which falls back to
+   * `getSession` then `getUserById` on a store without it (a composite store, a custom one).
+   */
+  getSessionWithUser?(id: string): Promise<SessionWithUser | null>;
   /** Resolves when the backend answers; rejects with `store_unavailable` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

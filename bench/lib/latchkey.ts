@@ -46,7 +46,6 @@ export async function startLatchkey(
   const cleared = Object.fromEntries(STORE_VARIABLES.map((name) => [name, '']));
   const fullEnv: Record<string, string> = {
     ...cleared,
-    LOG_LEVEL: 'warn',
     ...env,
     PORT: port,
     HOST: '127.0.0.1',

@@ -65,14 +65,15 @@ export async function startBenchServer(
       reject(new Error(`${name}: no "listening" line within ${options.timeoutMs ?? 30_000} ms:\n${output}`));
     }, options.timeoutMs ?? 30_000);
     child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+      // Its log lines are kept for an error message, but only the last 64 KiB of them.
+      output = (output + chunk.toString()).slice(-65_536);
       const match = /^listening (\d+)$/m.exec(output);
       if (match?.[1] !== undefined) {
         clearTimeout(timer);
         resolve(Number(match[1]));
       }
     });
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-65_536)));
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name}: exited with ${code}:\n${output}`));

@@ -10,10 +10,25 @@
  */
 
 import type { LatchkeyConfig } from '../config/config.js';
-import type { RevocationPublisher } from '../revocation/publishers.js';
+import { DEFAULT_REVOCATION_CHANNEL, type RevocationPublisher } from '../revocation/publishers.js';
 import type { Store } from '../store.js';
 import type { RevocationFeed } from '../verify/feed.js';
 import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
+
+/**
+ * The channel `latchkey serve` publishes revocations to and its nodes listen on:
+ * `latchkey_revocations`, except on Redis with a `LATCHKEY_REDIS_PREFIX` of its own, where it
+ * is `<prefix>:revocations`, so that deployments sharing a Redis do not hear each other's
+ * revocations (the default prefix keeps the default channel, so existing resource services
+ * keep hearing it).
+ *
+ * @example
+ * revocationChannel(config); // 'tenant-a:revocations' with REDIS_URL and LATCHKEY_REDIS_PREFIX=tenant-a
+ */
+export function revocationChannel(config: Pick<LatchkeyConfig, 'redisURL' | 'redisPrefix'>): string {
+  if (config.redisURL === null || config.redisPrefix === 'latchkey') return DEFAULT_REVOCATION_CHANNEL;
+  return `${config.redisPrefix}:revocations`;
+}
 
 /** Whether `DATABASE_URL` is a Postgres server, the one SQL server with a push channel (NOTIFY). */
 function isPostgresURL(url: string | null): url is string {

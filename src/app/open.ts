@@ -8,8 +8,8 @@
 import type { LatchkeyConfig } from '../config/config.js';
 import { loadMasterSecret } from '../config/secret.js';
 import { createLogger, type Logger } from '../log.js';
-import { attachRevocationPublisher, DEFAULT_REVOCATION_CHANNEL } from '../revocation/publishers.js';
-import { openRevocationPublisher, openSessionCacheFeed } from './channels.js';
+import { attachRevocationPublisher } from '../revocation/publishers.js';
+import { openRevocationPublisher, openSessionCacheFeed, revocationChannel } from './channels.js';
 import { createLatchkey, type Latchkey } from './latchkey.js';
 import { openStore } from './stores.js';
 
@@ -45,7 +45,7 @@ export async function openLatchkey(
     logger,
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   });
-  const channel = DEFAULT_REVOCATION_CHANNEL;
+  const channel = revocationChannel(config);
   const sessionCacheFeed = channels ? await openSessionCacheFeed(config, store, channel) : undefined;
   const latchkey = await createLatchkey({
     config,

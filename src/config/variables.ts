@@ -42,7 +42,8 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'LATCHKEY_REDIS_PREFIX',
     default: 'latchkey',
-    description: 'Prefix of every Redis key; give each deployment that shares one Redis its own.',
+    description:
+      'Prefix of every Redis key, and of the revocation pub/sub channel (`<prefix>:revocations` unless `latchkey`); give each deployment that shares one Redis its own.',
   },
   {
     name: 'LATCHKEY_STORE',
@@ -120,7 +121,8 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'LOG_LEVEL',
     default: 'info',
-    description: 'pino level: fatal, error, warn, info, debug, trace, silent.',
+    description:
+      'pino level: fatal, error, warn, info, debug, trace, silent. `info` logs security events; `debug` adds one line per request.',
   },
 ];
 

@@ -1,4 +1,5 @@
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -18,10 +19,11 @@ import { registerSDKRoutes } from './routes/sdk.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
 import { BearerError } from './authenticate.js';
-import { registerCORS } from './cors.js';
+import { createCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
 import { registerPages } from './pages/index.js';
+import { registerRequestLog } from './request-log.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -46,6 +48,20 @@ function keepOnlyClearingCookies(reply: FastifyReply): void {
   // Fastify appends to `set-cookie` rather than replacing it: remove, then set what is kept.
   void reply.removeHeader('set-cookie');
   if (cookies.length > 0) void reply.header('set-cookie', cookies);
+}
+
+/** The API and OAuth endpoints: never cached, by any cache (`pragma` for HTTP/1.0 ones). */
+function isPrivatePath(url: string): boolean {
+  return url.startsWith('/v1') || url.startsWith('/oauth');
+}
+
+/** The security headers of every response, and `no-store` (a route may set its own caching). */
+function setResponseHeaders(reply: FastifyReply, privatePath: boolean): void {
+  void reply.header('x-content-type-options', 'nosniff');
+  void reply.header('referrer-policy', 'no-referrer');
+  void reply.header('x-frame-options', 'DENY');
+  void reply.header('cache-control', 'no-store');
+  if (privatePath) void reply.header('pragma', 'no-cache');
 }
 
 /** Sends a problem+json response for any error; the single place where errors meet HTTP. */
@@ -81,6 +97,8 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     // pino's Logger is wider than FastifyBaseLogger; without the cast the instance type leaks it.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's two lines per request are off: `registerRequestLog` writes one, at `debug`.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     return503OnClosing: true,
@@ -110,6 +128,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     },
   );
 
+  registerRequestLog(app, logger);
   app.setErrorHandler(errorHandler(sendProblem));
   // The sign-in and account pages (LATCHKEY_PAGES); a browser asking for an unknown page gets theirs.
   const pages = config.pages.enabled ? registerPages(app, latchkey, names) : null;
@@ -117,25 +136,15 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     (request, reply) => pages?.notFound(request, reply) ?? sendProblem(reply, new LatchkeyError('not_found')),
   );
 
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (reply.statusCode >= 400) keepOnlyClearingCookies(reply);
-    void reply.header('x-content-type-options', 'nosniff');
-    // The pages set their own (`same-origin`: their form posts must carry a real Origin).
-    if (!reply.hasHeader('referrer-policy')) void reply.header('referrer-policy', 'no-referrer');
-    void reply.header('x-frame-options', 'DENY');
-    if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
-    if (request.url.startsWith('/v1') || request.url.startsWith('/oauth')) {
-      void reply.header('cache-control', 'no-store');
-      void reply.header('pragma', 'no-cache');
-    }
-    done(null, payload);
-  });
-
-  registerCORS(app, { allowedOrigins: config.allowedOrigins });
-
-  // Refuse cross-site unsafe requests before any work is done (CSRF defence in depth, login CSRF).
+  // Every response carries these; a route may replace `cache-control` (the discovery documents
+  // do), except under /v1 and /oauth. Set when the request arrives, so that a response costs no
+  // `onSend` work unless it is an error.
+  const cors = createCORS({ allowedOrigins: config.allowedOrigins });
   const ownOrigin = new URL(config.issuer).origin;
   app.addHook('onRequest', (request, reply, done) => {
+    setResponseHeaders(reply, isPrivatePath(request.url));
+    if (cors(request, reply)) return; // a preflight, answered
+    // Refuse cross-site unsafe requests before any work is done (CSRF defence in depth, login CSRF).
     if (isUnsafeMethod(request.method)) {
       const verdict = checkRequestOrigin(
         {
@@ -155,6 +164,15 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
       }
     }
     done();
+  });
+
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (reply.statusCode >= 400) {
+      keepOnlyClearingCookies(reply);
+      // An error answered before the onRequest hook ran (a malformed URL) gets the headers too.
+      if (!reply.hasHeader('x-content-type-options')) setResponseHeaders(reply, isPrivatePath(request.url));
+    }
+    done(null, payload);
   });
 
   app.get('/healthz', async (_request, reply) => {

@@ -29,6 +29,14 @@ export interface SessionCache {
   session(id: string, load: () => Promise<SessionRecord | null>): Promise<SessionRecord | null>;
   /** The user from the cache when fresh, else from `load` (and cached when found). */
   user(id: string, load: () => Promise<UserRecord | null>): Promise<UserRecord | null>;
+  /**
+   * The session from the cache when fresh (without its user: ask {@link user}), else the session
+   * and its user from `load`, one round trip, both cached (under the same rules as above).
+   */
+  sessionWithUser(
+    id: string,
+    load: () => Promise<{ session: SessionRecord; user: UserRecord | null } | null>,
+  ): Promise<{ session: SessionRecord; user?: UserRecord | null | undefined } | null>;
   /** Replaces a cached session after this process changed it (a slid expiry). */
   update(session: SessionRecord): void;
   invalidateSession(id: string): void;
@@ -101,6 +109,23 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
     return value;
   }
 
+  async function readWithUser(
+    id: string,
+    load: () => Promise<{ session: SessionRecord; user: UserRecord | null } | null>,
+  ): Promise<{ session: SessionRecord; user?: UserRecord | null | undefined } | null> {
+    if (!live) return load();
+    const cached = fresh(sessions, id);
+    if (cached !== undefined) return { session: cached };
+    const startedAt = clock();
+    const startedGeneration = generation;
+    const found = await load();
+    if (found !== null && live && generation === startedGeneration) {
+      put(sessions, id, found.session, startedAt);
+      if (found.user !== null) put(users, found.user.id, found.user, startedAt);
+    }
+    return found;
+  }
+
   const cache: SessionCache = {
     get live() {
       return live;
@@ -111,6 +136,7 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
     peekSession: (id) => (live ? fresh(sessions, id) : undefined),
     session: (id, load) => read(sessions, id, load),
     user: (id, load) => read(users, id, load),
+    sessionWithUser: readWithUser,
     update(session) {
       const entry = sessions.get(session.id);
       // Only refresh an entry that is there: its age stays that of the store read.

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
-import type { SessionStore } from '../store.js';
-import { isSessionLive, type SessionMode, type SessionRecord } from '../records.js';
+import type { SessionStore, SessionWithUser, Store, UserStore } from '../store.js';
+import { isSessionLive, type SessionMode, type SessionRecord, type UserRecord } from '../records.js';
 import type { SessionCache } from './session-cache.js';
 
 /** How long a session lives in one mode. */
@@ -26,6 +26,34 @@ export interface CreatedSession {
   token: string;
 }
 
+/** A validated session, and its user when the store read both at once. */
+export interface ValidatedSession {
+  session: SessionRecord;
+  /** The user as read with the session; undefined when it was not read (a near-cache hit). */
+  user?: UserRecord | null | undefined;
+}
+
+/** What the session manager reads and writes: sessions, and a user read with its session. */
+export type SessionManagerStore = SessionStore &
+  Pick<UserStore, 'getUserById'> &
+  Pick<Store, 'getSessionWithUser'>;
+
+/**
+ * The session `id` and its user: one store call where the store has `getSessionWithUser`
+ * (one round trip), else the session then its user.
+ *
+ * @example
+ * const found = await readSessionWithUser(store, sessionId);
+ */
+export async function readSessionWithUser(
+  store: SessionManagerStore,
+  id: string,
+): Promise<SessionWithUser | null> {
+  if (store.getSessionWithUser !== undefined) return store.getSessionWithUser(id);
+  const session = await store.getSession(id);
+  return session === null ? null : { session, user: await store.getUserById(session.userId) };
+}
+
 export interface SessionManager {
   /**
    * A new session. `persistent` records "remember me" (cookies with a lifetime). With `renewing`,
@@ -41,12 +69,51 @@ export interface SessionManager {
   }): Promise<CreatedSession>;
   /** Validates an `id.secret` credential; slides the idle expiry. Throws 401-class errors. */
   validateToken(token: string, options?: { mode?: SessionMode }): Promise<SessionRecord>;
+  /**
+   * {@link validateToken}, with the session's user when the store read it in the same round
+   * trip. The sliding-expiry write, when due, is sent without being waited for.
+   */
+  validateTokenWithUser(token: string, options?: { mode?: SessionMode }): Promise<ValidatedSession>;
   /** Validates a session known by id (from a verified access token); slides nothing. */
   validateId(sessionId: string): Promise<SessionRecord>;
+  /** {@link validateId}, with the session's user when the store read it in the same round trip. */
+  validateIdWithUser(sessionId: string): Promise<ValidatedSession>;
   /** Slides the idle expiry of a session (token-mode refresh). */
   touch(session: SessionRecord): Promise<SessionRecord>;
   isLive(session: SessionRecord): boolean;
   policy(mode: SessionMode): SessionPolicy;
+}
+
+/**
+ * Slides a session's idle expiry when due: the write is sent and not waited for (it never adds
+ * a round trip to the request), one at a time per session, and a failed write is retried by a
+ * later request. Returns the session as slid.
+ */
+function backgroundToucher(options: {
+  store: SessionManagerStore;
+  clock: Clock;
+  policies: Record<SessionMode, SessionPolicy>;
+  cache?: SessionCache | undefined;
+}): (session: SessionRecord) => SessionRecord {
+  const { store, clock, policies, cache } = options;
+  /** Sessions whose sliding-expiry write is in flight. */
+  const touching = new Set<string>();
+  return (session) => {
+    const now = clock();
+    const policy = policies[session.mode];
+    if (now - session.lastSeenAt < policy.touchInterval) return session;
+    const idleExpiresAt = Math.min(now + policy.idleTimeout, session.absoluteExpiresAt);
+    const touched = { ...session, lastSeenAt: now, idleExpiresAt };
+    cache?.update(touched);
+    if (!touching.has(session.id)) {
+      touching.add(session.id);
+      void store
+        .touchSession(session.id, { lastSeenAt: now, idleExpiresAt })
+        .catch(() => undefined)
+        .finally(() => touching.delete(session.id));
+    }
+    return touched;
+  };
 }
 
 /**
@@ -56,7 +123,7 @@ export interface SessionManager {
  * @see https://cheatsheetseries.owasp.org/cheatsheets/Session_Management_Cheat_Sheet.html
  */
 export function createSessionManager(options: {
-  store: SessionStore;
+  store: SessionManagerStore;
   clock: Clock;
   policies: Record<SessionMode, SessionPolicy>;
   /** A near cache of session reads for authentication (off when absent). */
@@ -69,15 +136,17 @@ export function createSessionManager(options: {
    * that is no longer live is read again from the store before anyone is refused (another node
    * may have slid its idle expiry since it was cached).
    */
-  async function readSession(id: string): Promise<SessionRecord | null> {
-    if (cache === undefined) return store.getSession(id);
+  async function readSession(id: string): Promise<ValidatedSession | null> {
+    if (cache === undefined) return readSessionWithUser(store, id);
     const hit = cache.peekSession(id);
     if (hit !== undefined) {
-      if (isSessionLive(hit, clock())) return hit;
+      if (isSessionLive(hit, clock())) return { session: hit };
       cache.invalidateSession(id);
     }
-    return cache.session(id, () => store.getSession(id));
+    return cache.sessionWithUser(id, () => readSessionWithUser(store, id));
   }
+
+  const touchInBackground = backgroundToucher(options);
 
   /** Refuses a session that {@link isSessionLive} says is dead, saying why. */
   function assertLive(session: SessionRecord, now: number): void {
@@ -114,24 +183,33 @@ export function createSessionManager(options: {
     },
 
     async validateToken(token, validateOptions = {}) {
+      return (await manager.validateTokenWithUser(token, validateOptions)).session;
+    },
+
+    async validateTokenWithUser(token, validateOptions = {}) {
       const credential = parseCredential(token);
       if (credential === null) throw new LatchkeyError('unauthenticated');
-      const session = await readSession(credential.id);
-      if (session === null || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
+      const found = await readSession(credential.id);
+      const session = found?.session;
+      if (session === undefined || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
         throw new LatchkeyError('unauthenticated');
       }
       if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) {
         throw new LatchkeyError('unauthenticated');
       }
       assertLive(session, clock());
-      return manager.touch(session);
+      return { session: touchInBackground(session), user: found?.user };
     },
 
     async validateId(sessionId) {
-      const session = await readSession(sessionId);
-      if (session === null) throw new LatchkeyError('session_revoked');
-      assertLive(session, clock());
-      return session;
+      return (await manager.validateIdWithUser(sessionId)).session;
+    },
+
+    async validateIdWithUser(sessionId) {
+      const found = await readSession(sessionId);
+      if (found === null) throw new LatchkeyError('session_revoked');
+      assertLive(found.session, clock());
+      return found;
     },
 
     async touch(session) {

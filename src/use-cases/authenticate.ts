@@ -1,8 +1,8 @@
 /**
  * Who is calling: a session credential (`id.secret`, from the session cookie) or an access
  * token (a Bearer header or the hybrid access cookie), each checked against its live session
- * and an active user. One store read per record: the session, then the user (either may come
- * from the near cache).
+ * and an active user. One store round trip for both (`readSessionWithUser`), or none when the
+ * near cache holds them; a due sliding-expiry write is not waited for.
  *
  * A credential that fails as a guess fails (one we never issued) counts against the client's
  * address (`credentialThrottle.failed`), which past its limit answers 429 instead of 401. Only
@@ -75,20 +75,20 @@ export function createAuthenticator(context: UseCaseContext): Authenticator {
 
   return {
     async sessionToken(token, ip) {
-      const session = await counted(ip, isForgedSession, () =>
-        sessions.validateToken(token, { mode: 'cookie' }),
+      const { session, user } = await counted(ip, isForgedSession, () =>
+        sessions.validateTokenWithUser(token, { mode: 'cookie' }),
       );
-      return { user: await context.authenticatedUser(session.userId), session, via: 'cookie', ip };
+      return { user: await context.authenticatedUser(session.userId, user), session, via: 'cookie', ip };
     },
 
     async accessToken(token, via, ip) {
       const claims = await counted(ip, isForgedToken, () => accessTokens.verify(token));
       if (claims.sid === undefined) throw new LatchkeyError('invalid_token', 'token has no session');
-      const session = await sessions.validateId(claims.sid);
+      const { session, user } = await sessions.validateIdWithUser(claims.sid);
       if (session.userId !== claims.sub) {
         throw new LatchkeyError('invalid_token', 'token does not match its session');
       }
-      return { user: await context.authenticatedUser(session.userId), session, via, ip };
+      return { user: await context.authenticatedUser(session.userId, user), session, via, ip };
     },
   };
 }

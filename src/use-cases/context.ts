@@ -49,8 +49,11 @@ export interface UseCaseOptions {
 export interface UseCaseContext extends UseCaseOptions {
   /** The user, when it exists and is active; `unauthenticated` or `account_disabled` otherwise. */
   activeUser(userId: string): Promise<UserRecord>;
-  /** {@link activeUser} through the near cache; a cached user who is not active is read again. */
-  authenticatedUser(userId: string): Promise<UserRecord>;
+  /**
+   * {@link activeUser} through the near cache; a cached user who is not active is read again.
+   * With `read` (the user as the store just returned it with the session), no read at all.
+   */
+  authenticatedUser(userId: string, read?: UserRecord | null): Promise<UserRecord>;
   /** Writes a user and forgets any cached copy. */
   updateUser(id: string, patch: UserPatch): Promise<void>;
   /** Revokes one session and publishes it; true for the call that revoked it. */
@@ -79,7 +82,12 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
     ...options,
     activeUser,
 
-    async authenticatedUser(userId) {
+    async authenticatedUser(userId, read) {
+      if (read !== undefined) {
+        if (read === null) throw new LatchkeyError('unauthenticated');
+        if (read.status !== 'active') throw new LatchkeyError('account_disabled');
+        return read;
+      }
       if (cache === undefined) return activeUser(userId);
       const user = await cache.user(userId, () => store.getUserById(userId));
       if (user === null) throw new LatchkeyError('unauthenticated');

@@ -357,13 +357,16 @@ describe('cookie sessions', () => {
     const { cookie } = await loginCookie(t.app, 'lee@example.com');
     const { storeUnavailable } = await import('../../src/errors.js');
     const original = t.store.getSession.bind(t.store);
+    const originalWithUser = t.store.getSessionWithUser?.bind(t.store);
     t.store.getSession = () => Promise.reject(storeUnavailable(new Error('connection refused')));
+    t.store.getSessionWithUser = () => Promise.reject(storeUnavailable(new Error('connection refused')));
     const down = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
     expect(down.statusCode).toBe(503);
     expect(down.headers['retry-after']).toBe('1');
     expect(json(down)).toMatchObject({ code: 'store_unavailable' });
     expect(down.body).not.toContain('connection refused');
     t.store.getSession = original;
+    if (originalWithUser !== undefined) t.store.getSessionWithUser = originalWithUser;
     expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } })).statusCode).toBe(200);
   });
 });

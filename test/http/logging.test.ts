@@ -119,3 +119,47 @@ describe('logs never carry a credential', () => {
     expect(output).toContain('[redacted]');
   });
 });
+
+describe('the access log', () => {
+  it('writes no line per request at the default level, and still logs security events', async () => {
+    const app = await createTestApp({ config: { logLevel: 'info' } });
+    try {
+      const jwks = await app.app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+      expect(jwks.statusCode).toBe(200);
+      const missing = await app.app.inject({ method: 'GET', url: '/nothing-here' });
+      expect(missing.statusCode).toBe(404);
+      expect(app.logs).toEqual([]);
+      await signup(app.app, 'dora@example.com');
+      const wrong = await app.app.inject({
+        method: 'POST',
+        url: '/v1/login',
+        payload: { email: 'dora@example.com', password: 'not the password' },
+      });
+      expect(wrong.statusCode).toBe(401);
+      const events = app.logs.map((line) => (JSON.parse(line) as { event?: string }).event);
+      expect(events).toContain('login.failure');
+      expect(events).not.toContain('request');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('writes one line per request at debug, without the query string', async () => {
+    const app = await createTestApp({ config: { logLevel: 'debug' } });
+    try {
+      const response = await app.app.inject({
+        method: 'GET',
+        url: '/.well-known/jwks.json?token=query-secret-123',
+      });
+      expect(response.statusCode).toBe(200);
+      const lines = app.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const requests = lines.filter((line) => line.event === 'request');
+      expect(requests).toHaveLength(1);
+      expect(requests[0]).toMatchObject({ method: 'GET', path: '/.well-known/jwks.json', status: 200 });
+      expect(typeof requests[0]?.ms).toBe('number');
+      expect(app.logs.join('')).not.toContain('query-secret-123');
+    } finally {
+      await app.close();
+    }
+  });
+});

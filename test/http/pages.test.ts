@@ -338,6 +338,8 @@ describe('a store outage', () => {
       const token = formToken((await getPage(down.app, loginJar, '/login')).body);
       down.store.getSession = () =>
         Promise.reject(storeUnavailable(new Error('connection refused at 10.0.0.5')));
+      down.store.getSessionWithUser = () =>
+        Promise.reject(storeUnavailable(new Error('connection refused at 10.0.0.5')));
       down.store.getUserByEmail = () =>
         Promise.reject(storeUnavailable(new Error('connection refused at 10.0.0.5')));
       down.latchkey.sessionCache?.clear();

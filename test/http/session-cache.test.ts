@@ -36,16 +36,21 @@ function countingStore(kind?: string): { store: Store; reads: () => number } {
   return countReads(createMemoryStore(), kind);
 }
 
-/** `inner` (whose methods do not use `this`), counting the session and user reads. */
+/**
+ * `inner` (whose methods do not use `this`), counting the session and user records read: a
+ * `getSessionWithUser` (one round trip) reads two.
+ */
 function countReads(inner: Store, kind?: string): { store: Store; reads: () => number } {
   let reads = 0;
+  const records: Record<string, number> = { getSession: 1, getUserById: 1, getSessionWithUser: 2 };
   const store = new Proxy(inner, {
     get(target, property, receiver) {
       if (property === 'kind') return kind ?? target.kind;
-      if (property === 'getSession' || property === 'getUserById') {
+      const counted = typeof property === 'string' ? records[property] : undefined;
+      if (counted !== undefined) {
         const method = Reflect.get(target, property, receiver) as (id: string) => Promise<unknown>;
         return (id: string) => {
-          reads++;
+          reads += counted;
           return method.call(target, id);
         };
       }

@@ -1,8 +1,9 @@
 /**
  * How many store calls each request makes, counted on a real memory store wrapped in a proxy.
- * A request reads each record at most once: the cookie `GET /v1/me` reads the session and the
- * user; the hybrid `POST /v1/refresh` reads the refresh token, its session and the user. The
- * near cache is off, so every read reaches the store.
+ * A request reads each record at most once: the cookie `GET /v1/me` reads the session and its
+ * user in one call (`getSessionWithUser`: one round trip on Redis and SQL); the hybrid
+ * `POST /v1/refresh` reads the refresh token, its session and the user. The near cache is off,
+ * so every read reaches the store. A due sliding-expiry write is sent, never waited for.
  *
  * Throttling: a login without a device cookie reads its three locks (account and source,
  * address, account ceiling), concurrently; a refresh counts itself against its client and its
@@ -92,11 +93,11 @@ describe('store calls per request (near cache off)', () => {
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
     expect(me.statusCode).toBe(200);
     // Within the touch interval nothing is written.
-    expect(counting.take()).toEqual({ getSession: 1, getUserById: 1 });
+    expect(counting.take()).toEqual({ getSessionWithUser: 1 });
 
     t.clock.advance(TOUCH_INTERVAL);
     expect((await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } })).statusCode).toBe(200);
-    expect(counting.take()).toEqual({ getSession: 1, getUserById: 1, touchSession: 1 });
+    expect(counting.take()).toEqual({ getSessionWithUser: 1, touchSession: 1 });
 
     const logout = await t.app.inject({
       method: 'POST',
@@ -104,7 +105,7 @@ describe('store calls per request (near cache off)', () => {
       headers: { cookie, 'x-csrf-token': csrf },
     });
     expect(logout.statusCode).toBe(204);
-    expect(counting.take()).toEqual({ addRevocation: 1, getSession: 1, getUserById: 1, revokeSession: 1 });
+    expect(counting.take()).toEqual({ addRevocation: 1, getSessionWithUser: 1, revokeSession: 1 });
   });
 
   it('hybrid mode: POST /v1/refresh reads the token, the session and the user once each', async () => {
@@ -167,5 +168,72 @@ describe('store calls per request (near cache off)', () => {
     expect(refresh.statusCode).toBe(403);
     expect(json(refresh)).toMatchObject({ code: 'csrf_failed' });
     expect(counting.take()).toEqual({ getRefreshToken: 1, increment: 1 });
+  });
+});
+
+describe('the sliding-expiry write and stores without getSessionWithUser', () => {
+  async function cookieOf(t: TestApp): Promise<string> {
+    await signup(t.app, 'bob@example.com');
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'bob@example.com', password: PASSWORD, mode: 'cookie' },
+    });
+    expect(response.statusCode).toBe(200);
+    return `__Host-latchkey_session=${setCookies(response).get('__Host-latchkey_session')?.value ?? ''}`;
+  }
+
+  it('answers without waiting for the sliding-expiry write, and sends one write at a time', async () => {
+    const inner = createMemoryStore();
+    let touches = 0;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // A store whose touch hangs until released: a request that waited for it would never answer.
+    const store: Store = {
+      ...inner,
+      touchSession: async (id, update) => {
+        touches += 1;
+        await held;
+        return inner.touchSession(id, update);
+      },
+    };
+    const t = await createTestApp({
+      store,
+      config: { sessionCache: 0, sessionTouchInterval: TOUCH_INTERVAL },
+    });
+    try {
+      const cookie = await cookieOf(t);
+      t.clock.advance(TOUCH_INTERVAL);
+      for (let i = 0; i < 3; i += 1) {
+        const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
+        expect(me.statusCode).toBe(200);
+      }
+      expect(touches).toBe(1);
+      release();
+      await held;
+      await new Promise((resolve) => setImmediate(resolve));
+      // Once written, the next request finds nothing due.
+      const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
+      expect(me.statusCode).toBe(200);
+      expect(touches).toBe(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('reads the session then its user on a store without getSessionWithUser', async () => {
+    const withoutIt: Store = { ...createMemoryStore() };
+    delete withoutIt.getSessionWithUser;
+    const counting = countingStore(withoutIt);
+    const t = await createTestApp({ store: counting.store, config: { sessionCache: 0 } });
+    try {
+      const cookie = await cookieOf(t);
+      counting.take();
+      const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie } });
+      expect(me.statusCode).toBe(200);
+      expect(counting.take()).toEqual({ getSession: 1, getUserById: 1 });
+    } finally {
+      await t.close();
+    }
   });
 });

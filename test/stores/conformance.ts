@@ -365,6 +365,33 @@ export function describeStoreConformance(
         expect(await store.getSession('missing')).toBeNull();
       });
 
+      it('reads a session with its user in one call, where the store has one', async () => {
+        const read = store.getSessionWithUser?.bind(store);
+        // Stores without it (a composite store) are read through the two-call fallback.
+        if (read === undefined) {
+          expect(store.kind).toContain('+');
+          return;
+        }
+        // Ids with the characters a Redis hash tag escapes, and a user that is gone.
+        const owner = user({ id: 'we{ird}%id', email: 'weird@example.com', roles: ['admin', 'x'] });
+        await store.createUser(owner);
+        const record = session({ id: 'with-user', userId: owner.id, revokedAt: null });
+        await store.createSession(record);
+        await store.createSession(session({ id: 'orphan', userId: 'no-such-user' }));
+        expect(await read('with-user')).toEqual({ session: record, user: owner });
+        expect(await read('orphan')).toEqual({
+          session: session({ id: 'orphan', userId: 'no-such-user' }),
+          user: null,
+        });
+        expect(await read('missing')).toBeNull();
+        await store.updateUser(owner.id, { status: 'disabled', updatedAt: T0 + MINUTE });
+        await store.revokeSession('with-user', T0 + MINUTE);
+        expect(await read('with-user')).toMatchObject({
+          session: { revokedAt: T0 + MINUTE },
+          user: { status: 'disabled' },
+        });
+      });
+
       it('rejects a duplicate session id', async () => {
         await store.createSession(session());
         await expect(store.createSession(session({ secretHash: 'other' }))).rejects.toBeInstanceOf(

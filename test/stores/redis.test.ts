@@ -217,6 +217,22 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.updateUser(`user-${odd}`, { status: 'disabled', updatedAt: T0 + 1 });
   await store.listUsers({ limit: 10 });
 
+  await store.createFactor({
+    id: `f-${odd}`,
+    userId: `user-${odd}`,
+    kind: 'totp',
+    label: 'Phone',
+    secret: 'v1.sealed',
+    lastUsedStep: null,
+    createdAt: T0,
+    confirmedAt: null,
+    lastUsedAt: null,
+  });
+  await store.confirmFactor(`user-${odd}`, `f-${odd}`, T0 + 1);
+  await store.useFactorStep(`user-${odd}`, `f-${odd}`, 1000, T0 + 2);
+  await store.listFactors(`user-${odd}`);
+  await store.deleteFactor(`user-${odd}`, `f-${odd}`);
+
   await store.createSession(session({ id: `s1-${odd}`, userId: `user-${odd}` }));
   await store.createSession(session({ id: `s2-${odd}`, userId: `user-${odd}` }));
   await store.getSession(`s1-${odd}`);
@@ -398,6 +414,58 @@ describeWithRedis('redis store', () => {
     });
     expect([...seenScripts].sort()).toEqual(allScripts.map((script) => script.sha).sort());
     expect(checkedBlocks).toBeGreaterThanOrEqual(allScripts.length);
+    await store.close();
+  });
+
+  it('reads a session and its user with one command (the one script that leaves its slot)', async () => {
+    const prefix = uniquePrefix('one-read');
+    prefixes.push(prefix);
+    const store = await openRedisStore({ url: REDIS_URL, prefix });
+    const owner = {
+      id: 'owner{1}',
+      email: 'owner@example.com',
+      passwordHash: 'x',
+      status: 'active' as const,
+      roles: [],
+      createdAt: T0,
+      updatedAt: T0,
+    };
+    await store.createUser(owner);
+    const record: SessionRecord = {
+      id: 'one-read',
+      userId: owner.id,
+      secretHash: 'h',
+      mode: 'cookie',
+      createdAt: T0,
+      lastSeenAt: T0,
+      idleExpiresAt: T0 + DAY,
+      absoluteExpiresAt: T0 + 2 * DAY,
+      userAgent: null,
+      ip: null,
+      revokedAt: null,
+      persistent: false,
+    };
+    await store.createSession(record);
+    await store.ping(); // loads nothing, but makes sure the connection is up before MONITOR
+    const monitor = await admin.monitor();
+    const commands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') commands.push(args);
+    });
+    try {
+      expect(await store.getSessionWithUser?.('one-read')).toEqual({ session: record, user: owner });
+      await store.ping();
+      await eventually(async () => {
+        expect(commands.some((args) => args[0]?.toLowerCase() === 'ping')).toBe(true);
+        await Promise.resolve();
+      }, 2_000);
+    } finally {
+      monitor.disconnect();
+    }
+    const before = commands.findIndex((args) => args[0]?.toLowerCase() === 'ping');
+    const read = commands.slice(0, before).filter((args) => args.some((arg) => arg.startsWith(`${prefix}:`)));
+    // One EVALSHA, or an EVALSHA then its EVAL when the script was not loaded yet.
+    expect(read.map((args) => args[0]?.toLowerCase()).filter((name) => name !== 'eval')).toEqual(['evalsha']);
     await store.close();
   });
 

@@ -194,7 +194,8 @@ describe('sqlite store on a file', () => {
     await expect(refused).rejects.toThrow(/pending migrations \(0001_init, .*LATCHKEY_MIGRATE is false/);
     const client = createSQLiteClient(openSQLiteDatabase({ path }));
     try {
-      expect(await pendingMigrations(client, { dialect: sqliteDialect })).toHaveLength(4);
+      const all = await readMigrations(dialectMigrationsDir(sqliteDialect));
+      expect(await pendingMigrations(client, { dialect: sqliteDialect })).toHaveLength(all.length);
     } finally {
       await client.close();
     }

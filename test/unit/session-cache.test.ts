@@ -85,6 +85,32 @@ describe('session cache', () => {
     expect(cache.peekSession('s1')).toBeUndefined();
   });
 
+  it('caches a session read with its user, and neither when an invalidation overtook the read', async () => {
+    const cache = createSessionCache({ maxAge: 5_000, clock });
+    const both = loader(() => ({ session: session('s1'), user: user('u1') }));
+    expect(await cache.sessionWithUser('s1', both.load)).toEqual({
+      session: session('s1'),
+      user: user('u1'),
+    });
+    // Served from memory: the session, and the user through `user` without a load.
+    expect(await cache.sessionWithUser('s1', both.load)).toEqual({ session: session('s1') });
+    const userLoad = loader(() => user('u1'));
+    expect(await cache.user('u1', userLoad.load)).toEqual(user('u1'));
+    expect(both.calls()).toBe(1);
+    expect(userLoad.calls()).toBe(0);
+
+    let release: (value: { session: SessionRecord; user: UserRecord }) => void = () => undefined;
+    const slow = new Promise<{ session: SessionRecord; user: UserRecord }>((resolve) => (release = resolve));
+    const pending = cache.sessionWithUser('s2', () => slow);
+    cache.apply(revocation('user', 'u2'));
+    release({ session: session('s2', 'u2'), user: user('u2') });
+    await pending;
+    expect(cache.peekSession('s2')).toBeUndefined();
+    const again = loader(() => user('u2'));
+    await cache.user('u2', again.load);
+    expect(again.calls()).toBe(1);
+  });
+
   it('drops a revoked session, and a revoked user with all their sessions', async () => {
     const cache = createSessionCache({ maxAge: 5_000, clock });
     await cache.session('a', () => Promise.resolve(session('a', 'u1')));

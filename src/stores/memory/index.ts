@@ -41,6 +41,8 @@ export function createMemoryStore(): Store {
   const runner = createMemoryRunner();
   const { run } = runner;
   const sessionState = createSessionState();
+  const users = createMemoryUsers(run);
+  const sessions = createMemorySessions(sessionState, run);
 
   return {
     kind: 'memory',
@@ -54,8 +56,12 @@ export function createMemoryStore(): Store {
       return Promise.resolve();
     },
 
-    ...createMemoryUsers(run),
-    ...createMemorySessions(sessionState, run),
+    ...users,
+    ...sessions,
+    async getSessionWithUser(id) {
+      const session = await sessions.getSession(id);
+      return session === null ? null : { session, user: await users.getUserById(session.userId) };
+    },
     ...createMemoryRefreshTokens(sessionState, run),
     ...createMemorySigningKeys(run),
     ...createMemoryRevocations(run),

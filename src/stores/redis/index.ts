@@ -93,6 +93,7 @@ import { createRedisFactors } from './factors.js';
 import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
 import { createRedisSessions } from './sessions.js';
+import { getSessionWithUser } from './session-with-user.js';
 import { createRedisSigningKeys } from './signing-keys.js';
 import { createRedisTransfer } from './transfer.js';
 import { createRedisUsers } from './users.js';
@@ -185,6 +186,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
 
     ...createRedisUsers(context),
     ...createRedisSessions(context),
+    getSessionWithUser: (id) => context.run(() => getSessionWithUser(context, id)),
     ...createRedisRefreshTokens(context),
     ...createRedisSigningKeys(context),
     ...createRedisRevocations(context),

@@ -147,7 +147,7 @@ async function createSession({ client, keys }: RedisContext, session: SessionRec
   if (stored === null) throw duplicate('session');
 }
 
-async function getSession({ client, keys }: RedisContext, id: string): Promise<SessionRecord | null> {
+export async function getSession({ client, keys }: RedisContext, id: string): Promise<SessionRecord | null> {
   const raw = await client.get(keys.session(id));
   return raw === null ? null : decodeSession(id, raw);
 }

@@ -33,7 +33,7 @@ function encodeUser(user: UserRecord): string[] {
   ];
 }
 
-function decodeUser(hash: Record<string, string>): UserRecord | null {
+export function decodeUser(hash: Record<string, string>): UserRecord | null {
   const what = 'user';
   if (hash.id === undefined) return null;
   let roles: unknown;
@@ -56,7 +56,7 @@ function decodeUser(hash: Record<string, string>): UserRecord | null {
   };
 }
 
-async function getUserById({ client, keys }: RedisContext, id: string): Promise<UserRecord | null> {
+export async function getUserById({ client, keys }: RedisContext, id: string): Promise<UserRecord | null> {
   return decodeUser(await client.hgetall(keys.user(id)));
 }
 

@@ -5,12 +5,17 @@
  * processes.
  */
 
-import type { SessionStore } from '../../store.js';
+import type { SessionStore, SessionWithUser } from '../../store.js';
 import type { SqlClient } from './client.js';
 import type { SqlContext } from './context.js';
 import { placeholderList, rowCountOf, run } from './context.js';
-import type { SessionRow } from './rows.js';
-import { COLUMNS, toSession } from './rows.js';
+import type { SessionRow, UserRow } from './rows.js';
+import { COLUMNS, toSession, toUser } from './rows.js';
+
+/** The user's columns of the session-and-user join (all null when the user is gone). */
+type PrefixedUserRow = Omit<{ [K in keyof UserRow as `u_${K}`]: UserRow[K] }, 'u_id'> & {
+  u_id: string | null;
+};
 
 /** Ids per `UPDATE ... WHERE id IN (...)` of the portable bulk revocation (engines cap parameters). */
 const REVOKE_CHUNK = 500;
@@ -128,12 +133,21 @@ function sweepPortable({ client, dialect: d }: SqlContext): (now: number) => Pro
  * @example
  * const sessions = createSessionStore(createSqlContext(client, postgresDialect));
  */
-export function createSessionStore(context: SqlContext): SessionStore {
+export function createSessionStore(
+  context: SqlContext,
+): SessionStore & { getSessionWithUser(id: string): Promise<SessionWithUser | null> } {
   const { client, dialect: d, guarded } = context;
   const columns = COLUMNS.sessions.join(', ');
+  // The user's columns come back as `u_<name>` next to the session's.
+  const userColumns = COLUMNS.users.map((name) => `u.${name} AS u_${name}`).join(', ');
   const statements = {
     insert: d.prepare(d.insert({ table: 'latchkey_sessions', columns: COLUMNS.sessions })),
     byId: d.prepare(`SELECT ${columns} FROM latchkey_sessions WHERE id = $1`),
+    withUser: d.prepare(
+      `SELECT ${COLUMNS.sessions.map((name) => `s.${name}`).join(', ')}, ${userColumns}
+       FROM latchkey_sessions s LEFT JOIN latchkey_users u ON u.id = s.user_id
+       WHERE s.id = $1`,
+    ),
     touch: d.prepare(
       `UPDATE latchkey_sessions SET last_seen_at = $2, idle_expires_at = $3
        WHERE id = $1 AND revoked_at IS NULL`,
@@ -172,6 +186,26 @@ export function createSessionStore(context: SqlContext): SessionStore {
         const { rows } = await run<SessionRow>(client, statements.byId, [id]);
         const row = rows[0];
         return row === undefined ? null : toSession(row, d);
+      }),
+
+    getSessionWithUser: (id) =>
+      guarded(async () => {
+        const { rows } = await run<SessionRow & PrefixedUserRow>(client, statements.withUser, [id]);
+        const row = rows[0];
+        if (row === undefined) return null;
+        const user: UserRow | null =
+          row.u_id === null
+            ? null
+            : {
+                id: row.u_id,
+                email: row.u_email,
+                password_hash: row.u_password_hash,
+                status: row.u_status,
+                roles: row.u_roles,
+                created_at: row.u_created_at,
+                updated_at: row.u_updated_at,
+              };
+        return { session: toSession(row, d), user: user === null ? null : toUser(user, d) };
       }),
 
     touchSession: (id, update) =>
