@@ -17,7 +17,7 @@ import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes
 import { registerSDKRoutes } from './routes/sdk.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
-import { BearerError } from './authenticate.js';
+import { BearerError, serverTiming } from './authenticate.js';
 import { registerCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
@@ -30,6 +30,8 @@ declare module 'fastify' {
     cookies: Map<string, string>;
     /** The parsed Cookie header, once `cookies` was read (internal). */
     parsedCookies: Map<string, string> | null;
+    /** How long `authenticateRequest` took (ms), once it succeeded: the `Server-Timing` header. */
+    authDuration: number | null;
   }
 }
 
@@ -91,6 +93,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   // Parsed once per request, on first use (a request may look up several cookies). The slot is
   // declared up front so that every request object keeps one shape.
   app.decorateRequest('parsedCookies', null);
+  app.decorateRequest('authDuration', null);
   app.decorateRequest('cookies', {
     getter(this: FastifyRequest) {
       return (this.parsedCookies ??= parseCookies(this.headers.cookie));
@@ -119,6 +122,8 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
 
   app.addHook('onSend', (request, reply, payload, done) => {
     if (reply.statusCode >= 400) keepOnlyClearingCookies(reply);
+    else if (request.authDuration !== null)
+      void reply.header('server-timing', serverTiming(request.authDuration));
     void reply.header('x-content-type-options', 'nosniff');
     // The pages set their own (`same-origin`: their form posts must carry a real Origin).
     if (!reply.hasHeader('referrer-policy')) void reply.header('referrer-policy', 'no-referrer');
