@@ -1,7 +1,9 @@
 /**
  * Screenshots of the pages for the docs: `npx tsx scripts/screenshot-pages.ts` writes
- * docs/images/login.png and docs/images/account.png (a user with three sessions: this laptop,
- * a phone and another computer). Uses the test helpers' server and Debian's Chromium.
+ * docs/images/login.png, docs/images/account.png (a user with three sessions: this laptop,
+ * a phone and another computer) and docs/images/lab.png (the mode explorer signed in three
+ * ways, each asked /v1/me, the cookie session revoked). Uses the test helpers' server and
+ * Debian's Chromium.
  */
 
 import { fileURLToPath } from 'node:url';
@@ -9,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import { PASSWORD } from '../test/helpers/app.js';
 import { launchChromium } from '../test/helpers/chromium.js';
 import { startPageServer } from '../test/helpers/page-server.js';
+import { ensureLabBundle } from '../test/helpers/sdk-server.js';
 
 const IMAGES = fileURLToPath(new URL('../docs/images/', import.meta.url));
 const EMAIL = 'ada@example.com';
@@ -43,6 +46,26 @@ async function signIn(
   await context.close();
 }
 
+/** /lab in a wide window: signed in three ways, each asked /v1/me, then the cookie session revoked. */
+async function screenshotLab(browser: Browser, url: string): Promise<void> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  await page.goto(`${url}/lab`);
+  await page.getByLabel('Email').fill(EMAIL);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in three ways' }).click();
+  await page.locator('#lab-cookie [data-slot="status"].lk-lab-live').waitFor();
+  for (const mode of ['cookie', 'token', 'hybrid']) {
+    await page.locator(`#lab-${mode}`).getByRole('button', { name: 'Call /v1/me' }).click();
+    await page.locator(`#lab-${mode} [data-slot="timing"]`).filter({ hasText: 'ms' }).waitFor();
+  }
+  await page.locator('#lab-cookie').getByRole('button', { name: 'Revoke' }).click();
+  await page.locator('#lab-cookie [data-slot="status"]').filter({ hasText: 'Refused' }).waitFor();
+  await page.screenshot({ path: `${IMAGES}lab.png`, fullPage: true });
+  await context.close();
+}
+
+ensureLabBundle();
 const server = await startPageServer({ trustedProxies: ['127.0.0.1'] });
 const browser = await launchChromium();
 try {
@@ -66,7 +89,8 @@ try {
   }
   await page.goto(`${server.url}/account`);
   await page.screenshot({ path: `${IMAGES}account.png`, fullPage: true });
-  console.log(`wrote ${IMAGES}login.png and ${IMAGES}account.png`);
+  await screenshotLab(browser, server.url);
+  console.log(`wrote ${IMAGES}login.png, ${IMAGES}account.png and ${IMAGES}lab.png`);
 } finally {
   await browser.close();
   await server.close();

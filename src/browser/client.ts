@@ -7,6 +7,7 @@
 
 import { authorize, credentialsOf, endpoint, jsonRequest, refreshRequest, sendJSON } from './api.js';
 import { LatchkeyClientError, readProblem } from './errors.js';
+import { resolveOptions } from './options.js';
 import { describeState, marginOf, notify, until, type ChangeListener } from './state.js';
 import {
   hasLocks,
@@ -27,6 +28,7 @@ import type {
   ClientState,
   ClientStatus,
   Credentials,
+  RequestObserver,
   Session,
   SessionSummary,
   User,
@@ -43,6 +45,7 @@ export class LatchkeyClient {
   readonly ready: Promise<ClientState>;
   readonly #name: string;
   readonly #origins: Set<string>;
+  readonly #observe: RequestObserver;
   readonly #tabId: string =
     typeof crypto.randomUUID === 'function' ? crypto.randomUUID() : String(Math.random());
   readonly #listeners = new Set<ChangeListener>();
@@ -61,20 +64,19 @@ export class LatchkeyClient {
   };
 
   constructor(options: ClientOptions) {
-    if (options.mode !== 'hybrid' && options.mode !== 'token') {
-      throw new TypeError('"mode" must be "hybrid" or "token"');
-    }
-    this.mode = options.mode;
-    this.baseUrl = new URL(options.baseUrl ?? location.origin, location.href).toString().replace(/\/+$/, '');
-    this.#origins = new Set([new URL(this.baseUrl).origin, ...(options.apiOrigins ?? [])]);
-    this.#name = `${options.namespace ?? 'latchkey'}:${this.mode}:${this.baseUrl}`;
+    const resolved = resolveOptions(options);
+    this.mode = resolved.mode;
+    this.baseUrl = resolved.baseUrl;
+    this.#origins = resolved.origins;
+    this.#name = resolved.name;
+    this.#observe = resolved.observe;
     this.#messenger = openMessenger(this.#name, (message) => this.#receive(message));
     this.#releaseLeadership = requestLeadership(`${this.#name}:leader`, () => {
       this.#leader = true;
       this.#schedule();
     });
     if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.#onVisible);
-    this.ready = this.#start(options.handshakeMs ?? 300);
+    this.ready = this.#start(resolved.handshakeMs);
   }
 
   /** What the client holds now (a copy; never a raw token). */
@@ -99,7 +101,7 @@ export class LatchkeyClient {
   /** Creates an account (it does not sign in). */
   async signup(input: { email: string; password: string }): Promise<User> {
     const request = jsonRequest(this.#url('/v1/signup'), 'POST', input, { credentials: 'include' });
-    const answer = (await sendJSON(request, (r) => fetch(r))) as { user: User };
+    const answer = (await sendJSON(request, (r) => this.#fetch(r))) as { user: User };
     return answer.user;
   }
 
@@ -113,7 +115,7 @@ export class LatchkeyClient {
       remember: input.remember === true,
     };
     const request = jsonRequest(this.#url('/v1/login'), 'POST', body, { credentials: 'include' });
-    const answer = await sendJSON(request, (r) => fetch(r));
+    const answer = await sendJSON(request, (r) => this.#fetch(r));
     this.#commit(credentialsOf(this.mode, answer, { version: this.#version + 1, now: Date.now() }), 'login');
     return this.state;
   }
@@ -177,6 +179,13 @@ export class LatchkeyClient {
     if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.#onVisible);
   }
 
+  /** Every request of the client goes out here (and is shown to `onRequest`). */
+  async #fetch(request: Request): Promise<Response> {
+    const response = await fetch(request);
+    this.#observe(request, response);
+    return response;
+  }
+
   #url(path: string): string {
     return endpoint(this.baseUrl, path);
   }
@@ -230,7 +239,7 @@ export class LatchkeyClient {
     await this.#refreshIfDue(false).catch(() => undefined);
     const seen = this.#credentials?.version ?? -1;
     const retry = request.clone();
-    const response = await fetch(authorize(request, this.mode, this.#credentials));
+    const response = await this.#fetch(authorize(request, this.mode, this.#credentials));
     if (response.status !== 401 || this.#credentials === null) return response;
     const problem = await readProblem(response);
     if (typeof problem?.code === 'string' && SIGNED_OUT_CODES.has(problem.code)) {
@@ -238,7 +247,7 @@ export class LatchkeyClient {
       return response;
     }
     const refreshed = await this.#refresh(seen).catch(() => false);
-    return refreshed ? fetch(authorize(retry, this.mode, this.#credentials)) : response;
+    return refreshed ? this.#fetch(authorize(retry, this.mode, this.#credentials)) : response;
   }
 
   /**
@@ -275,7 +284,7 @@ export class LatchkeyClient {
       if (this.mode === 'token') return false;
     }
     try {
-      const answer = await sendJSON(refreshRequest(this.baseUrl, this.mode, held), (r) => fetch(r));
+      const answer = await sendJSON(refreshRequest(this.baseUrl, this.mode, held), (r) => this.#fetch(r));
       const next = credentialsOf(this.mode, answer, {
         version: Math.max(this.#version, marked) + 1,
         now: Date.now(),
@@ -386,15 +395,4 @@ export class LatchkeyClient {
   #emit(reason: ChangeReason): void {
     notify(this.#listeners, this.state, reason);
   }
-}
-
-/**
- * @example
- * import { createClient } from 'latchkey/browser';
- * const auth = createClient({ mode: 'hybrid' });
- * await auth.login({ email, password });
- * const orders = await auth.fetch('/api/orders');
- */
-export function createClient(options: ClientOptions): LatchkeyClient {
-  return new LatchkeyClient(options);
 }

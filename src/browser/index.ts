@@ -9,7 +9,9 @@
  * const response = await auth.fetch('/api/orders');
  */
 
-export { createClient, LatchkeyClient, type ChangeListener, type ClientOptions } from './client.js';
+import { LatchkeyClient, type ClientOptions } from './client.js';
+
+export { LatchkeyClient, type ChangeListener, type ClientOptions } from './client.js';
 export { LatchkeyClientError, type LatchkeyErrorCode } from './errors.js';
 export { decodeJWT, type DecodedJWT } from './jwt.js';
 export type {
@@ -17,7 +19,19 @@ export type {
   ClientMode,
   ClientState,
   ClientStatus,
+  RequestObserver,
   Session,
   SessionSummary,
   User,
 } from './types.js';
+
+/**
+ * @example
+ * import { createClient } from 'latchkey/browser';
+ * const auth = createClient({ mode: 'hybrid' });
+ * await auth.login({ email, password });
+ * const orders = await auth.fetch('/api/orders');
+ */
+export function createClient(options: ClientOptions): LatchkeyClient {
+  return new LatchkeyClient(options);
+}

@@ -105,4 +105,13 @@ export interface ClientOptions {
   namespace?: string;
   /** Token mode: how long a new tab waits for another tab to hand it the session (ms). */
   handshakeMs?: number;
+  /**
+   * Called after each request the client sends, with the request as sent (its credential
+   * headers included) and the response, to show or log them (`/lab` does). Read-only: a
+   * consumed body or a thrown error is the observer's problem, never the request's.
+   */
+  onRequest?: RequestObserver;
 }
+
+/** See {@link ClientOptions.onRequest}. */
+export type RequestObserver = (request: Request, response: Response) => void;

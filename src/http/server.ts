@@ -18,7 +18,7 @@ import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes
 import { registerSDKRoutes } from './routes/sdk.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
-import { BearerError } from './authenticate.js';
+import { BearerError, serverTiming } from './authenticate.js';
 import { createCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
@@ -32,6 +32,8 @@ declare module 'fastify' {
     cookies: Map<string, string>;
     /** The parsed Cookie header, once `cookies` was read (internal). */
     parsedCookies: Map<string, string> | null;
+    /** How long `authenticateRequest` took (ms), once it succeeded: the `Server-Timing` header. */
+    authDuration: number | null;
   }
 }
 
@@ -109,6 +111,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   // Parsed once per request, on first use (a request may look up several cookies). The slot is
   // declared up front so that every request object keeps one shape.
   app.decorateRequest('parsedCookies', null);
+  app.decorateRequest('authDuration', null);
   app.decorateRequest('cookies', {
     getter(this: FastifyRequest) {
       return (this.parsedCookies ??= parseCookies(this.headers.cookie));
@@ -171,6 +174,8 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
       keepOnlyClearingCookies(reply);
       // An error answered before the onRequest hook ran (a malformed URL) gets the headers too.
       if (!reply.hasHeader('x-content-type-options')) setResponseHeaders(reply, isPrivatePath(request.url));
+    } else if (request.authDuration !== null) {
+      void reply.header('server-timing', serverTiming(request.authDuration));
     }
     done(null, payload);
   });

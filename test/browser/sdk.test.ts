@@ -168,6 +168,41 @@ describe('latchkey/browser in a real Chromium, against a real server', () => {
     await context.close();
   });
 
+  it('onRequest sees each request as sent and its response; an observer that throws breaks nothing', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${server.url}/test/page`);
+    await page.waitForFunction(() => 'latchkey' in globalThis);
+    const email = newEmail();
+    const seen = await page.evaluate(
+      async ({ address, password }) => {
+        type Observed = (request: Request, response: Response) => void;
+        const w = globalThis as unknown as {
+          latchkey: { createClient(options: { mode: string; onRequest: Observed }): PageClient };
+        };
+        const log: string[] = [];
+        const client = w.latchkey.createClient({
+          mode: 'token',
+          onRequest: (request, response) => {
+            const bearer = request.headers.get('authorization')?.startsWith('Bearer ') === true;
+            log.push(`${request.method} ${new URL(request.url).pathname} ${response.status} ${bearer}`);
+            throw new Error('observer failure');
+          },
+        });
+        await client.signup({ email: address, password });
+        await client.login({ email: address, password });
+        const me = await client.me();
+        return { log, email: me.user.email };
+      },
+      { address: email, password: PASSWORD },
+    );
+    expect(seen).toEqual({
+      email,
+      log: ['POST /v1/signup 201 false', 'POST /v1/login 200 false', 'GET /v1/me 200 true'],
+    });
+    await context.close();
+  });
+
   it('token mode: logs in, authenticates fetch with the Bearer token, logs out', async () => {
     const context = await browser.newContext();
     const page = await openTab(context, 'token');

@@ -23,6 +23,18 @@ export function ensureSDKBundle(): void {
   execFileSync('npm', ['run', '--silent', 'build:sdk'], { cwd: ROOT, stdio: 'pipe' });
 }
 
+export const LAB_BUNDLE_PATH = join(ROOT, 'dist', 'lab', 'lab.js');
+
+/** Builds the script of `/lab` (`npm run build:lab`) when it is missing or older than its sources. */
+export function ensureLabBundle(): void {
+  const folders = [join(ROOT, 'src', 'lab'), join(ROOT, 'src', 'browser')];
+  const newest = Math.max(
+    ...folders.flatMap((folder) => readdirSync(folder).map((name) => statSync(join(folder, name)).mtimeMs)),
+  );
+  if (existsSync(LAB_BUNDLE_PATH) && statSync(LAB_BUNDLE_PATH).mtimeMs >= newest) return;
+  execFileSync('npm', ['run', '--silent', 'build:lab'], { cwd: ROOT, stdio: 'pipe' });
+}
+
 /** A page of the test's own, same-origin with the API, that loads the SDK the server serves. */
 export const TEST_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>SDK test page</title><link rel="icon" href="data:,"></head>

@@ -156,13 +156,41 @@ describe('layering: the browser SDK (src/browser/) stands alone', () => {
   });
 
   it('is imported by nothing on the server side (the server serves its built bundle)', () => {
+    // The /lab script (src/lab/) runs in the page too, and is bundled with the SDK.
+    const LAB = join(SRC, 'lab');
     for (const file of listSources(SRC)) {
-      if (file.startsWith(BROWSER)) continue;
+      if (file.startsWith(BROWSER) || file.startsWith(LAB)) continue;
       for (const { specifier } of imports(file)) {
         const local = resolveLocal(file, specifier);
         expect(local?.startsWith(BROWSER) ?? false, `${relative(SRC, file)} imports ${specifier}`).toBe(
           false,
         );
+      }
+    }
+  });
+});
+
+describe('layering: the /lab script (src/lab/) runs in the page', () => {
+  const LAB = join(SRC, 'lab');
+
+  it('imports nothing but its own files and latchkey/browser (through its index)', () => {
+    const files = listSources(LAB);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      for (const { specifier } of imports(file)) {
+        const path = relative(SRC, file);
+        expect(specifier, `${path} imports ${specifier}`).toMatch(/^(\.\/[\w-]+|\.\.\/browser\/index)\.js$/);
+        expect(resolveLocal(file, specifier), `${path} imports ${specifier}`).not.toBeNull();
+      }
+    }
+  });
+
+  it('is imported by nothing (the server serves its built file)', () => {
+    for (const file of listSources(SRC)) {
+      if (file.startsWith(LAB)) continue;
+      for (const { specifier } of imports(file)) {
+        const local = resolveLocal(file, specifier);
+        expect(local?.startsWith(LAB) ?? false, `${relative(SRC, file)} imports ${specifier}`).toBe(false);
       }
     }
   });

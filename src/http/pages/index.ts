@@ -15,6 +15,7 @@ import { accountPage } from './account.js';
 import { registerAssets } from './assets.js';
 import { FORM_BODY_LIMIT, parseFormBody } from './form-body.js';
 import { homePage } from './home.js';
+import { labPage } from './lab.js';
 import { loginPage } from './login.js';
 import { logoutPage } from './logout.js';
 import { refusalMessage } from './messages.js';
@@ -25,7 +26,14 @@ export type { PageKit, PageModule } from './page.js';
 export { PAGE_CSP } from './page.js';
 
 /** Every page, in the order their routes are registered. */
-export const PAGES: readonly PageModule[] = [homePage, signupPage, loginPage, logoutPage, accountPage];
+export const PAGES: readonly PageModule[] = [
+  homePage,
+  signupPage,
+  loginPage,
+  logoutPage,
+  accountPage,
+  labPage,
+];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */
 const API_PREFIXES = ['/v1/', '/oauth/', '/.well-known/', '/sdk/', '/healthz'];

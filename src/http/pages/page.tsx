@@ -48,8 +48,11 @@ export interface PageKit {
   site: Site;
   /** Login CSRF: the tokens of the forms shown before a session exists. */
   preSession: PreSessionCSRF;
-  /** Sends a rendered page with its status, the HTML type, the CSP and the referrer policy. */
-  render(reply: FastifyReply, status: number, page: VNode): FastifyReply;
+  /**
+   * Sends a rendered page with its status, the HTML type, the CSP ({@link PAGE_CSP} unless the
+   * page needs its own, as `/lab` does for its script) and the referrer policy.
+   */
+  render(reply: FastifyReply, status: number, page: VNode, options?: { csp?: string }): FastifyReply;
   /** The error page, with `message` in words. */
   renderError(reply: FastifyReply, status: number, message: string): FastifyReply;
   /** A 303 to a path of this server (after a form post: a reload never posts again). */
@@ -76,11 +79,16 @@ export interface PageKit {
 
 export function createPageKit(latchkey: Latchkey, names: CookieNames, site: Site): PageKit {
   const { csrfKey, clock, auth } = latchkey;
-  function render(reply: FastifyReply, status: number, page: VNode): FastifyReply {
+  function render(
+    reply: FastifyReply,
+    status: number,
+    page: VNode,
+    options?: { csp?: string },
+  ): FastifyReply {
     return reply
       .code(status)
       .type('text/html; charset=utf-8')
-      .header('content-security-policy', PAGE_CSP)
+      .header('content-security-policy', options?.csp ?? PAGE_CSP)
       .header('referrer-policy', PAGE_REFERRER_POLICY)
       .send(`<!doctype html>${renderToString(page)}`);
   }

@@ -81,4 +81,20 @@ td time { white-space: nowrap; }
 .lk-grid { display: grid; gap: 1.5rem; grid-template-columns: 1fr; }
 .lk-footer { text-align: center; color: var(--lk-muted); font-size: .85rem; padding: 1.5rem; }
 @media (min-width: 800px) { .lk-grid { grid-template-columns: 1fr 1fr; } }
+.lk-lab-form fieldset { border: 0; padding: 0; margin: 0; display: grid; gap: 0 1rem; grid-template-columns: 1fr; align-items: end; }
+.lk-lab-form .lk-primary { margin-bottom: 1rem; }
+.lk-lab-panels { display: grid; gap: 1.25rem; grid-template-columns: 1fr; margin: 1.5rem 0; }
+.lk-lab-panels > .lk-card { padding: 1.25rem; min-width: 0; margin-top: 0; }
+.lk-lab-panel h3 { font-size: .8rem; text-transform: uppercase; letter-spacing: .04em; color: var(--lk-muted); margin: 1rem 0 .4rem; }
+.lk-lab-facts { display: grid; grid-template-columns: 1fr; gap: .1rem; margin: 0; font-size: .9rem; }
+.lk-lab-facts dt { color: var(--lk-muted); font-size: .8rem; margin-top: .5rem; }
+.lk-lab-facts dd { margin: 0; overflow-wrap: anywhere; white-space: pre-line; }
+.lk-lab-code { background: var(--lk-bg); border: 1px solid var(--lk-line); border-radius: 8px; padding: .6rem; font-size: .78rem; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; max-height: 18rem; overflow: auto; }
+.lk-lab-log { margin: 0; padding-left: 1.8rem; font-size: .8rem; font-family: ui-monospace, SFMono-Regular, Menlo, monospace; max-height: 14rem; overflow: auto; }
+.lk-lab-log li { margin-bottom: .3rem; overflow-wrap: anywhere; }
+.lk-lab-refused { color: var(--lk-danger); font-weight: 600; }
+.lk-lab-live { color: var(--lk-ok); font-weight: 600; }
+.lk-lab-panel .lk-actions { margin-top: 1rem; }
+@media (min-width: 800px) { .lk-lab-form fieldset { grid-template-columns: 1fr 1fr auto; } }
+@media (min-width: 1000px) { .lk-main:has(.lk-lab-panels) { max-width: 1280px; } .lk-lab-panels { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
 `;
