@@ -17,15 +17,25 @@ import { FORM_BODY_LIMIT, parseFormBody } from './form-body.js';
 import { homePage } from './home.js';
 import { loginPage } from './login.js';
 import { logoutPage } from './logout.js';
+import { loginSecondFactorPage } from './login-second-factor.js';
 import { refusalMessage } from './messages.js';
 import { createPageKit, type PageKit, type PageModule } from './page.js';
+import { securityPage } from './security.js';
 import { signupPage } from './signup.js';
 
 export type { PageKit, PageModule } from './page.js';
 export { PAGE_CSP } from './page.js';
 
 /** Every page, in the order their routes are registered. */
-export const PAGES: readonly PageModule[] = [homePage, signupPage, loginPage, logoutPage, accountPage];
+export const PAGES: readonly PageModule[] = [
+  homePage,
+  signupPage,
+  loginPage,
+  logoutPage,
+  accountPage,
+  loginSecondFactorPage,
+  securityPage,
+];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */
 const API_PREFIXES = ['/v1/', '/oauth/', '/.well-known/', '/sdk/', '/healthz'];
