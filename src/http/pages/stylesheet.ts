@@ -88,7 +88,8 @@ td time { white-space: nowrap; }
 .lk-secret, .lk-codes code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .05em; }
 .lk-secret { display: block; margin-top: .5rem; padding: .5rem .75rem; background: var(--lk-bg); border-radius: 8px; word-break: break-all; }
 .lk-code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 1.25rem; letter-spacing: .2em; }
-.lk-codes { list-style: none; padding: 0; display: grid; grid-template-columns: 1fr 1fr; gap: .5rem 1rem; }
+.lk-codes { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .5rem 1rem; }
+.lk-codes code { white-space: nowrap; letter-spacing: 0; }
 .lk-alt { margin-top: 1.25rem; }
 .lk-alt summary { cursor: pointer; color: var(--lk-accent); font-weight: 500; margin-bottom: 1rem; }
 .lk-subform h3 { font-size: 1rem; margin: 0 0 .75rem; }
