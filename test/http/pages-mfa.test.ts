@@ -153,6 +153,36 @@ describe('setting up TOTP from the account pages', () => {
     }
     expect((await getPage(t.app, jar, '/account/security/totp')).headers.location).toBe('/account/security');
     expect((await getPage(t.app, jar, '/account')).body).toContain('On · Manage');
+    // A set-up posted from a stale tab while it is on: said in words, nothing replaced.
+    const twice = await postForm(t.app, jar, '/account/security/totp', {
+      csrf_token: formToken(status.body),
+    });
+    expect(twice.statusCode).toBe(409);
+    expect(twice.body).toContain('Two-factor authentication is already on.');
+  });
+
+  it('sets up from a hybrid session too, and renews it in its mode (access and refresh cookies)', async () => {
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login',
+      payload: { email: 'ada@example.com', password: PASSWORD, mode: 'hybrid' },
+    });
+    const jar = new CookieJar();
+    jar.keep(login);
+    const status = await getPage(t.app, jar, '/account/security');
+    expect(status.statusCode).toBe(200);
+    await postForm(t.app, jar, '/account/security/totp', { csrf_token: formToken(status.body) });
+    const page = (await getPage(t.app, jar, '/account/security/totp')).body;
+    const confirmed = await postForm(t.app, jar, '/account/security/totp/confirm', {
+      csrf_token: formToken(page),
+      factor_id: field(page, 'factor_id'),
+      code: totpOf(secretOf(page)).generate({ timestamp: t.clock() }),
+    });
+    expect(confirmed.statusCode).toBe(200);
+    expect(setCookies(confirmed).has('__Host-latchkey_access')).toBe(true);
+    expect(setCookies(confirmed).has('__Secure-latchkey_refresh')).toBe(true);
+    expect(recoveryCodesOf(confirmed.body)).toHaveLength(10);
+    expect((await getPage(t.app, jar, '/account/security')).body).toContain('<dd id="mfa-status">On</dd>');
   });
 
   it('says a wrong first code in words, keeps the set-up, and turns nothing on', async () => {
@@ -239,6 +269,15 @@ describe('setting up TOTP from the account pages', () => {
     const status = await getPage(t.app, jar, '/account/security?notice=mfa_disabled');
     expect(status.body).toContain('<dd id="mfa-status">Off</dd>');
     expect(status.body).toContain('Two-factor authentication is off.');
+    // The same form again from a stale tab: said in words.
+    const stale = await postForm(t.app, jar, '/account/security/totp/remove', {
+      csrf_token: formToken(status.body),
+      factor_id: field(page, 'factor_id'),
+      password: PASSWORD,
+      code: codes[4] ?? '',
+    });
+    expect(stale.statusCode).toBe(404);
+    expect(stale.body).toContain('Two-factor authentication is already off.');
     // The other session was signed out; a new sign-in needs the password only.
     expect(await isSignedIn(other)).toBe(false);
     expect(await isSignedIn((await signInWithForm(t.app, 'ada@example.com', PASSWORD)).jar)).toBe(true);
@@ -385,6 +424,16 @@ describe('the second step of the sign-in page', () => {
       expect(refused.body, what).not.toContain(challenge);
       expect(setCookies(refused).has(SESSION), what).toBe(false);
     }
+    // Posted from another origin: refused by the cross-site check before any page code runs.
+    const crossSite = await postForm(
+      t.app,
+      attacker,
+      '/login/verify',
+      { csrf_token: formToken(attackerStep), challenge, code },
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    );
+    expect(crossSite.statusCode).toBe(403);
+    expect(crossSite.body).toContain('cross_site_request');
     expect(await isSignedIn(victim)).toBe(false);
     const refusals = t.logs.filter((line) => line.includes('"event":"csrf.login_refused"'));
     expect(refusals.length).toBeGreaterThanOrEqual(3);

@@ -98,6 +98,7 @@ export function SecurityView(props: SecurityViewProps): JSX.Element {
   const totp = props.factors.find((f) => f.kind === 'totp' && f.confirmedAt !== null);
   const pending = props.factors.some((f) => f.kind === 'totp' && f.confirmedAt === null);
   const setupErrorId = props.setupError ? 'setup-error' : undefined;
+  const stale = totp === undefined ? props.removeError : props.setupError;
   return (
     <Layout site={props.site} title="Two-factor authentication" visitor={props.visitor}>
       <section class="lk-card" aria-labelledby="security-title">
@@ -106,6 +107,8 @@ export function SecurityView(props: SecurityViewProps): JSX.Element {
         </p>
         <h1 id="security-title">Two-factor authentication</h1>
         {props.notice ? <Alert kind="notice">{props.notice}</Alert> : null}
+        {/* A form of the other state (a stale tab): its refusal is said here. */}
+        {stale ? <Alert kind="error">{stale}</Alert> : null}
         <p class="lk-lead">
           A code from an authenticator app on your phone, asked for after your password when you sign in.
         </p>

@@ -214,7 +214,9 @@ export const securityPage: PageModule = {
           client: kit.clientInfo(request),
         });
       } catch (error) {
-        const refusal = factorRefusal(kit, reply, error);
+        const refusal = isLatchkeyError(error, 'not_found')
+          ? { status: error.status, message: 'Two-factor authentication is already off.' }
+          : factorRefusal(kit, reply, error);
         return renderSecurity(kit, reply, principal, refusal.status, { removeError: refusal.message });
       }
       setRenewedCookies(kit, reply, renewed);
