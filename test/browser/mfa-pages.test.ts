@@ -1,10 +1,16 @@
 /**
- * Two-factor authentication in a real Chromium: set up TOTP from the account page (the secret
- * read off the page, codes computed by the otpauth package at the real time), sign out, sign in
+ * Two-factor authentication in a real Chromium: set up TOTP from the account page (the QR code
+ * scanned from a screenshot by ZBar and checked against the key shown for typing, codes computed
+ * by the otpauth package at the real time), sign out, sign in
  * with the password and a code with JavaScript off, then with a recovery code. Every page
  * carried the CSP and no console error appeared.
  */
 
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as OTPAuth from 'otpauth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -68,6 +74,15 @@ afterEach(async () => {
   }
 });
 
+/** The text of the QR code in a picture, read by ZBar (`zbarimg`, Debian's zbar-tools; `.ci/run` installs it). */
+function scanQRCode(path: string): string {
+  if (!existsSync('/usr/bin/zbarimg')) throw new Error('no zbarimg: apt-get install zbar-tools');
+  return execFileSync('/usr/bin/zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', path], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+}
+
 /** The server reads the real time (its clock is a test clock, set to now before each code). */
 function now(): number {
   const time = Date.now();
@@ -122,7 +137,20 @@ describe('two-factor authentication through the pages', { timeout: 120_000 }, ()
     expect(box?.height).toBe(box?.width);
     const secret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
-    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), digits: 6, period: 30 });
+    // Scanned as a phone would: a picture of the QR code, read by an independent decoder (ZBar).
+    const folder = await mkdtemp(join(tmpdir(), 'latchkey-qr-'));
+    await qr.screenshot({ path: join(folder, 'qr.png') });
+    const scanned = scanQRCode(join(folder, 'qr.png'));
+    await rm(folder, { recursive: true });
+    expect(scanned).toBe(
+      await page.getByRole('link', { name: /Open it in your authenticator app/ }).getAttribute('href'),
+    );
+    const totp = OTPAuth.URI.parse(scanned);
+    if (!(totp instanceof OTPAuth.TOTP)) throw new Error('the QR code is not a TOTP URI');
+    expect(totp.secret.base32).toBe(secret);
+    expect(totp.digits).toBe(6);
+    expect(totp.period).toBe(30);
+    expect(totp.label).toBe(email);
 
     const enrolAt = now();
     await page.getByLabel('Code from the app').fill(totp.generate({ timestamp: enrolAt }));

@@ -105,6 +105,7 @@ describe('setting up TOTP from the account pages', () => {
     const page = (await getPage(t.app, jar, '/account/security/totp')).body;
     const secret = secretOf(page);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect((await getPage(t.app, jar, '/account/security/totp')).headers['cache-control']).toBe('no-store');
     // The otpauth link and the QR code hold the same URI; the QR code is inline SVG, no image URL.
     const uri = /href="(otpauth:\/\/[^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&') ?? '';
     const parsed = OTPAuth.URI.parse(uri) as OTPAuth.TOTP;
@@ -134,6 +135,9 @@ describe('setting up TOTP from the account pages', () => {
     });
     expect(confirmed.statusCode).toBe(200);
     expect(confirmed.body).toContain('this is the only time they are shown');
+    // Pages holding a secret are never cached.
+    expect(confirmed.headers['cache-control']).toBe('no-store');
+    expect((await getPage(t.app, jar, '/account/security')).headers['cache-control']).toBe('no-store');
     const codes = recoveryCodesOf(confirmed.body);
     expect(codes).toHaveLength(10);
     expect(new Set(codes).size).toBe(10);
