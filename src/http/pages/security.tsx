@@ -129,9 +129,9 @@ async function beginForm<F extends FormFields>(
   return { principal, form };
 }
 
-/** A TOTP code is digits (spaces allowed); anything else typed in the field is a recovery code. */
+/** A TOTP code is 6 digits (spaces allowed); anything else typed in the field is a recovery code. */
 function isTotpCode(value: string): boolean {
-  return /^[\d\s]+$/.test(value.trim());
+  return /^\d{6}$/.test(value.replace(/\s/g, ''));
 }
 
 export const securityPage: PageModule = {
