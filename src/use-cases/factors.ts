@@ -19,7 +19,7 @@ import { generateTotpSecret, totpURI, verifyTotp } from '../factors/totp.js';
 import { toBase32 } from '../lib/base32.js';
 import { seal } from '../lib/seal.js';
 import { randomId } from '../lib/secrets.js';
-import type { FactorRecord } from '../records.js';
+import type { FactorRecord, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
@@ -48,6 +48,12 @@ export interface FactorUseCases {
   /** The user's factors (confirmed and pending). */
   listFactors(principal: Principal): Promise<FactorRecord[]>;
   enrolTotp(principal: Principal, input: { label?: string | undefined }): Promise<TotpEnrolment>;
+  /**
+   * The enrolment started and not yet confirmed, again (the set-up page shows it after a
+   * reload or a wrong first code), or null. A pending factor does not guard anything yet, and
+   * whoever holds the session could start a new one: showing its secret again costs nothing.
+   */
+  pendingTotp(principal: Principal): Promise<TotpEnrolment | null>;
   /** Activates a pending TOTP factor with its first code; the session is renewed. */
   confirmTotp(
     principal: Principal,
@@ -64,6 +70,20 @@ export interface FactorUseCases {
       client: ClientInfo;
     },
   ): Promise<SignedIn>;
+}
+
+/** The user's TOTP enrolment not yet confirmed, opened again; null when there is none. */
+async function pendingEnrolment(context: UseCaseContext, user: UserRecord): Promise<TotpEnrolment | null> {
+  const factor = (await context.store.listFactors(user.id)).find(
+    (f) => f.kind === 'totp' && f.confirmedAt === null,
+  );
+  if (factor === undefined) return null;
+  const secret = openTotpSecret(context, factor);
+  return {
+    factor,
+    secret: toBase32(secret),
+    uri: totpURI({ issuer: context.totpIssuer, account: user.email, secret }),
+  };
 }
 
 /**
@@ -143,6 +163,10 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
         secret: toBase32(secret),
         uri: totpURI({ issuer: context.totpIssuer, account: user.email, secret }),
       };
+    },
+
+    async pendingTotp(principal) {
+      return pendingEnrolment(context, principal.user);
     },
 
     async confirmTotp(principal, { factorId, code, client }) {

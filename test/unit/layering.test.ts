@@ -47,10 +47,10 @@ const DRIVER_ROOMS: Record<string, string[]> = {
 };
 
 /**
- * Packages of the pages (templates and the User-Agent parser): only in `http/pages/`, so that the
+ * Packages of the pages (templates, the User-Agent parser, the QR encoder): only in `http/pages/`, so that the
  * core, the JSON routes and the SDK never load them.
  */
-const PAGE_PACKAGES = ['preact', 'preact-render-to-string', 'bowser'];
+const PAGE_PACKAGES = ['preact', 'preact-render-to-string', 'bowser', 'qrcode-generator'];
 const PAGE_ROOM = 'http/pages/';
 
 function filesOf(unit: string): string[] {

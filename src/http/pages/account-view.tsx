@@ -16,6 +16,8 @@ export interface AccountViewProps {
   sessionsError?: string | null;
   /** A refusal of the password form. */
   passwordError?: string | null;
+  /** Whether a second factor is on (the link to `/account/security` says so). */
+  twoFactor?: boolean;
 }
 
 /** `2026-01-01 09:30` (UTC, said in the column's header): the same whatever the server's locale. */
@@ -172,6 +174,12 @@ export function AccountView(props: AccountViewProps): JSX.Element {
           <div>
             <dt>Active sessions</dt>
             <dd>{props.sessions.length}</dd>
+          </div>
+          <div>
+            <dt>Two-factor authentication</dt>
+            <dd>
+              <a href="/account/security">{props.twoFactor === true ? 'On' : 'Off'} · Manage</a>
+            </dd>
           </div>
         </dl>
       </section>

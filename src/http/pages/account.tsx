@@ -37,7 +37,10 @@ async function renderAccount(
   status: number,
   extras: Extras = {},
 ): Promise<FastifyReply> {
-  const sessions = await kit.latchkey.auth.listSessions(principal);
+  const [sessions, factors] = await Promise.all([
+    kit.latchkey.auth.listSessions(principal),
+    kit.latchkey.auth.listFactors(principal),
+  ]);
   return kit.render(
     reply,
     status,
@@ -47,6 +50,7 @@ async function renderAccount(
       user={principal.user}
       sessions={sessions}
       currentSessionId={principal.session.id}
+      twoFactor={factors.some((factor) => factor.confirmedAt !== null)}
       {...extras}
     />,
   );

@@ -18,8 +18,10 @@ import { homePage } from './home.js';
 import { labPage } from './lab.js';
 import { loginPage } from './login.js';
 import { logoutPage } from './logout.js';
+import { loginSecondFactorPage } from './login-second-factor.js';
 import { refusalMessage } from './messages.js';
 import { createPageKit, type PageKit, type PageModule } from './page.js';
+import { securityPage } from './security.js';
 import { signupPage } from './signup.js';
 
 export type { PageKit, PageModule } from './page.js';
@@ -33,6 +35,8 @@ export const PAGES: readonly PageModule[] = [
   logoutPage,
   accountPage,
   labPage,
+  loginSecondFactorPage,
+  securityPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */

@@ -1,9 +1,11 @@
 /** `/login`: the sign-in form ("remember me" makes the session cookie outlive the browser). */
 
 import type { JSX } from 'preact';
+import { isLatchkeyError } from '../../errors.js';
 import { deviceCookie, sessionCookie } from '../auth-cookies.js';
 import { readForm } from './form-body.js';
 import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
+import { challengeOf, renderSecondStep } from './login-second-factor.js';
 import { noticeFor } from './messages.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
 
@@ -124,6 +126,9 @@ export const loginPage: PageModule = {
           previousSessionToken: request.cookies.get(names.session),
         });
       } catch (error) {
+        if (isLatchkeyError(error, 'mfa_required')) {
+          return renderSecondStep(kit, request, reply, { challenge: challengeOf(error) });
+        }
         const refusal = kit.refusal(reply, error);
         return again(refusal.status, refusal.message);
       }

@@ -51,6 +51,8 @@ export const NOTICES = {
   password_changed: 'Your password is changed. Your other sessions are signed out.',
   welcome: 'Your account is ready.',
   session_ended: 'Your session has ended. Sign in again.',
+  mfa_enabled: 'Two-factor authentication is on.',
+  mfa_disabled: 'Two-factor authentication is off. Your other sessions are signed out.',
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -97,4 +97,18 @@ td time { white-space: nowrap; }
 .lk-lab-panel .lk-actions { margin-top: 1rem; }
 @media (min-width: 800px) { .lk-lab-form fieldset { grid-template-columns: 1fr 1fr auto; } }
 @media (min-width: 1000px) { .lk-main:has(.lk-lab-panels) { max-width: 1280px; } .lk-lab-panels { grid-template-columns: repeat(3, minmax(0, 1fr)); } }
+.lk-back { margin: 0 0 .75rem; font-size: .9rem; }
+.lk-steps { padding-left: 1.25rem; }
+.lk-steps li { margin-bottom: 1rem; }
+.lk-qr { display: block; width: 12rem; height: 12rem; margin: .75rem 0 .5rem; }
+.lk-secret, .lk-codes code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .05em; }
+.lk-secret { display: block; margin-top: .5rem; padding: .5rem .75rem; background: var(--lk-bg); border-radius: 8px; word-break: break-all; }
+.lk-code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 1.25rem; letter-spacing: .2em; }
+.lk-codes { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(11rem, 1fr)); gap: .5rem 1rem; }
+.lk-codes code { white-space: nowrap; letter-spacing: 0; }
+.lk-alt { margin-top: 1.25rem; }
+.lk-alt summary { cursor: pointer; color: var(--lk-accent); font-weight: 500; margin-bottom: 1rem; }
+.lk-subform h3 { font-size: 1rem; margin: 0 0 .75rem; }
+.lk-button { display: block; text-align: center; font-weight: 600; text-decoration: none; border-radius: 8px; padding: .6rem 1.1rem; background: var(--lk-accent); color: var(--lk-accent-ink); }
+.lk-button:hover { background: var(--lk-accent-hover); color: var(--lk-accent-ink); }
 `;
