@@ -22,6 +22,8 @@ import { registerCORS } from './cors.js';
 import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
 import { registerPages } from './pages/index.js';
+import { registerHTTPMetrics } from './metrics.js';
+import type { HTTPRecorder } from '../metrics/http.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -71,6 +73,8 @@ export interface HTTPServerOptions {
    * decide otherwise (`() => true` opens the feed).
    */
   revocationFeed?: RevocationRoutesOptions;
+  /** Records each request (`src/metrics/`); absent when metrics are off. */
+  metrics?: HTTPRecorder | undefined;
 }
 
 /** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
@@ -157,6 +161,11 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     done();
   });
 
+  if (options.metrics)
+    registerHTTPMetrics(app, options.metrics, {
+      clients: latchkey.clients,
+      onMainPort: config.metrics.onMainPort,
+    });
   app.get('/healthz', async (_request, reply) => {
     try {
       await latchkey.store.ping();
