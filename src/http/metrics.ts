@@ -29,13 +29,19 @@ export function registerHTTPMetrics(
     recorder.record(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
-  // The feed's stream takes the reply over (no onResponse): counted from open to close.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.url === FEED_ROUTE) {
-      recorder.feedConnections(1);
-      reply.raw.once('close', () => recorder.feedConnections(-1));
-    }
-    done();
+  // The feed's stream takes the reply over (no onResponse): counted from open to close, by a
+  // hook of that route alone, so no other request pays for it.
+  app.addHook('onRoute', (route) => {
+    if (route.url !== FEED_ROUTE || route.method !== 'GET') return;
+    const hooks = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    route.onRequest = [
+      ...hooks,
+      (_request, reply, done) => {
+        recorder.feedConnections(1);
+        reply.raw.once('close', () => recorder.feedConnections(-1));
+        done();
+      },
+    ];
   });
   if (!options.onMainPort) return;
   app.get('/metrics', async (request, reply) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { connect } from 'node:net';
 import parsePrometheusTextFormat, { type PrometheusFamily } from 'parse-prometheus-text-format';
@@ -232,6 +233,53 @@ describe('Prometheus metrics, scraped from a running server', () => {
       0,
     );
     expect(allowed.body).not.toContain(prometheus.secret);
+  });
+
+  it('counts the open connections of the revocation feed', async () => {
+    const { client, secret } = await server.latchkey.clients.create({
+      name: 'resource',
+      scopes: ['orders:read'],
+      audiences: [ISSUER],
+    });
+    const address = server.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const abort = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${port}/v1/revocations`, {
+      headers: {
+        accept: 'text/event-stream',
+        authorization: `Basic ${Buffer.from(`${client.id}:${secret}`).toString('base64')}`,
+      },
+      signal: abort.signal,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body?.getReader();
+    await reader?.read();
+    expect(value((await scrape(server)).families, 'latchkey_revocation_feed_connections')).toBe(1);
+    abort.abort();
+    await reader?.cancel().catch(() => undefined);
+    await expect
+      .poll(async () => value((await scrape(server)).families, 'latchkey_revocation_feed_connections'))
+      .toBe(0);
+    // The aborted fetch leaves its socket open, and app.close() would wait for it (metrics on or
+    // off alike): close it here.
+    server.app.server.closeAllConnections();
+  });
+
+  it('the Grafana dashboard queries only metrics the server exposes', async () => {
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8'),
+    ) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const expressions = dashboard.panels.flatMap((panel) => panel.targets.map((target) => target.expr));
+    expect(expressions.length).toBeGreaterThan(10);
+    const { families } = await scrape(server);
+    for (const expression of expressions) {
+      for (const [name] of expression.matchAll(/\b(latchkey|nodejs|process)_[a-z0-9_]+/g)) {
+        const family = name.replace(/_(bucket|count|sum)$/, '');
+        expect(families.has(family) || families.has(name), `${name} in the dashboard`).toBe(true);
+      }
+    }
   });
 
   it('binds the metrics listener to 127.0.0.1, which answers nothing but /metrics', async () => {
