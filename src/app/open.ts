@@ -12,6 +12,8 @@ import { attachRevocationPublisher } from '../revocation/publishers.js';
 import { openRevocationPublisher, openSessionCacheFeed, revocationChannel } from './channels.js';
 import { createLatchkey, type Latchkey } from './latchkey.js';
 import { openStore } from './stores.js';
+import type { Instrumentation } from './metrics.js';
+import { createPasswordHasher } from '../password/hash.js';
 
 export interface OpenLatchkeyOptions {
   logger?: Logger;
@@ -24,6 +26,8 @@ export interface OpenLatchkeyOptions {
   channels?: boolean;
   /** Warn about a master secret kept in the data directory (default: with `channels`). */
   warnings?: boolean;
+  /** Metrics (`./metrics.ts`): the store and the hasher measured, the events counted. */
+  instrumentation?: Instrumentation | null;
 }
 
 /**
@@ -41,10 +45,12 @@ export async function openLatchkey(
   const channels = options.channels ?? true;
   const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
   if (options.warnings ?? channels) warnAboutConfiguration(config, logger, secret.source);
-  const store = await openStore(config, {
+  const metrics = options.instrumentation ?? null;
+  const openedStore = await openStore(config, {
     logger,
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   });
+  const store = metrics === null ? openedStore : metrics.measureStore(openedStore);
   const channel = revocationChannel(config);
   const sessionCacheFeed = channels ? await openSessionCacheFeed(config, store, channel) : undefined;
   const latchkey = await createLatchkey({
@@ -53,7 +59,9 @@ export async function openLatchkey(
     secret: secret.value,
     logger,
     ...(sessionCacheFeed === undefined ? {} : { sessionCacheFeed }),
+    ...(metrics === null ? {} : { hasher: metrics.measureHasher(createPasswordHasher()) }),
   });
+  metrics?.attach(latchkey);
   const publisher = channels ? await openRevocationPublisher(config, channel) : null;
   if (publisher === null) return latchkey;
   const detach = attachRevocationPublisher(latchkey, publisher);

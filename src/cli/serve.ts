@@ -13,12 +13,16 @@ import { chooseStore, isEmbeddedStore } from '../app/stores.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import { createHTTPServer } from '../http/server.js';
 import { createLogger, type Logger } from '../log.js';
+import { createInstrumentation } from '../app/metrics.js';
+import { listenForScrapes, type MetricsListener } from '../metrics/listener.js';
 
 export interface RunningServer {
   latchkey: Latchkey;
   app: FastifyInstance;
   /** Listens on the configured host and port and logs where. */
   listen(): Promise<void>;
+  /** The metrics listener (`LATCHKEY_METRICS_PORT`) once `listen()` started it, else null. */
+  metricsListener(): MetricsListener | null;
   /**
    * Stops accepting requests, then closes the publisher, the channel and the store, and releases
    * the data-directory lock.
@@ -57,14 +61,16 @@ export async function startServer(
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const lock = await lockEmbeddedStore(config, 'serve');
+  const instrumentation = createInstrumentation(config.metrics);
+  let scrapes: MetricsListener | null = null;
   let latchkey: Latchkey;
   try {
-    latchkey = await openLatchkey(config, { logger });
+    latchkey = await openLatchkey(config, { logger, instrumentation });
   } catch (error) {
     await lock?.release();
     throw error;
   }
-  const app = createHTTPServer(latchkey);
+  const app = createHTTPServer(latchkey, { metrics: instrumentation?.http });
   options.extend?.(app);
   latchkey.startBackgroundTasks();
   return {
@@ -81,9 +87,16 @@ export async function startServer(
         },
         'latchkey is listening',
       );
+      const { port, host } = config.metrics;
+      if (instrumentation === null || port === null) return;
+      scrapes = await listenForScrapes(instrumentation.metrics, { host, port });
+      const url = `http://${host}:${scrapes.address.port}/metrics`;
+      logger.info({ event: 'metrics.listening', url }, 'serving metrics');
     },
+    metricsListener: () => scrapes,
     async close() {
       try {
+        await scrapes?.close();
         await app.close();
         await latchkey.close();
       } finally {

@@ -1,3 +1,4 @@
+import { METRICS_VARIABLES } from './metrics.js';
 import { PAGES_VARIABLES } from './pages.js';
 
 export interface ConfigVariable {
@@ -130,4 +131,8 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
  * Every documented environment variable. A feature with settings of its own keeps them in its own
  * module of this folder (its variables and its loader) and adds its list here.
  */
-export const CONFIG_VARIABLES: readonly ConfigVariable[] = [...SERVER_VARIABLES, ...PAGES_VARIABLES];
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  ...SERVER_VARIABLES,
+  ...PAGES_VARIABLES,
+  ...METRICS_VARIABLES,
+];

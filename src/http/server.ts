@@ -24,6 +24,8 @@ import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
 import { registerPages } from './pages/index.js';
 import { registerRequestLog } from './request-log.js';
+import { registerHTTPMetrics } from './metrics.js';
+import type { HTTPRecorder } from '../metrics/http.js';
 
 export const BODY_LIMIT = 16 * 1024;
 
@@ -89,6 +91,38 @@ export interface HTTPServerOptions {
    * decide otherwise (`() => true` opens the feed).
    */
   revocationFeed?: RevocationRoutesOptions;
+  /** Records each request (`src/metrics/`); absent when metrics are off. */
+  metrics?: HTTPRecorder | undefined;
+}
+
+/**
+ * The request slots every request object has from the start (one shape for V8): the cookies,
+ * parsed once on first use (a request may look up several), and the auth step's duration.
+ */
+function decorateRequests(app: FastifyInstance): void {
+  app.decorateRequest('parsedCookies', null);
+  app.decorateRequest('authDuration', null);
+  app.decorateRequest('cookies', {
+    getter(this: FastifyRequest) {
+      return (this.parsedCookies ??= parseCookies(this.headers.cookie));
+    },
+  } as never);
+}
+
+/** JSON bodies only, through the strict parser (`./json-body.ts`); text/plain is refused. */
+function parseJSONBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT },
+    (_request, body, done) => {
+      try {
+        done(null, parseJSONBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
 }
 
 /** Builds the Fastify server of a Latchkey instance. Nothing listens until `listen()`. */
@@ -108,28 +142,8 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     routerOptions: { maxParamLength: 200 },
   });
 
-  // Parsed once per request, on first use (a request may look up several cookies). The slot is
-  // declared up front so that every request object keeps one shape.
-  app.decorateRequest('parsedCookies', null);
-  app.decorateRequest('authDuration', null);
-  app.decorateRequest('cookies', {
-    getter(this: FastifyRequest) {
-      return (this.parsedCookies ??= parseCookies(this.headers.cookie));
-    },
-  } as never);
-
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT },
-    (_request, body, done) => {
-      try {
-        done(null, parseJSONBody(body as string));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    },
-  );
+  decorateRequests(app);
+  parseJSONBodies(app);
 
   registerRequestLog(app, logger);
   app.setErrorHandler(errorHandler(sendProblem));
@@ -180,6 +194,11 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     done(null, payload);
   });
 
+  if (options.metrics)
+    registerHTTPMetrics(app, options.metrics, {
+      clients: latchkey.clients,
+      onMainPort: config.metrics.onMainPort,
+    });
   app.get('/healthz', async (_request, reply) => {
     try {
       await latchkey.store.ping();

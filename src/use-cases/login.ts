@@ -100,7 +100,13 @@ export function createLogin(
       await throttle.recordFailure(attempt);
       // The user id, when the account exists, is for the operator; the client learns nothing.
       logger.info(
-        { event: 'login.failure', reason: 'invalid_credentials', userId: user?.id, ip: input.client.ip },
+        {
+          event: 'login.failure',
+          reason: 'invalid_credentials',
+          mode: input.mode,
+          userId: user?.id,
+          ip: input.client.ip,
+        },
         'login failed',
       );
       throw new LatchkeyError('invalid_credentials');
@@ -142,7 +148,7 @@ export function createLogin(
         if (isLatchkeyError(error, 'mfa_required')) {
           // The password was right: not a failure, and the throttle does not count it either way.
           logger.info(
-            { event: 'login.mfa_required', userId: user.id, ip: input.client.ip },
+            { event: 'login.mfa_required', mode: input.mode, userId: user.id, ip: input.client.ip },
             'password accepted; a second factor is asked for',
           );
           throw error;
@@ -152,6 +158,7 @@ export function createLogin(
             event: 'login.failure',
             reason: isLatchkeyError(error) ? error.code : 'error',
             step: step.name,
+            mode: input.mode,
             userId: user.id,
             ip: input.client.ip,
           },

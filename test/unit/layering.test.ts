@@ -53,6 +53,10 @@ const DRIVER_ROOMS: Record<string, string[]> = {
 const PAGE_PACKAGES = ['preact', 'preact-render-to-string', 'bowser', 'qrcode-generator'];
 const PAGE_ROOM = 'http/pages/';
 
+/** The metrics library: only in `metrics/` (the edge that counts), never in the core or the SDK. */
+const METRICS_PACKAGES = ['prom-client'];
+const METRICS_ROOM = 'metrics/';
+
 function filesOf(unit: string): string[] {
   const path = join(SRC, unit);
   if (!existsSync(path)) return [];
@@ -66,7 +70,7 @@ describe('layering: the core knows no framework and no driver', () => {
       expect(files.length).toBeGreaterThan(0);
       for (const file of files) {
         const packages = reachablePackages(file, { dynamic: true });
-        for (const banned of [...DRIVERS, ...FRAMEWORKS, ...PAGE_PACKAGES]) {
+        for (const banned of [...DRIVERS, ...FRAMEWORKS, ...PAGE_PACKAGES, ...METRICS_PACKAGES]) {
           expect(packages.get(banned), `${relative(SRC, file)} reaches ${banned}`).toBeUndefined();
         }
         for (const { specifier } of imports(file)) {
@@ -113,6 +117,26 @@ describe('layering: the core knows no framework and no driver', () => {
     for (const entry of [join(SRC, 'verify', 'index.ts'), join(SRC, 'use-cases', 'index.ts')]) {
       const packages = reachablePackages(entry, { dynamic: true });
       for (const name of PAGE_PACKAGES)
+        expect(packages.get(name), `${entry} reaches ${name}`).toBeUndefined();
+    }
+  });
+
+  it('prom-client is imported only in metrics/, and the SDK never reaches it', () => {
+    const metricFiles = listSources(SRC).filter((file) => relative(SRC, file).startsWith(METRICS_ROOM));
+    expect(
+      metricFiles.some((file) => imports(file).some(({ specifier }) => specifier === 'prom-client')),
+    ).toBe(true);
+    for (const file of listSources(SRC)) {
+      const path = relative(SRC, file);
+      for (const { specifier } of imports(file)) {
+        const name = packageName(specifier);
+        if (name === null || !METRICS_PACKAGES.includes(name)) continue;
+        expect(path.startsWith(METRICS_ROOM), `${path} imports ${specifier}`).toBe(true);
+      }
+    }
+    for (const entry of [join(SRC, 'verify', 'index.ts'), join(SRC, 'use-cases', 'index.ts')]) {
+      const packages = reachablePackages(entry, { dynamic: true });
+      for (const name of METRICS_PACKAGES)
         expect(packages.get(name), `${entry} reaches ${name}`).toBeUndefined();
     }
   });
