@@ -2,6 +2,7 @@ import { parseDuration } from './duration.js';
 import { boolean, ConfigError, count, duration, list, origin, read, type Env } from './env.js';
 import type { KeyAlgorithm } from '../records.js';
 import { loadPagesConfig, type PagesConfig } from './pages.js';
+import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn.js';
 
 /** What `LATCHKEY_STORE` may say. */
 export type StoreSetting = 'auto' | 'memory' | 'sqlite' | 'pglite';
@@ -61,6 +62,8 @@ export interface LatchkeyConfig {
   sweepInterval: number;
   /** The sign-in and account pages (`./pages.ts`). */
   pages: PagesConfig;
+  /** Passkeys: relying-party id and origins (`./webauthn.ts`). */
+  webauthn: WebAuthnConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -190,6 +193,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     insecureCookies: boolean(env, 'LATCHKEY_INSECURE_COOKIES', false),
     sweepInterval: 5 * 60_000,
     pages: loadPagesConfig(env),
+    webauthn: loadWebAuthnConfig(env, issuer),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(

@@ -1,4 +1,5 @@
 import { PAGES_VARIABLES } from './pages.js';
+import { WEBAUTHN_VARIABLES } from './webauthn.js';
 
 export interface ConfigVariable {
   name: string;
@@ -128,4 +129,8 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
  * Every documented environment variable. A feature with settings of its own keeps them in its own
  * module of this folder (its variables and its loader) and adds its list here.
  */
-export const CONFIG_VARIABLES: readonly ConfigVariable[] = [...SERVER_VARIABLES, ...PAGES_VARIABLES];
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  ...SERVER_VARIABLES,
+  ...PAGES_VARIABLES,
+  ...WEBAUTHN_VARIABLES,
+];
