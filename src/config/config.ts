@@ -215,5 +215,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
 
 /** A configuration for tests and embedding: defaults, with overrides. */
 export function defaultConfig(overrides: Partial<LatchkeyConfig> = {}): LatchkeyConfig {
-  return { ...loadConfig({}), ...overrides };
+  const config = { ...loadConfig({}), ...overrides };
+  // Passkeys follow the issuer unless set: an overridden issuer brings its own RP id and origin.
+  return { ...config, webauthn: overrides.webauthn ?? loadWebAuthnConfig({}, config.issuer) };
 }
