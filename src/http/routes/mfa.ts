@@ -66,6 +66,13 @@ const verifySchema = {
   },
 } as const;
 
+type VerifyBody = {
+  challenge: string;
+  code?: string;
+  recovery_code?: string;
+  passkey?: AuthenticationResponseJSON;
+};
+
 /** A factor as the owner sees it: never its secret. */
 function factorDocument(factor: FactorRecord): Record<string, unknown> {
   return {
@@ -132,9 +139,7 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
     },
   );
 
-  app.post<{
-    Body: { challenge: string; code?: string; recovery_code?: string; passkey?: AuthenticationResponseJSON };
-  }>('/v1/mfa/verify', { schema: verifySchema }, async (request, reply) => {
+  app.post<{ Body: VerifyBody }>('/v1/mfa/verify', { schema: verifySchema }, async (request, reply) => {
     const signedIn = await auth.verifySecondFactor({
       challenge: request.body.challenge,
       code: request.body.code,
