@@ -177,6 +177,33 @@ export interface FactorRecord {
   lastUsedAt: number | null;
 }
 
+/**
+ * A passkey (a WebAuthn credential) of a user. Its own record rather than a kind of
+ * {@link FactorRecord}: a passkey is looked up by its credential id, before the user is known
+ * (username-less sign-in), and it signs in alone as well as serving as a second factor.
+ */
+export interface PasskeyRecord {
+  /** The credential id, base64url; unique across all users. */
+  id: string;
+  userId: string;
+  /** The credential's public key as COSE, base64url. */
+  publicKey: string;
+  /** The last signature counter seen; 0 when the authenticator keeps none. */
+  counter: number;
+  /** Transports the authenticator reported (`internal`, `hybrid`, `usb`, ...), to hint the browser. */
+  transports: string[];
+  /** Backup eligible (BE flag): a synced, multi-device passkey. Fixed at registration. */
+  backupEligible: boolean;
+  /** Backup state (BS flag) at the last use. */
+  backedUp: boolean;
+  /** The authenticator model's AAGUID (zeros when it gives none). */
+  aaguid: string;
+  /** A name the user gave it ("Laptop"). */
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
 export interface UserPatch {
   passwordHash?: string;
   status?: UserStatus;

@@ -16,6 +16,7 @@ import type {
   FactorRecord,
   NewRevocation,
   OneTimeTokenRecord,
+  PasskeyRecord,
   RefreshTokenRecord,
   RevocationRecord,
   SessionRecord,
@@ -149,6 +150,26 @@ export interface SessionWithUser {
   user: UserRecord | null;
 }
 
+/** Passkeys: found by credential id (sign-in names no user) or listed per user. */
+export interface PasskeyStore {
+  /** **Atomic** on the credential id: rejects with `LatchkeyError('passkey_exists')` when it exists (for any user). */
+  createPasskey(passkey: PasskeyRecord): Promise<void>;
+  getPasskey(id: string): Promise<PasskeyRecord | null>;
+  /** The user's passkeys, oldest first (`createdAt`, then `id`). */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /**
+   * **Atomic**: records a use of the passkey (counter, backup state, when), only when the new
+   * counter is higher than the stored one, or both are 0 (an authenticator without a counter).
+   * False otherwise (and nothing changes): a counter that does not grow is the sign of a cloned
+   * authenticator, and of two concurrent uses with one counter exactly one gets true.
+   */
+  usePasskey(id: string, use: { counter: number; backedUp: boolean; at: number }): Promise<boolean>;
+  /** Renames the user's passkey; false when the user has no such passkey. */
+  renamePasskey(userId: string, id: string, name: string): Promise<boolean>;
+  /** Removes the user's passkey; true when it existed. */
+  deletePasskey(userId: string, id: string): Promise<boolean>;
+}
+
 export interface Store
   extends
     UserStore,
@@ -159,7 +180,8 @@ export interface Store
     CounterStore,
     ClientStore,
     OneTimeTokenStore,
-    FactorStore {
+    FactorStore,
+    PasskeyStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /**

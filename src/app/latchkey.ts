@@ -146,6 +146,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     csrfKey,
     factorKeys: { seal: deriveKey(master, 'totp-secrets'), recovery: deriveKey(master, 'recovery-codes') },
     totpIssuer: new URL(config.issuer).host,
+    webauthn: { id: config.webauthn.rpId, name: config.pages.brand, origins: config.webauthn.origins },
     cache,
   });
   const clients = createClientService({ store, clock, config, keyring });

@@ -3,6 +3,7 @@ import { boolean, ConfigError, count, duration, list, origin, read, type Env } f
 import type { KeyAlgorithm } from '../records.js';
 import { loadPagesConfig, type PagesConfig } from './pages.js';
 import { loadMetricsConfig, type MetricsConfig } from './metrics.js';
+import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn.js';
 
 /** What `LATCHKEY_STORE` may say. */
 export type StoreSetting = 'auto' | 'memory' | 'sqlite' | 'pglite';
@@ -64,6 +65,8 @@ export interface LatchkeyConfig {
   pages: PagesConfig;
   /** Prometheus metrics (`./metrics.ts`). */
   metrics: MetricsConfig;
+  /** Passkeys: relying-party id and origins (`./webauthn.ts`). */
+  webauthn: WebAuthnConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -194,6 +197,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     sweepInterval: 5 * 60_000,
     pages: loadPagesConfig(env),
     metrics: loadMetricsConfig(env),
+    webauthn: loadWebAuthnConfig(env, issuer),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(
@@ -215,5 +219,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
 
 /** A configuration for tests and embedding: defaults, with overrides. */
 export function defaultConfig(overrides: Partial<LatchkeyConfig> = {}): LatchkeyConfig {
-  return { ...loadConfig({}), ...overrides };
+  const config = { ...loadConfig({}), ...overrides };
+  // Passkeys follow the issuer unless set: an overridden issuer brings its own RP id and origin.
+  return { ...config, webauthn: overrides.webauthn ?? loadWebAuthnConfig({}, config.issuer) };
 }

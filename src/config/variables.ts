@@ -1,5 +1,6 @@
 import { METRICS_VARIABLES } from './metrics.js';
 import { PAGES_VARIABLES } from './pages.js';
+import { WEBAUTHN_VARIABLES } from './webauthn.js';
 
 export interface ConfigVariable {
   name: string;
@@ -135,4 +136,5 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   ...SERVER_VARIABLES,
   ...PAGES_VARIABLES,
   ...METRICS_VARIABLES,
+  ...WEBAUTHN_VARIABLES,
 ];

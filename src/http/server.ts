@@ -13,6 +13,7 @@ import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from '../problem.js'
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerMFARoutes } from './routes/mfa.js';
+import { registerPasskeyRoutes } from './routes/passkeys.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { registerSDKRoutes } from './routes/sdk.js';
@@ -211,6 +212,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   registerAuthRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerMFARoutes(app, latchkey, names);
+  registerPasskeyRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
   registerSDKRoutes(app);
   const { clients } = latchkey;

@@ -70,6 +70,14 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     useFactorStep: (userId, id, step, at) => durable.useFactorStep(userId, id, step, at),
     deleteFactor: (userId, id) => durable.deleteFactor(userId, id),
 
+    // Passkeys: durable, like the users they sign in.
+    createPasskey: (passkey) => durable.createPasskey(passkey),
+    getPasskey: (id) => durable.getPasskey(id),
+    listPasskeys: (userId) => durable.listPasskeys(userId),
+    usePasskey: (id, use) => durable.usePasskey(id, use),
+    renamePasskey: (userId, id, name) => durable.renamePasskey(userId, id, name),
+    deletePasskey: (userId, id) => durable.deletePasskey(userId, id),
+
     // Sessions, refresh tokens, revocations and counters: hot.
     createSession: (session) => hot.createSession(session),
     getSession: (id) => hot.getSession(id),

@@ -6,6 +6,7 @@
 
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
+import type { RelyingParty } from '../factors/webauthn.js';
 import type { Logger } from '../log.js';
 import type { PasswordHasher } from '../password/hash.js';
 import type { UserPatch, UserRecord } from '../records.js';
@@ -39,6 +40,8 @@ export interface UseCaseOptions {
   factorKeys: { seal: Uint8Array; recovery: Uint8Array };
   /** The name an authenticator app shows for this server's TOTP factors. */
   totpIssuer: string;
+  /** The WebAuthn relying party of passkeys: its id, name and allowed origins. */
+  webauthn: RelyingParty;
   /** Sign-ups allowed per IP per hour. Default 20. */
   signupLimitPerHour?: number;
   /** The near cache of session and user reads (the session manager's), when on. */

@@ -12,7 +12,8 @@
  * | logout, list and revoke sessions | `sessions.ts` |
  * | change password, enable/disable a user | `account.ts` |
  * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
- * | second step of a login (challenge and code) | `second-factor.ts` |
+ * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
+ * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
@@ -32,6 +33,7 @@ import {
   createSecondFactorVerification,
   type SecondFactorInput,
 } from './second-factor.js';
+import { createPasskeyUseCases, type PasskeyUseCases } from './passkeys.js';
 import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
 import { createSessionUseCases, type SessionUseCases } from './sessions.js';
 import { createSignUp, type SignUpInput } from './signup.js';
@@ -44,7 +46,7 @@ export type { UseCaseOptions } from './context.js';
 export type { SecondFactorInput } from './second-factor.js';
 export type { TotpEnrolment } from './factors.js';
 
-export interface AuthService extends SessionUseCases, AccountUseCases, FactorUseCases {
+export interface AuthService extends SessionUseCases, AccountUseCases, FactorUseCases, PasskeyUseCases {
   signup(input: SignUpInput): Promise<UserRecord>;
   login(input: LoginInput): Promise<LoginResult>;
   /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
@@ -88,6 +90,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),
     ...createFactorUseCases(context),
+    ...createPasskeyUseCases(context),
     verifySecondFactor: createSecondFactorVerification(context),
   };
 }

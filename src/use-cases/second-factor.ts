@@ -15,9 +15,10 @@
  * @see https://pages.nist.gov/800-63-3/sp800-63b.html#throttle
  */
 
-import { LatchkeyError } from '../errors.js';
+import { isLatchkeyError, LatchkeyError } from '../errors.js';
 import { recoveryCodeHash } from '../factors/recovery-codes.js';
 import { verifyTotp } from '../factors/totp.js';
+import type { AuthenticationResponseJSON } from '../factors/webauthn.js';
 import { openSealed } from '../lib/seal.js';
 import { parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
 import type { FactorRecord, SessionMode, UserRecord } from '../records.js';
@@ -25,6 +26,7 @@ import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type LoginStep, type SignedIn } from './login.js';
+import { acceptPasskeyAssertion } from './passkey-assertion.js';
 
 export const MFA_CHALLENGE_PURPOSE = 'mfa_challenge';
 export const RECOVERY_CODE_PURPOSE = 'recovery_code';
@@ -47,6 +49,8 @@ export interface SecondFactorInput {
   challenge: string;
   code?: string | undefined;
   recoveryCode?: string | undefined;
+  /** A passkey assertion (its challenge from the passkey options), instead of a code. */
+  passkey?: AuthenticationResponseJSON | undefined;
   client: ClientInfo & { ip: string };
 }
 
@@ -124,8 +128,10 @@ export function createSecondFactorStep(context: UseCaseContext): LoginStep {
         createdAt: now,
         expiresAt: now + CHALLENGE_TTL_MS,
       });
+      const hasPasskey = (await context.store.listPasskeys(user.id)).length > 0;
       const methods = [
         ...new Set(factors.filter((f) => f.confirmedAt !== null).map((f) => f.kind)),
+        ...(hasPasskey ? ['passkey'] : []),
         'recovery_code',
       ];
       throw new LatchkeyError('mfa_required', undefined, {
@@ -207,11 +213,20 @@ export function createSecondFactorVerification(
       await putBack(data.attempts);
       throw error;
     }
-    const method = input.code !== undefined ? 'totp' : 'recovery_code';
+    const method =
+      input.code !== undefined ? 'totp' : input.passkey !== undefined ? 'passkey' : 'recovery_code';
     const accepted =
       input.code !== undefined
         ? await acceptTotpCode(context, user, input.code)
-        : input.recoveryCode !== undefined && (await acceptRecoveryCode(context, user, input.recoveryCode));
+        : input.passkey !== undefined
+          ? await acceptPasskeyAssertion(context, input.passkey, { ip: client.ip, userId: user.id }).then(
+              () => true,
+              (error: unknown) => {
+                if (isLatchkeyError(error, 'passkey_invalid')) return false;
+                throw error;
+              },
+            )
+          : input.recoveryCode !== undefined && (await acceptRecoveryCode(context, user, input.recoveryCode));
     if (!accepted) {
       await countFailure(user.id, client.ip);
       await putBack(data.attempts - 1);

@@ -23,6 +23,7 @@ export const MYSQL_TABLES = [
   'latchkey_clients',
   'latchkey_one_time_tokens',
   'latchkey_factors',
+  'latchkey_passkeys',
 ];
 
 async function withAdmin<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/errors.js';
 import { describeFactorConformance } from './conformance-factors.js';
+import { describePasskeyConformance } from './conformance-passkeys.js';
 import type { Store } from '../../src/store.js';
 import type {
   ClientRecord,
@@ -841,6 +842,7 @@ export function describeStoreConformance(
     // ---- one-time tokens ----------------------------------------------------------------------
 
     describeFactorConformance(() => store);
+    describePasskeyConformance(() => store);
 
     describe('one-time tokens', () => {
       it('consumes a token once: the first call gets the record, every later call null', async () => {

@@ -20,6 +20,7 @@ const TABLES = [
   'latchkey_clients',
   'latchkey_one_time_tokens',
   'latchkey_factors',
+  'latchkey_passkeys',
 ];
 
 describeStoreConformance(

@@ -37,6 +37,7 @@ const TABLES = [
   'latchkey_clients',
   'latchkey_one_time_tokens',
   'latchkey_factors',
+  'latchkey_passkeys',
 ];
 
 /** The Postgres dialect without its single-statement shortcuts. */

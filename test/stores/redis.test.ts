@@ -301,6 +301,38 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.consumeOneTimeToken(`ot2-${odd}`, `reset-${odd}`, T0);
   await store.deleteExpiredOneTimeTokens(now);
   await store.deleteOneTimeTokens(`user-${odd}`, `reset-${odd}`);
+
+  const factor = { userId: `user-${odd}`, kind: 'totp' as const, label: 'x', secret: 's', createdAt: T0 };
+  await store.createFactor({
+    ...factor,
+    id: `f-${odd}`,
+    lastUsedStep: null,
+    confirmedAt: null,
+    lastUsedAt: null,
+  });
+  await store.confirmFactor(`user-${odd}`, `f-${odd}`, T0 + 1);
+  await store.useFactorStep(`user-${odd}`, `f-${odd}`, 5, T0 + 2);
+  await store.listFactors(`user-${odd}`);
+  await store.deleteFactor(`user-${odd}`, `f-${odd}`);
+
+  await store.createPasskey({
+    id: `pk-${odd}`,
+    userId: `user-${odd}`,
+    publicKey: 'pk',
+    counter: 0,
+    transports: ['internal'],
+    backupEligible: false,
+    backedUp: false,
+    aaguid: '',
+    name: 'x',
+    createdAt: T0,
+    lastUsedAt: null,
+  });
+  await store.usePasskey(`pk-${odd}`, { counter: 1, backedUp: false, at: T0 + 1 });
+  await store.renamePasskey(`user-${odd}`, `pk-${odd}`, 'y');
+  await store.getPasskey(`pk-${odd}`);
+  await store.listPasskeys(`user-${odd}`);
+  await store.deletePasskey(`user-${odd}`, `pk-${odd}`);
 }
 
 // ---- the suites ----------------------------------------------------------------------------------

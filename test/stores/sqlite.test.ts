@@ -41,6 +41,7 @@ const TABLES = [
   'latchkey_clients',
   'latchkey_one_time_tokens',
   'latchkey_factors',
+  'latchkey_passkeys',
 ];
 
 /** The SQLite dialect without its single-statement shortcuts. */

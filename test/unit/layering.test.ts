@@ -99,6 +99,19 @@ describe('layering: the core knows no framework and no driver', () => {
     }
   });
 
+  it('the WebAuthn library is imported only by factors/webauthn.ts (a pure library the core may use)', () => {
+    const importers = listSources(SRC)
+      .filter((file) =>
+        imports(file).some(({ specifier }) => packageName(specifier) === '@simplewebauthn/server'),
+      )
+      .map((file) => relative(SRC, file));
+    expect(importers).toEqual(['factors/webauthn.ts']);
+    // Pure: it reaches no framework, no driver and no page package.
+    const packages = reachablePackages(join(SRC, 'factors/webauthn.ts'), { dynamic: true });
+    for (const banned of [...DRIVERS, ...FRAMEWORKS, ...PAGE_PACKAGES])
+      expect(packages.get(banned)).toBeUndefined();
+  });
+
   it('the template library and the User-Agent parser are imported only in http/pages/', () => {
     const pageFiles = listSources(SRC).filter((file) => relative(SRC, file).startsWith(PAGE_ROOM));
     expect(pageFiles.some((file) => file.endsWith('.tsx'))).toBe(true);

@@ -12,6 +12,8 @@ import { authenticateRequest } from '../authenticate.js';
 import type { CookieNames } from '../auth-cookies.js';
 import { clientInfo } from '../client-info.js';
 import { signedInSender } from '../signed-in.js';
+import type { AuthenticationResponseJSON } from '../../factors/webauthn.js';
+import { assertionSchema } from './passkeys.js';
 
 const noNul = '^[^\\u0000]*$';
 const code = { type: 'string', minLength: 1, maxLength: 16, pattern: noNul } as const;
@@ -58,10 +60,18 @@ const verifySchema = {
       challenge: { type: 'string', minLength: 1, maxLength: 200, pattern: noNul },
       code,
       recovery_code: recoveryCode,
+      passkey: assertionSchema,
     },
-    oneOf: [{ required: ['code'] }, { required: ['recovery_code'] }],
+    oneOf: [{ required: ['code'] }, { required: ['recovery_code'] }, { required: ['passkey'] }],
   },
 } as const;
+
+type VerifyBody = {
+  challenge: string;
+  code?: string;
+  recovery_code?: string;
+  passkey?: AuthenticationResponseJSON;
+};
 
 /** A factor as the owner sees it: never its secret. */
 function factorDocument(factor: FactorRecord): Record<string, unknown> {
@@ -129,17 +139,14 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
     },
   );
 
-  app.post<{ Body: { challenge: string; code?: string; recovery_code?: string } }>(
-    '/v1/mfa/verify',
-    { schema: verifySchema },
-    async (request, reply) => {
-      const signedIn = await auth.verifySecondFactor({
-        challenge: request.body.challenge,
-        code: request.body.code,
-        recoveryCode: request.body.recovery_code,
-        client: clientInfo(request),
-      });
-      return sendSignedIn(reply, signedIn);
-    },
-  );
+  app.post<{ Body: VerifyBody }>('/v1/mfa/verify', { schema: verifySchema }, async (request, reply) => {
+    const signedIn = await auth.verifySecondFactor({
+      challenge: request.body.challenge,
+      code: request.body.code,
+      recoveryCode: request.body.recovery_code,
+      passkey: request.body.passkey,
+      client: clientInfo(request),
+    });
+    return sendSignedIn(reply, signedIn);
+  });
 }

@@ -15,6 +15,7 @@ import { createMemoryClients } from './clients.js';
 import { createMemoryCounters } from './counters.js';
 import { createMemoryFactors } from './factors.js';
 import { createMemoryOneTimeTokens } from './one-time-tokens.js';
+import { createMemoryPasskeys } from './passkeys.js';
 import { createMemoryRefreshTokens } from './refresh-tokens.js';
 import { createMemoryRevocations } from './revocations.js';
 import { createMemoryRunner } from './runner.js';
@@ -69,5 +70,6 @@ export function createMemoryStore(): Store {
     ...createMemoryCounters(run),
     ...createMemoryOneTimeTokens(run),
     ...createMemoryFactors(run),
+    ...createMemoryPasskeys(run),
   };
 }

@@ -29,6 +29,8 @@
  * | `P:{ots:<subject>}:<purpose>` | set | the ids of the subject's one-time tokens for this purpose (4) |
  * | `P:{sweep}:one-time-tokens` | zset  | one-time token ids scored by `expiresAt`, for the sweep (4) |
  * | `P:{u:<uid>}:factors`      | hash   | the user's second factors, 1 to 3 fields each (`./factors.ts`) |
+ * | `P:{pk:<credentialId>}`    | hash   | a passkey, by its credential id: `o` user, `r`, `n`, `u` (`./passkeys.ts`) |
+ * | `P:{u:<uid>}:passkeys`     | set    | the credential ids of the user's passkeys                  |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
@@ -90,6 +92,7 @@ import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
 import { createRedisOneTimeTokens } from './one-time-tokens.js';
 import { createRedisFactors } from './factors.js';
+import { createRedisPasskeys } from './passkeys.js';
 import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
 import { createRedisSessions } from './sessions.js';
@@ -194,6 +197,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisCounters(context),
     ...createRedisOneTimeTokens(context),
     ...createRedisFactors(context),
+    ...createRedisPasskeys(context),
   };
   return withStoreTransfer(store, createRedisTransfer(context));
 }

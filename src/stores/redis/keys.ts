@@ -41,6 +41,8 @@ export interface RedisKeys {
   oneTimeTokensOf(subject: string, purpose: string): string;
   readonly oneTimeTokenSweep: string;
   factors(userId: string): string;
+  passkey(credentialId: string): string;
+  passkeysOf(userId: string): string;
 }
 
 /**
@@ -71,5 +73,7 @@ export function redisKeys(prefix: string): RedisKeys {
     oneTimeTokensOf: (subject, purpose) => `${prefix}:{ots:${tagged(subject)}}:${purpose}`,
     oneTimeTokenSweep: `${prefix}:{sweep}:one-time-tokens`,
     factors: (userId) => `${prefix}:{u:${tagged(userId)}}:factors`,
+    passkey: (credentialId) => `${prefix}:{pk:${tagged(credentialId)}}`,
+    passkeysOf: (userId) => `${prefix}:{u:${tagged(userId)}}:passkeys`,
   };
 }

@@ -16,6 +16,7 @@ export {
   indexOneTimeToken,
   sweepOneTimeToken,
 } from './one-time-token-scripts.js';
+export { deletePasskey, renamePasskey, usePasskey } from './passkey-scripts.js';
 export { createRefreshToken, rotateRefreshToken } from './refresh-token-scripts.js';
 export { addRevocation, deleteExpiredRevocations, listRevocations } from './revocation-scripts.js';
 export { revokeSession, sweepSession, touchSession } from './session-scripts.js';

@@ -22,6 +22,7 @@ import type { SqlDialect } from './dialect.js';
 import { postgresDialect } from './dialects/postgres.js';
 import { createOneTimeTokenStore } from './one-time-tokens.js';
 import { createFactorStore } from './factors.js';
+import { createPasskeyStore } from './passkeys.js';
 import { createRefreshTokenStore } from './refresh-tokens.js';
 import { createRevocationStore } from './revocations.js';
 import { createSessionStore } from './sessions.js';
@@ -69,6 +70,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createCounterStore(context),
     ...createOneTimeTokenStore(context),
     ...createFactorStore(context),
+    ...createPasskeyStore(context),
   };
   return withStoreTransfer(store, createSqlTransfer(context));
 }
