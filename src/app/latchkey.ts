@@ -10,6 +10,8 @@ import type { LatchkeyConfig } from '../config/config.js';
 import { createKeyring, type Keyring } from '../keys/keyring.js';
 import { deriveKey } from '../lib/secrets.js';
 import { createLogger, type Logger } from '../log.js';
+import { createOutbox, type Outbox } from '../outbox/outbox.js';
+import type { MailTransport } from '../outbox/transport.js';
 import { createPasswordHasher, type PasswordHasher } from '../password/hash.js';
 import { createRevocationRecorder, type RevocationRecorder } from '../revocation/revocations.js';
 import type { SessionCache } from '../session/session-cache.js';
@@ -21,6 +23,7 @@ import { createAccessTokenService, type AccessTokenServiceWithVerifier } from '.
 import { createRefreshTokenManager, type RefreshTokenManager } from '../token/refresh-tokens.js';
 import { createAuthService, type AuthService } from '../use-cases/index.js';
 import type { RevocationFeed } from '../verify/feed.js';
+import { createMailWorker, type MailWorker, type MailWorkerOptions } from './mail-worker.js';
 import { createMaintenance } from './maintenance.js';
 import { connectSessionCache, createConfiguredSessionCache } from './session-cache.js';
 
@@ -42,6 +45,10 @@ export interface Latchkey {
   /** The near cache of session and user reads (`LATCHKEY_SESSION_CACHE`), or null when off. */
   sessionCache: SessionCache | null;
   csrfKey: Buffer;
+  /** Queues mails (with their tokens) in the store. */
+  outbox: Outbox;
+  /** Sends queued mails; started by {@link startBackgroundTasks}. */
+  mailWorker: MailWorker;
   /** Runs periodic work (sweeping, key rotation) until `close()`. */
   startBackgroundTasks(): void;
   /** Sweeps expired sessions, revocations and one-time tokens, and maintains keys, once. */
@@ -64,6 +71,12 @@ export interface CreateLatchkeyOptions {
    * PGlite) and stays off otherwise.
    */
   sessionCacheFeed?: RevocationFeed;
+  /** Where mails go (default: from the configuration, SMTP or the outbox directory). */
+  mailTransport?: MailTransport;
+  /** Timing of the mail worker (tests shorten it). */
+  mailWorker?: Partial<
+    Pick<MailWorkerOptions, 'pollIntervalMs' | 'leaseMs' | 'retryDelayMs' | 'maxRetryDelayMs'>
+  >;
 }
 
 function sessionPolicies(config: LatchkeyConfig): Record<'cookie' | 'token' | 'hybrid', SessionPolicy> {
@@ -132,6 +145,26 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     logger,
     limits: { clientRefreshes: config.refreshLimitPerClient, familyRefreshes: config.refreshLimitPerSession },
   });
+  // Loaded only when needed, so that embedding Latchkey with its own transport never loads nodemailer.
+  const mailTransport =
+    options.mailTransport ?? (await import('../mail/index.js')).createConfiguredTransport(config);
+  const mailWorker = createMailWorker({
+    store,
+    // The outbox is built next; the worker opens mails only once it runs.
+    outbox: { open: (mail) => outbox.open(mail) },
+    transport: mailTransport,
+    clock,
+    logger,
+    ...options.mailWorker,
+  });
+  const outbox = createOutbox({
+    store,
+    clock,
+    logger,
+    key: deriveKey(master, 'mail'),
+    productName: config.mail.productName,
+    onQueued: () => mailWorker.kick(),
+  });
   const auth = createAuthService({
     store,
     clock,
@@ -163,10 +196,17 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clients,
     sessionCache,
     csrfKey,
+    outbox,
+    mailWorker,
     maintain: () => maintenance.run(),
-    startBackgroundTasks: () => maintenance.start(config.sweepInterval),
+    startBackgroundTasks: () => {
+      maintenance.start(config.sweepInterval);
+      mailWorker.start();
+    },
     async close() {
       maintenance.stop();
+      await mailWorker.stop();
+      await mailTransport.close();
       if (sessionCache !== null) await feed?.close();
       await store.close();
     },

@@ -1,5 +1,6 @@
 import { parseDuration } from './duration.js';
 import { boolean, ConfigError, count, duration, list, origin, read, type Env } from './env.js';
+import { loadMailConfig, type MailConfig } from './mail.js';
 import type { KeyAlgorithm } from '../records.js';
 
 /** What `LATCHKEY_STORE` may say. */
@@ -58,6 +59,8 @@ export interface LatchkeyConfig {
   /** Send cookies without `Secure` and without the `__Host-` prefix: only for plain-HTTP development. */
   insecureCookies: boolean;
   sweepInterval: number;
+  /** Mail, and the flows that send it (`./mail.ts`). */
+  mail: MailConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -186,6 +189,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     logLevel,
     insecureCookies: boolean(env, 'LATCHKEY_INSECURE_COOKIES', false),
     sweepInterval: 5 * 60_000,
+    mail: loadMailConfig(env, issuer),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(

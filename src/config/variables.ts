@@ -1,3 +1,5 @@
+import { MAIL_VARIABLES } from './mail.js';
+
 export interface ConfigVariable {
   name: string;
   default: string;
@@ -126,4 +128,4 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
  * Every documented environment variable. A feature with settings of its own keeps them in its own
  * module of this folder (its variables and its loader) and adds its list here.
  */
-export const CONFIG_VARIABLES: readonly ConfigVariable[] = [...SERVER_VARIABLES];
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [...SERVER_VARIABLES, ...MAIL_VARIABLES];

@@ -22,6 +22,7 @@ export const MYSQL_TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_mails',
 ];
 
 async function withAdmin<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {

@@ -19,6 +19,7 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from '../../src/records.js';
+import { describeMailConformance } from './mail-conformance.js';
 
 /** How a test file provides its store. */
 export interface StoreConformanceSetup {
@@ -55,6 +56,7 @@ function user(overrides: Partial<UserRecord> = {}): UserRecord {
     roles: ['member'],
     createdAt: T0,
     updatedAt: T0,
+    emailVerifiedAt: null,
     ...overrides,
   };
 }
@@ -809,6 +811,10 @@ export function describeStoreConformance(
         });
       });
     });
+
+    // ---- the mail outbox -----------------------------------------------------------------------
+
+    describeMailConformance(() => store);
 
     // ---- one-time tokens ----------------------------------------------------------------------
 

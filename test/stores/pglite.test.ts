@@ -19,6 +19,7 @@ const TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_mails',
 ];
 
 describeStoreConformance(

@@ -36,6 +36,7 @@ const TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_mails',
 ];
 
 /** The Postgres dialect without its single-statement shortcuts. */
@@ -246,6 +247,7 @@ describeWithServices('postgres+redis composite store', [postgresProblem, redisPr
         roles: [],
         createdAt: now,
         updatedAt: now,
+        emailVerifiedAt: null,
       });
       await store.createSession({
         id: 'split-session',

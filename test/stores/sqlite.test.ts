@@ -40,6 +40,7 @@ const TABLES = [
   'latchkey_counters',
   'latchkey_clients',
   'latchkey_one_time_tokens',
+  'latchkey_mails',
 ];
 
 /** The SQLite dialect without its single-statement shortcuts. */
@@ -102,6 +103,7 @@ const USER = {
   roles: ['admin', 'ünïcode "quoted"'],
   createdAt: T0,
   updatedAt: T0,
+  emailVerifiedAt: null,
 };
 
 describe('the SQLite client', () => {
@@ -193,7 +195,7 @@ describe('sqlite store on a file', () => {
     await expect(refused).rejects.toThrow(/pending migrations \(0001_init, .*LATCHKEY_MIGRATE is false/);
     const client = createSQLiteClient(openSQLiteDatabase({ path }));
     try {
-      expect(await pendingMigrations(client, { dialect: sqliteDialect })).toHaveLength(4);
+      expect(await pendingMigrations(client, { dialect: sqliteDialect })).toHaveLength(5);
     } finally {
       await client.close();
     }

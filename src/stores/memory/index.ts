@@ -13,6 +13,7 @@
 import type { Store } from '../../store.js';
 import { createMemoryClients } from './clients.js';
 import { createMemoryCounters } from './counters.js';
+import { createMemoryMails } from './mails.js';
 import { createMemoryOneTimeTokens } from './one-time-tokens.js';
 import { createMemoryRefreshTokens } from './refresh-tokens.js';
 import { createMemoryRevocations } from './revocations.js';
@@ -40,6 +41,7 @@ export function createMemoryStore(): Store {
   const runner = createMemoryRunner();
   const { run } = runner;
   const sessionState = createSessionState();
+  const oneTimeTokens = createMemoryOneTimeTokens(run);
 
   return {
     kind: 'memory',
@@ -60,6 +62,7 @@ export function createMemoryStore(): Store {
     ...createMemoryRevocations(run),
     ...createMemoryClients(run),
     ...createMemoryCounters(run),
-    ...createMemoryOneTimeTokens(run),
+    ...oneTimeTokens.store,
+    ...createMemoryMails(run, oneTimeTokens.writes),
   };
 }

@@ -56,6 +56,7 @@ export function createMemoryUsers(run: RunOperation): UserStore {
         if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
         if (patch.status !== undefined) user.status = patch.status;
         if (patch.roles !== undefined) user.roles = [...patch.roles];
+        if (patch.emailVerifiedAt !== undefined) user.emailVerifiedAt = patch.emailVerifiedAt;
         user.updatedAt = patch.updatedAt;
         return true;
       });

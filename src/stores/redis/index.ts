@@ -28,6 +28,10 @@
  * | `P:{ot:<id>}`              | string | a one-time token: `[purpose, subject, data, createdAt, expiresAt]` (4) |
  * | `P:{ots:<subject>}:<purpose>` | set | the ids of the subject's one-time tokens for this purpose (4) |
  * | `P:{sweep}:one-time-tokens` | zset  | one-time token ids scored by `expiresAt`, for the sweep (4) |
+ * | `P:{mail}:m:<id>`          | hash   | a queued or settled mail (`./mails.ts`)                   |
+ * | `P:{mail}:due`             | zset   | queued mail ids scored by `nextAttemptAt`                 |
+ * | `P:{mail}:all`             | zset   | every mail id scored by `createdAt` (listing)             |
+ * | `P:{mail}:exp`             | zset   | settled mail ids scored by `expiresAt`, for the sweep     |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
@@ -86,6 +90,7 @@ import { createRedisClients } from './clients.js';
 import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient } from './connection.js';
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
+import { createRedisMails } from './mails.js';
 import { createRedisOneTimeTokens } from './one-time-tokens.js';
 import { createRedisRefreshTokens } from './refresh-tokens.js';
 import { createRedisRevocations } from './revocations.js';
@@ -187,5 +192,6 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisClients(context),
     ...createRedisCounters(context),
     ...createRedisOneTimeTokens(context),
+    ...createRedisMails(context),
   };
 }

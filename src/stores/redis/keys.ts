@@ -40,6 +40,10 @@ export interface RedisKeys {
   oneTimeToken(id: string): string;
   oneTimeTokensOf(subject: string, purpose: string): string;
   readonly oneTimeTokenSweep: string;
+  mail(id: string): string;
+  readonly mailsDue: string;
+  readonly mailsByCreation: string;
+  readonly mailSweep: string;
 }
 
 /**
@@ -69,5 +73,10 @@ export function redisKeys(prefix: string): RedisKeys {
     oneTimeToken: (id) => `${prefix}:{ot:${tagged(id)}}`,
     oneTimeTokensOf: (subject, purpose) => `${prefix}:{ots:${tagged(subject)}}:${purpose}`,
     oneTimeTokenSweep: `${prefix}:{sweep}:one-time-tokens`,
+    // The whole outbox shares one slot, so that each of its scripts runs on one key set.
+    mail: (id) => `${prefix}:{mail}:m:${id}`,
+    mailsDue: `${prefix}:{mail}:due`,
+    mailsByCreation: `${prefix}:{mail}:all`,
+    mailSweep: `${prefix}:{mail}:exp`,
   };
 }

@@ -30,6 +30,9 @@ function encodeUser(user: UserRecord): string[] {
     String(user.createdAt),
     'updatedAt',
     String(user.updatedAt),
+    // Empty while unverified: a hash field cannot hold null.
+    'emailVerifiedAt',
+    user.emailVerifiedAt === null ? '' : String(user.emailVerifiedAt),
   ];
 }
 
@@ -53,6 +56,11 @@ function decodeUser(hash: Record<string, string>): UserRecord | null {
     roles,
     createdAt: requiredNumber(hash.createdAt, what),
     updatedAt: requiredNumber(hash.updatedAt, what),
+    // Absent in users written before verification existed.
+    emailVerifiedAt:
+      hash.emailVerifiedAt === undefined || hash.emailVerifiedAt === ''
+        ? null
+        : requiredNumber(hash.emailVerifiedAt, what),
   };
 }
 
@@ -97,6 +105,9 @@ async function updateUser(context: RedisContext, id: string, patch: UserPatch): 
   if (patch.passwordHash !== undefined) fields.push('passwordHash', patch.passwordHash);
   if (patch.status !== undefined) fields.push('status', patch.status);
   if (patch.roles !== undefined) fields.push('roles', JSON.stringify(patch.roles));
+  if (patch.emailVerifiedAt !== undefined) {
+    fields.push('emailVerifiedAt', patch.emailVerifiedAt === null ? '' : String(patch.emailVerifiedAt));
+  }
   return (await context.runScript(updateHashIfExists, [context.keys.user(id)], fields)) === 1;
 }
 

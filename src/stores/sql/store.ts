@@ -19,6 +19,7 @@ import { createSqlContext } from './context.js';
 import { createCounterStore } from './counters.js';
 import type { SqlDialect } from './dialect.js';
 import { postgresDialect } from './dialects/postgres.js';
+import { createMailStore } from './mails.js';
 import { createOneTimeTokenStore } from './one-time-tokens.js';
 import { createRefreshTokenStore } from './refresh-tokens.js';
 import { createRevocationStore } from './revocations.js';
@@ -65,5 +66,6 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createClientStore(context),
     ...createCounterStore(context),
     ...createOneTimeTokenStore(context),
+    ...createMailStore(context),
   };
 }
