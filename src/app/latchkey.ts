@@ -19,6 +19,7 @@ import { createSessionManager, type SessionManager, type SessionPolicy } from '.
 import type { Store } from '../store.js';
 import { createCredentialThrottle } from '../throttle/credential-throttle.js';
 import { createLoginThrottle } from '../throttle/login-throttle.js';
+import { createMailThrottle } from '../throttle/mail-throttle.js';
 import { createAccessTokenService, type AccessTokenServiceWithVerifier } from '../token/access-tokens.js';
 import { createRefreshTokenManager, type RefreshTokenManager } from '../token/refresh-tokens.js';
 import { createAuthService, type AuthService } from '../use-cases/index.js';
@@ -178,6 +179,13 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     revocations,
     csrfKey,
     cache,
+    mail: {
+      outbox,
+      throttle: createMailThrottle({ counters: store, clock }),
+      settings: config.mail,
+      baseURL: config.issuer,
+      codeKey: deriveKey(master, 'signin-code'),
+    },
   });
   const clients = createClientService({ store, clock, config, keyring });
   const maintenance = createMaintenance({ store, keyring, clock, logger });

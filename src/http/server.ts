@@ -10,6 +10,7 @@ import { checkRequestOrigin, isUnsafeMethod } from '../csrf/csrf.js';
 import { LatchkeyError } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from '../problem.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerRecoveryRoutes } from './routes/recovery.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
@@ -159,6 +160,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   });
 
   registerAuthRoutes(app, latchkey, names);
+  registerRecoveryRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
   const { clients } = latchkey;

@@ -11,12 +11,24 @@
  * | refresh (body or hybrid cookie) | `refresh.ts` |
  * | logout, list and revoke sessions | `sessions.ts` |
  * | change password, enable/disable a user | `account.ts` |
+ * | forgot and reset password | `recovery.ts` |
+ * | email verification, private sign-up | `verification.ts` |
+ * | sign-in links and codes | `signin-link.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
 import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
-import { createLogin, type LoginInput, type LoginResult, type LoginStep } from './login.js';
+import {
+  ACTIVE_ACCOUNT_STEP,
+  createLogin,
+  type LoginInput,
+  type LoginResult,
+  type LoginStep,
+} from './login.js';
+import { createRecoveryUseCases, type RecoveryUseCases } from './recovery.js';
+import { createSignInLinkUseCases, type SignInLinkUseCases } from './signin-link.js';
+import { createVerificationUseCases, verifiedEmailStep, type VerificationUseCases } from './verification.js';
 import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
 import { createSessionUseCases, type SessionUseCases } from './sessions.js';
 import { createSignUp, type SignUpInput } from './signup.js';
@@ -27,8 +39,17 @@ export type { LoginInput, LoginResult, LoginStep, SignedIn } from './login.js';
 export type { RefreshInput, RefreshResult } from './refresh.js';
 export type { UseCaseOptions } from './context.js';
 
-export interface AuthService extends SessionUseCases, AccountUseCases {
+export interface AuthService
+  extends
+    SessionUseCases,
+    AccountUseCases,
+    RecoveryUseCases,
+    SignInLinkUseCases,
+    Omit<VerificationUseCases, 'signUpPrivately'> {
+  /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
+  /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
+  signupPrivately(input: SignUpInput): Promise<void>;
   login(input: LoginInput): Promise<LoginResult>;
   /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
   authenticateSessionToken(token: string, ip: string): Promise<Principal>;
@@ -53,15 +74,26 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const context = createUseCaseContext(options);
   const authenticate = createAuthenticator(context);
   const sessions = createSessionUseCases(context);
+  const signUp = createSignUp(context);
+  const verification = createVerificationUseCases(context);
+  const verificationSetting = options.mail?.settings.emailVerification ?? 'off';
+  const steps = options.loginSteps ?? [
+    ACTIVE_ACCOUNT_STEP,
+    verifiedEmailStep(verificationSetting === 'required'),
+  ];
   return {
     ...sessions,
     ...createAccountUseCases(context),
-    signup: createSignUp(context),
-    login: createLogin(context, {
-      authenticate,
-      sessions,
-      ...(options.loginSteps === undefined ? {} : { steps: options.loginSteps }),
-    }),
+    ...createRecoveryUseCases(context),
+    ...createSignInLinkUseCases(context),
+    ...verification,
+    async signup(input) {
+      const user = await signUp(input);
+      if (verificationSetting !== 'off') await verification.sendVerification(user);
+      return user;
+    },
+    signupPrivately: (input) => verification.signUpPrivately(input, signUp),
+    login: createLogin(context, { authenticate, sessions, steps }),
     authenticateSessionToken: (token, ip) => authenticate.sessionToken(token, ip),
     authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),

@@ -75,6 +75,44 @@ function csrfHeader(request: FastifyRequest): string | undefined {
   return typeof header === 'string' ? header : undefined;
 }
 
+/**
+ * Answers a sign-in (a login, a renewed session) in its session's mode: the session cookie, the
+ * token response, or the hybrid cookies; the CSRF token for the cookie modes; `extra` cookies
+ * (the device cookie) alongside.
+ */
+export function sendSignedInAnswer(
+  reply: FastifyReply,
+  latchkey: Latchkey,
+  names: CookieNames,
+  result: SignedIn,
+  extra: string[] = [],
+): FastifyReply {
+  const { clock, csrfKey } = latchkey;
+  const user = publicUser(result.user);
+  const session = sessionSummary(result.session);
+  const { mode } = result.session;
+  if (mode === 'cookie') {
+    void reply.header('set-cookie', [
+      sessionCookie(names, result.sessionToken, result.session, clock()),
+      ...extra,
+    ]);
+    return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
+  }
+  const { accessToken, refreshToken } = result;
+  if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
+  if (mode === 'hybrid') {
+    setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), extra);
+    return reply.send({
+      user,
+      session,
+      csrf_token: createCSRFToken(csrfKey, result.session.id),
+      expires_in: accessToken.expiresIn,
+    });
+  }
+  if (extra.length > 0) void reply.header('set-cookie', extra);
+  return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
+}
+
 export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
   const { auth, clock, csrfKey } = latchkey;
 
@@ -82,41 +120,18 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     '/v1/signup',
     { schema: signupSchema },
     async (request, reply) => {
+      if (latchkey.config.mail.emailVerification === 'required') {
+        // The same answer whether or not the address has an account (see docs/choosing-a-mode.md).
+        await auth.signupPrivately({ ...request.body, ip: request.ip });
+        return reply.code(202).send({ status: 'verification_sent' });
+      }
       const user = await auth.signup({ ...request.body, ip: request.ip });
       return reply.code(201).send({ user: publicUser(user) });
     },
   );
 
-  /**
-   * Answers a sign-in (a login, a renewed session) in its session's mode: the session cookie, the
-   * token response, or the hybrid cookies; the CSRF token for the cookie modes; `extra` cookies
-   * (the device cookie) alongside.
-   */
-  function sendSignedIn(reply: FastifyReply, result: SignedIn, extra: string[] = []): FastifyReply {
-    const user = publicUser(result.user);
-    const session = sessionSummary(result.session);
-    const { mode } = result.session;
-    if (mode === 'cookie') {
-      void reply.header('set-cookie', [
-        sessionCookie(names, result.sessionToken, result.session, clock()),
-        ...extra,
-      ]);
-      return reply.send({ user, session, csrf_token: createCSRFToken(csrfKey, result.session.id) });
-    }
-    const { accessToken, refreshToken } = result;
-    if (accessToken === null || refreshToken === null) throw new LatchkeyError('internal_error');
-    if (mode === 'hybrid') {
-      setHybridCookies(reply, names, { accessToken, refreshToken, session: result.session }, clock(), extra);
-      return reply.send({
-        user,
-        session,
-        csrf_token: createCSRFToken(csrfKey, result.session.id),
-        expires_in: accessToken.expiresIn,
-      });
-    }
-    if (extra.length > 0) void reply.header('set-cookie', extra);
-    return reply.send({ ...tokenResponse({ accessToken, refreshToken }), user, session });
-  }
+  const sendSignedIn = (reply: FastifyReply, result: SignedIn, extra: string[] = []): FastifyReply =>
+    sendSignedInAnswer(reply, latchkey, names, result, extra);
 
   app.post<{ Body: { email: string; password: string; mode?: SessionMode; remember?: boolean } }>(
     '/v1/login',
