@@ -56,7 +56,7 @@ describe('the latchkey command', () => {
     const migrated = cli('migrate');
     expect(migrated).toMatchObject({ status: 0 });
     expect(migrated.stdout).toContain(
-      'sqlite: applied 4 migration(s): 0001_init, 0002_clients, 0003_one_time_tokens, 0004_session_persistence',
+      'sqlite: applied 5 migration(s): 0001_init, 0002_clients, 0003_one_time_tokens, 0004_session_persistence, 0005_mail',
     );
     expect(cli('migrate').stdout).toContain('sqlite: no pending migrations');
     const core = await openCore();
@@ -159,7 +159,7 @@ describe('the latchkey command', () => {
     try {
       const migrated = cliIn(dir, { LATCHKEY_STORE: 'pglite' }, 'migrate');
       expect(migrated).toMatchObject({ status: 0 });
-      expect(migrated.stdout).toContain('pglite: applied 4 migration(s)');
+      expect(migrated.stdout).toContain('pglite: applied 5 migration(s)');
       const users = cliIn(dir, { LATCHKEY_STORE: 'pglite' }, 'users', 'list');
       expect(users).toMatchObject({ status: 0 });
       expect(users.stdout).toContain('(none)');
@@ -179,4 +179,42 @@ describe('the latchkey command', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: latchkey');
   }, 120_000);
+});
+
+describe('latchkey mail and the mail commands of users', () => {
+  it('lists the outbox, shows a mail, verifies a user and prints a reset link', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-mail-cli-'));
+    try {
+      const config = defaultConfig({ dataDir: dir, logLevel: 'silent' });
+      const core = await createLatchkey({
+        config,
+        store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
+        secret: SECRET,
+        logger: createLogger({ level: 'silent' }),
+        hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
+      });
+      await core.auth.signup({ email: 'carol@example.com', password: PASSWORD, ip: '127.0.0.1' });
+      await core.auth.forgotPassword({ email: 'carol@example.com', ip: '127.0.0.1' });
+      await core.close();
+
+      const list = cliIn(dir, {}, 'mail', 'list');
+      expect(list.status).toBe(0);
+      expect(list.stdout).toMatch(/password_reset\s+carol@example\.com\s+queued/);
+      expect(cliIn(dir, {}, 'mail', 'list', '--failed').stdout).toContain('(none)');
+      const id = /^(\S+)\s+password_reset/m.exec(list.stdout)?.[1] ?? '';
+      const shown = cliIn(dir, {}, 'mail', 'show', id);
+      expect(shown.status).toBe(0);
+      expect(shown.stdout).toContain('Subject: Reset your Latchkey password');
+      expect(shown.stdout).toMatch(/http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}/);
+
+      expect(cliIn(dir, {}, 'users', 'verify', 'carol@example.com').stdout).toContain(
+        'carol@example.com is verified',
+      );
+      const link = cliIn(dir, {}, 'users', 'reset-link', 'carol@example.com');
+      expect(link.stdout).toMatch(/^http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}$/m);
+      expect(cliIn(dir, {}, 'users', 'reset-link', 'nobody@example.com').status).not.toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

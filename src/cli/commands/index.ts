@@ -1,8 +1,15 @@
 import { clientsCommand } from './clients.js';
 import type { Command } from './command.js';
 import { keysCommand } from './keys.js';
+import { mailCommand } from './mail.js';
 import { sessionsCommand } from './sessions.js';
 import { usersCommand } from './users.js';
 
 /** Every command group besides `serve`, `migrate` and `bench`, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [usersCommand, sessionsCommand, clientsCommand, keysCommand];
+export const COMMANDS: readonly Command[] = [
+  usersCommand,
+  sessionsCommand,
+  clientsCommand,
+  keysCommand,
+  mailCommand,
+];
