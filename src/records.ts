@@ -156,6 +156,8 @@ export interface OneTimeTokenRecord {
 }
 
 export interface UserPatch {
+  /** A new normalized email; the store refuses one that another user has (`email_taken`). */
+  email?: string;
   passwordHash?: string;
   status?: UserStatus;
   roles?: string[];

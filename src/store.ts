@@ -31,7 +31,10 @@ export interface UserStore {
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByEmail(email: string): Promise<UserRecord | null>;
-  /** Returns false when no such user. */
+  /**
+   * Returns false when no such user. A patch with `email` is **atomic** on email, like
+   * `createUser`: it rejects with `email_taken` (and changes nothing) when another user has it.
+   */
   updateUser(id: string, patch: UserPatch): Promise<boolean>;
   /** Ordered by email; `after` is the last email of the previous page. */
   listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]>;

@@ -14,6 +14,7 @@
  * | forgot and reset password | `recovery.ts` |
  * | email verification, private sign-up | `verification.ts` |
  * | sign-in links and codes | `signin-link.ts` |
+ * | email change | `email-change.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
@@ -26,6 +27,7 @@ import {
   type LoginResult,
   type LoginStep,
 } from './login.js';
+import { createEmailChangeUseCases, type EmailChangeUseCases } from './email-change.js';
 import { createRecoveryUseCases, type RecoveryUseCases } from './recovery.js';
 import { createSignInLinkUseCases, type SignInLinkUseCases } from './signin-link.js';
 import { createVerificationUseCases, verifiedEmailStep, type VerificationUseCases } from './verification.js';
@@ -45,6 +47,7 @@ export interface AuthService
     AccountUseCases,
     RecoveryUseCases,
     SignInLinkUseCases,
+    EmailChangeUseCases,
     Omit<VerificationUseCases, 'signUpPrivately'> {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
@@ -86,6 +89,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     ...createAccountUseCases(context),
     ...createRecoveryUseCases(context),
     ...createSignInLinkUseCases(context),
+    ...createEmailChangeUseCases(context),
     ...verification,
     async signup(input) {
       const user = await signUp(input);

@@ -160,7 +160,7 @@ describeWithServices('three nodes sharing one MariaDB', [await probeMySQL()], ()
         /exited with 1:[\s\S]*pending migrations \(0001_init[^)]*\)[^\n]*run `latchkey migrate`/,
       );
       const first = await timed('latchkey migrate', () => runCLI(['migrate'], env()));
-      expect(first.output).toMatch(/mysql: applied 4 migration\(s\): 0001_init, 0002_clients/);
+      expect(first.output).toMatch(/mysql: applied 5 migration\(s\): 0001_init, 0002_clients/);
       expect(first.code).toBe(0);
       const second = await runCLI(['migrate'], env());
       expect(second.output).toContain('mysql: no pending migrations');
@@ -309,7 +309,7 @@ describeWithServices('a node on MySQL and Redis', [await probeMySQL(), await pro
         LOG_LEVEL: 'info',
       };
       const migrated = await runCLI(['migrate'], env);
-      expect(migrated.output).toMatch(/mysql\+redis: applied 4 migration\(s\)/);
+      expect(migrated.output).toMatch(/mysql\+redis: applied 5 migration\(s\)/);
       server = await timed('start a mysql+redis node', () => startServer(env, { timeoutMs: 60_000 }));
       const base = server.url;
       expect((await request(`${base}/healthz`)).body.store).toBe('mysql+redis');

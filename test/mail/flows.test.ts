@@ -184,6 +184,60 @@ describe('mail flows over SMTP', () => {
   });
 });
 
+describe('email change over SMTP', () => {
+  beforeEach(async () => {
+    smtp = await startSMTPServer();
+    t = await createAppOn({
+      transport: createSMTPTransport({
+        url: `smtp://127.0.0.1:${smtp.port}`,
+        from: 'x <no-reply@example.test>',
+      }),
+    });
+  });
+  afterEach(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  it('mails the new address, changes on confirm, tells the old one; a cookie session needs its CSRF token', async () => {
+    const access = await signUpAndLogin();
+    const cookieLogin = await post('/v1/login', { email: 'ada@example.com', password: PASSWORD });
+    const session = cookieLogin.cookies.find((c) => c.name.endsWith('latchkey_session'));
+    const noCSRF = await t.app.inject({
+      method: 'POST',
+      url: '/v1/email/change',
+      payload: { email: 'ada@new.example', password: PASSWORD },
+      headers: { origin: ISSUER },
+      cookies: { [session?.name ?? '']: session?.value ?? '' },
+    });
+    expect(noCSRF.statusCode).toBe(403);
+    const bearer = { authorization: `Bearer ${access}` };
+    expect(
+      (await post('/v1/email/change', { email: 'ada@new.example', password: 'wrong password!!' }, bearer))
+        .statusCode,
+    ).toBe(401);
+    expect(
+      (await post('/v1/email/change', { email: 'Ada@New.example', password: PASSWORD }, bearer)).statusCode,
+    ).toBe(202);
+    await deliver();
+    const confirmMail = smtp.messages.find((m) => /Confirm your new email address/.test(m)) ?? '';
+    expect(confirmMail).toMatch(/^To: ada@new\.example/m);
+    const token = tokenFrom(smtp, /Confirm your new email/);
+    const confirmed = await post('/v1/email/change/confirm', { token });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json()).toMatchObject({ user: { email: 'ada@new.example', email_verified: true } });
+    expect((await post('/v1/email/change/confirm', { token })).json()).toMatchObject({
+      code: 'invalid_link',
+    });
+    await deliver();
+    const notice =
+      smtp.messages.find((m) => /email address of your Latchkey account was changed/.test(m)) ?? '';
+    expect(notice).toMatch(/^To: ada@example\.com/m);
+    expect((await post('/v1/login', { email: 'ada@new.example', password: PASSWORD })).statusCode).toBe(200);
+    expect((await post('/v1/login', { email: 'ada@example.com', password: PASSWORD })).statusCode).toBe(401);
+  });
+});
+
 describe('mail delivery when SMTP is down', () => {
   it('queues the mail, answers the request, and delivers once the server is back', async () => {
     const probe = await startSMTPServer();

@@ -44,6 +44,55 @@ function token(overrides: Partial<OneTimeTokenRecord> = {}): OneTimeTokenRecord 
 
 /** Registers the outbox tests; `store()` is the suite's store, emptied before each test. */
 export function describeMailConformance(store: () => Store): void {
+  describe('users: email change and verification', () => {
+    const user = (id: string, email: string) => ({
+      id,
+      email,
+      passwordHash: 'hash',
+      status: 'active' as const,
+      roles: [],
+      createdAt: T0,
+      updatedAt: T0,
+      emailVerifiedAt: null,
+    });
+
+    it('changes the email atomically on uniqueness and keeps emailVerifiedAt apart', async () => {
+      await store().createUser(user('u1', 'one@example.com'));
+      await store().createUser(user('u2', 'two@example.com'));
+      expect(
+        await store().updateUser('u1', {
+          email: 'new@example.com',
+          emailVerifiedAt: T0 + 1,
+          updatedAt: T0 + 1,
+        }),
+      ).toBe(true);
+      expect(await store().getUserByEmail('one@example.com')).toBeNull();
+      expect(await store().getUserByEmail('new@example.com')).toMatchObject({
+        id: 'u1',
+        emailVerifiedAt: T0 + 1,
+      });
+      await expect(
+        store().updateUser('u2', { email: 'new@example.com', updatedAt: T0 + 2 }),
+      ).rejects.toMatchObject({
+        code: 'email_taken',
+      });
+      expect(await store().getUserById('u2')).toMatchObject({ email: 'two@example.com', updatedAt: T0 });
+      // The old address is free again.
+      await store().createUser(user('u3', 'one@example.com'));
+      expect((await store().listUsers({ limit: 10 })).map((u) => u.email)).toEqual([
+        'new@example.com',
+        'one@example.com',
+        'two@example.com',
+      ]);
+      expect(await store().updateUser('u1', { emailVerifiedAt: null, updatedAt: T0 + 3 })).toBe(true);
+      expect(await store().getUserById('u1')).toMatchObject({
+        emailVerifiedAt: null,
+        email: 'new@example.com',
+      });
+      expect(await store().updateUser('missing', { email: 'x@example.com', updatedAt: T0 })).toBe(false);
+    });
+  });
+
   describe('mail outbox', () => {
     it('queues a mail and reads it back, by id and in the listing (newest first, by status)', async () => {
       await store().queueMail(mail({ id: 'a', createdAt: T0 }));

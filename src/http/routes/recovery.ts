@@ -84,6 +84,26 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
     },
   );
 
+  app.post<{ Body: { email: string; password: string } }>(
+    '/v1/email/change',
+    { schema: body({ email, password }, ['email', 'password']) },
+    async (request, reply) => {
+      // Signed in; a cookie session must send its CSRF token (checked with the session).
+      const principal = await authenticateRequest(request, latchkey, names);
+      await auth.requestEmailChange(principal, { ...request.body, ip: request.ip });
+      return reply.code(202).send(ACCEPTED);
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/v1/email/change/confirm',
+    { schema: body({ token }, ['token']) },
+    async (request, reply) => {
+      const user = await auth.confirmEmailChange(request.body.token);
+      return reply.send({ user: publicUser(user) });
+    },
+  );
+
   app.post<{ Body: { email: string } }>(
     '/v1/login/link',
     { schema: body({ email }, ['email']) },

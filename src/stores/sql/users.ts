@@ -34,6 +34,7 @@ export function createUserStore(context: SqlContext): UserStore {
          status = COALESCE(${d.cast('$3', 'text')}, status),
          roles = COALESCE(${d.cast('$4', 'strings')}, roles),
          updated_at = $5,
+         email = COALESCE(${d.cast('$8', 'text')}, email),
          email_verified_at = CASE WHEN ${d.cast('$6', 'bigint')} = 1 THEN ${d.cast('$7', 'bigint')} ELSE email_verified_at END
        WHERE id = $1`,
     ),
@@ -81,7 +82,12 @@ export function createUserStore(context: SqlContext): UserStore {
           patch.updatedAt,
           patch.emailVerifiedAt === undefined ? 0 : 1,
           patch.emailVerifiedAt ?? null,
-        ]);
+          patch.email ?? null,
+        ]).catch((error: unknown) => {
+          // Only the email can collide on an update: another user has it.
+          if (patch.email !== undefined && d.isUniqueViolation(error)) throw new LatchkeyError('email_taken');
+          throw error;
+        });
         return rowCountOf(result) > 0;
       }),
 
