@@ -121,6 +121,24 @@ describe('mail flows over SMTP', () => {
     expect(
       (await post('/v1/password/reset', { token: second, password: NEW_PASSWORD })).json(),
     ).toMatchObject({ code: 'invalid_link' });
+    // A password change kills the links issued before it.
+    const access = (
+      await post('/v1/login', { email: 'ada@example.com', password: PASSWORD, mode: 'token' })
+    ).json<{ access_token: string }>().access_token;
+    await post('/v1/password/forgot', { email: 'ada@example.com' });
+    await deliver();
+    const beforeChange = tokenFrom(smtp, /Reset your/);
+    const changed = await post(
+      '/v1/password',
+      { current_password: PASSWORD, new_password: 'changed by the owner 1' },
+      { authorization: `Bearer ${access}` },
+    );
+    expect(changed.statusCode).toBe(200);
+    expect(
+      (await post('/v1/password/reset', { token: beforeChange, password: NEW_PASSWORD })).json(),
+    ).toMatchObject({
+      code: 'invalid_link',
+    });
   });
 
   it('answers forgot for an unknown address exactly like a known one, and sends nothing', async () => {
