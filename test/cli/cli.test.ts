@@ -11,6 +11,7 @@ import { createPasswordHasher } from '../../src/password/hash.js';
 import { openSQLiteStore } from '../../src/stores/sqlite/index.js';
 import { FAST_HASHER_PARAMETERS, PASSWORD, SECRET } from '../helpers/app.js';
 import { ROOT } from '../helpers/process.js';
+import { lockDataDir } from '../../src/app/data-dir-lock.js';
 
 let dataDir = '';
 beforeAll(async () => {
@@ -197,9 +198,29 @@ describe('latchkey mail and the mail commands of users', () => {
       await core.auth.forgotPassword({ email: 'carol@example.com', ip: '127.0.0.1' });
       await core.close();
 
+      // While a server holds the embedded store, `mail` reads the outbox directory it writes.
+      const serving = await createLatchkey({
+        config,
+        store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
+        secret: SECRET,
+        logger: createLogger({ level: 'silent' }),
+        hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
+      });
+      expect(await serving.mailWorker.runOnce()).toBe(2);
+      await serving.close();
+      const lock = await lockDataDir(dir, { command: 'serve' });
+      try {
+        const listed = cliIn(dir, {}, 'mail', 'list');
+        expect(listed.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
+        const fileId = /^(\S+)\s+password_reset/m.exec(listed.stdout)?.[1] ?? '';
+        expect(cliIn(dir, {}, 'mail', 'show', fileId).stdout).toMatch(/\/reset\?token=[A-Za-z0-9_-]{43}/);
+      } finally {
+        await lock.release();
+      }
+
       const list = cliIn(dir, {}, 'mail', 'list');
       expect(list.status).toBe(0);
-      expect(list.stdout).toMatch(/password_reset\s+carol@example\.com\s+queued/);
+      expect(list.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
       expect(cliIn(dir, {}, 'mail', 'list', '--failed').stdout).toContain('(none)');
       const id = /^(\S+)\s+password_reset/m.exec(list.stdout)?.[1] ?? '';
       const shown = cliIn(dir, {}, 'mail', 'show', id);
