@@ -165,6 +165,24 @@ describe('mail flows over SMTP', () => {
     expect((await post('/v1/password/forgot', { email: 'who@example.com' })).statusCode).toBe(202);
   });
 
+  it('throttles one client across addresses, without spending the victim address budget', async () => {
+    const from = async (ip: string, email: string): Promise<number> =>
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/v1/password/forgot',
+          payload: { email },
+          headers: { origin: ISSUER },
+          remoteAddress: ip,
+        })
+      ).statusCode;
+    for (let i = 0; i < 30; i += 1) expect(await from('198.51.100.7', `target${i}@example.com`)).toBe(202);
+    expect(await from('198.51.100.7', 'victim@example.com')).toBe(429);
+    expect(await from('198.51.100.8', 'victim@example.com')).toBe(202);
+    expect(await from('198.51.100.9', 'victim@example.com')).toBe(202);
+    expect(await from('198.51.100.10', 'victim@example.com')).toBe(202);
+  });
+
   it('signs in with a mailed link (same browser), asks another device to confirm, and with the code', async () => {
     await signUpAndLogin();
     const asked = await post('/v1/login/link', { email: 'ada@example.com' });
