@@ -183,6 +183,29 @@ describe('mail flows over SMTP', () => {
     expect(await from('198.51.100.10', 'victim@example.com')).toBe(202);
   });
 
+  it('signs in by link while the password login of the account is throttled', async () => {
+    await signUpAndLogin();
+    let status = 0;
+    for (let i = 0; i < 8 && status !== 429; i += 1) {
+      status = (await post('/v1/login', { email: 'ada@example.com', password: 'not the password!' }))
+        .statusCode;
+    }
+    expect(status).toBe(429);
+    expect((await post('/v1/login', { email: 'ada@example.com', password: PASSWORD })).statusCode).toBe(429);
+    const asked = await post('/v1/login/link', { email: 'ada@example.com' });
+    await deliver();
+    const token = tokenFrom(smtp, /Sign in to/);
+    const binding = asked.cookies.find((c) => c.name.endsWith('latchkey_link'));
+    const redeemed = await t.app.inject({
+      method: 'POST',
+      url: '/v1/login/link/redeem',
+      payload: { token },
+      headers: { origin: ISSUER },
+      cookies: { [binding?.name ?? '']: binding?.value ?? '' },
+    });
+    expect(redeemed.statusCode).toBe(200);
+  });
+
   it('signs in with a mailed link (same browser), asks another device to confirm, and with the code', async () => {
     await signUpAndLogin();
     const asked = await post('/v1/login/link', { email: 'ada@example.com' });
