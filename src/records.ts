@@ -18,6 +18,8 @@ export interface UserRecord {
   roles: string[];
   createdAt: number;
   updatedAt: number;
+  /** When the owner proved they read mail at `email` (a verification link), or null. */
+  emailVerifiedAt: number | null;
 }
 
 export type SessionMode = 'cookie' | 'token' | 'hybrid';
@@ -205,8 +207,56 @@ export interface PasskeyRecord {
 }
 
 export interface UserPatch {
+  /** A new normalized email; the store refuses one that another user has (`email_taken`). */
+  email?: string;
   passwordHash?: string;
   status?: UserStatus;
   roles?: string[];
+  /** null: the address is no longer verified. */
+  emailVerifiedAt?: number | null;
   updatedAt: number;
 }
+
+export type MailStatus = 'queued' | 'sent' | 'failed';
+
+/**
+ * A mail in the durable outbox: queued by a flow (often in the same step as the one-time token
+ * its link carries), then claimed, sent and settled by the mail worker of some node.
+ */
+export interface MailRecord {
+  /** Random; also the `Message-ID`'s local part and the outbox file's name. */
+  id: string;
+  /** The template it was made from (`verification`, `password_reset`, ...). */
+  kind: string;
+  /** The recipient's address. */
+  to: string;
+  /**
+   * The rendered message (subject, text, HTML), sealed by the core (AES-256-GCM under a key
+   * derived from the master secret): it may hold a link that is a secret, and the store must
+   * not be a second place to read it in clear.
+   */
+  message: string;
+  status: MailStatus;
+  /** How many times a worker claimed it (each claim is one delivery attempt). */
+  attempts: number;
+  createdAt: number;
+  /**
+   * While queued: no attempt before this. A claim moves it to the end of the claim's lease, so
+   * that no other worker takes the mail while one is sending it.
+   */
+  nextAttemptAt: number;
+  /** The random token of the claim that holds the mail, or null. */
+  claimedBy: string | null;
+  /** When it was sent or given up on; null while queued. */
+  settledAt: number | null;
+  /** A short summary of the last failure (never a secret), or null. */
+  lastError: string | null;
+  /** Once settled, the mail may be swept from this time on (a queued mail never is). */
+  expiresAt: number;
+}
+
+/** How a claimed delivery attempt ended. */
+export type MailOutcome =
+  | { status: 'sent'; at: number }
+  | { status: 'queued'; retryAt: number; error: string }
+  | { status: 'failed'; at: number; error: string };

@@ -14,6 +14,9 @@ import type {
   ClientRecord,
   CounterValue,
   FactorRecord,
+  MailOutcome,
+  MailRecord,
+  MailStatus,
   NewRevocation,
   OneTimeTokenRecord,
   PasskeyRecord,
@@ -30,7 +33,10 @@ export interface UserStore {
   createUser(user: UserRecord): Promise<void>;
   getUserById(id: string): Promise<UserRecord | null>;
   getUserByEmail(email: string): Promise<UserRecord | null>;
-  /** Returns false when no such user. */
+  /**
+   * Returns false when no such user. A patch with `email` is **atomic** on email, like
+   * `createUser`: it rejects with `email_taken` (and changes nothing) when another user has it.
+   */
   updateUser(id: string, patch: UserPatch): Promise<boolean>;
   /** Ordered by email; `after` is the last email of the previous page. */
   listUsers(options: { limit: number; after?: string }): Promise<UserRecord[]>;
@@ -170,6 +176,48 @@ export interface PasskeyStore {
   deletePasskey(userId: string, id: string): Promise<boolean>;
 }
 
+/**
+ * The durable mail outbox. A flow queues a mail in the same step as the one-time token its link
+ * carries, so that a link is never stored without the mail that delivers it; workers on any
+ * number of nodes claim due mails with a lease, send them, and settle them.
+ */
+export interface MailStore {
+  /**
+   * Queues `mail` (status `queued`). With `token`: first removes every token of the token's
+   * subject and purpose when `supersede` is set (a newer link replaces the older ones), then
+   * stores the token, and the mail with it. All or nothing where the store has transactions
+   * (SQL, memory); on Redis the token is written first and the mail after it, so a failure
+   * between leaves an unmailed token that nobody holds (the caller sees the rejection).
+   */
+  queueMail(
+    mail: MailRecord,
+    options?: { token?: OneTimeTokenRecord | undefined; supersede?: boolean | undefined },
+  ): Promise<void>;
+  /**
+   * **Atomic** per mail: claims up to `limit` queued mails due at `now` (oldest due first), each
+   * for `leaseMs`: sets `claimedBy = claimant`, `nextAttemptAt = now + leaseMs`, adds one to
+   * `attempts`, and returns them as claimed. Of concurrent claimers, at most one gets a mail
+   * until its lease ends.
+   */
+  claimMails(options: {
+    now: number;
+    leaseMs: number;
+    limit: number;
+    claimant: string;
+  }): Promise<MailRecord[]>;
+  /**
+   * **Atomic**: settles a mail that `claimant` still holds (queued and `claimedBy === claimant`):
+   * sent, failed for good, or queued again for `retryAt`; clears the claim. Returns false (and
+   * changes nothing) when the claim was lost.
+   */
+  settleMail(id: string, claimant: string, outcome: MailOutcome): Promise<boolean>;
+  getMail(id: string): Promise<MailRecord | null>;
+  /** Newest first (`createdAt` desc, then `id` desc), optionally of one status. */
+  listMails(options: { limit: number; status?: MailStatus | undefined }): Promise<MailRecord[]>;
+  /** Sweeps settled mails whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredMails(now: number): Promise<number>;
+}
+
 export interface Store
   extends
     UserStore,
@@ -181,7 +229,8 @@ export interface Store
     ClientStore,
     OneTimeTokenStore,
     FactorStore,
-    PasskeyStore {
+    PasskeyStore,
+    MailStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /**

@@ -10,17 +10,21 @@ import type { LatchkeyConfig } from '../config/config.js';
 import { createKeyring, type Keyring } from '../keys/keyring.js';
 import { deriveKey } from '../lib/secrets.js';
 import { createLogger, type Logger } from '../log.js';
+import { createOutbox, type Outbox } from '../outbox/outbox.js';
+import type { MailTransport } from '../outbox/transport.js';
 import { createPasswordHasher, type PasswordHasher } from '../password/hash.js';
 import { createRevocationRecorder, type RevocationRecorder } from '../revocation/revocations.js';
 import type { SessionCache } from '../session/session-cache.js';
 import { createSessionManager, type SessionManager, type SessionPolicy } from '../session/sessions.js';
 import type { Store } from '../store.js';
-import { createCredentialThrottle } from '../throttle/credential-throttle.js';
-import { createLoginThrottle } from '../throttle/login-throttle.js';
+import { createCredentialThrottle, type CredentialThrottle } from '../throttle/credential-throttle.js';
+import { createLoginThrottle, type LoginThrottle } from '../throttle/login-throttle.js';
+import { createMailThrottle } from '../throttle/mail-throttle.js';
 import { createAccessTokenService, type AccessTokenServiceWithVerifier } from '../token/access-tokens.js';
 import { createRefreshTokenManager, type RefreshTokenManager } from '../token/refresh-tokens.js';
 import { createAuthService, type AuthService } from '../use-cases/index.js';
 import type { RevocationFeed } from '../verify/feed.js';
+import { createMailWorker, type MailWorker, type MailWorkerOptions } from './mail-worker.js';
 import { createMaintenance } from './maintenance.js';
 import { connectSessionCache, createConfiguredSessionCache } from './session-cache.js';
 
@@ -42,6 +46,10 @@ export interface Latchkey {
   /** The near cache of session and user reads (`LATCHKEY_SESSION_CACHE`), or null when off. */
   sessionCache: SessionCache | null;
   csrfKey: Buffer;
+  /** Queues mails (with their tokens) in the store. */
+  outbox: Outbox;
+  /** Sends queued mails; started by {@link startBackgroundTasks}. */
+  mailWorker: MailWorker;
   /** Runs periodic work (sweeping, key rotation) until `close()`. */
   startBackgroundTasks(): void;
   /** Sweeps expired sessions, revocations and one-time tokens, and maintains keys, once. */
@@ -64,6 +72,12 @@ export interface CreateLatchkeyOptions {
    * PGlite) and stays off otherwise.
    */
   sessionCacheFeed?: RevocationFeed;
+  /** Where mails go (default: from the configuration, SMTP or the outbox directory). */
+  mailTransport?: MailTransport;
+  /** Timing of the mail worker (tests shorten it). */
+  mailWorker?: Partial<
+    Pick<MailWorkerOptions, 'pollIntervalMs' | 'leaseMs' | 'retryDelayMs' | 'maxRetryDelayMs'>
+  >;
 }
 
 function sessionPolicies(config: LatchkeyConfig): Record<'cookie' | 'token' | 'hybrid', SessionPolicy> {
@@ -78,6 +92,30 @@ function sessionPolicies(config: LatchkeyConfig): Record<'cookie' | 'token' | 'h
     touchInterval: config.sessionTouchInterval,
   };
   return { cookie, token: refreshed, hybrid: refreshed };
+}
+
+/** The login throttle and the throttle of forged credentials and refresh floods. */
+function createThrottles(options: {
+  config: LatchkeyConfig;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  master: Buffer;
+}): { throttle: LoginThrottle; credentialThrottle: CredentialThrottle } {
+  const { config, store, clock, logger, master } = options;
+  const throttle = createLoginThrottle({
+    counters: store,
+    clock,
+    deviceKey: deriveKey(master, 'device-cookie'),
+    logger,
+  });
+  const credentialThrottle = createCredentialThrottle({
+    counters: store,
+    clock,
+    logger,
+    limits: { clientRefreshes: config.refreshLimitPerClient, familyRefreshes: config.refreshLimitPerSession },
+  });
+  return { throttle, credentialThrottle };
 }
 
 /**
@@ -120,17 +158,26 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     retention: config.accessTokenTTL + config.clockTolerance,
   });
   if (sessionCache !== null) connectSessionCache(sessionCache, { revocations, feed, logger });
-  const throttle = createLoginThrottle({
-    counters: store,
+  const { throttle, credentialThrottle } = createThrottles({ config, store, clock, logger, master });
+  // Loaded only when needed, so that embedding Latchkey with its own transport never loads nodemailer.
+  const mailTransport =
+    options.mailTransport ?? (await import('../mail/index.js')).createConfiguredTransport(config);
+  const mailWorker = createMailWorker({
+    store,
+    // The outbox is built next; the worker opens mails only once it runs.
+    outbox: { open: (mail) => outbox.open(mail) },
+    transport: mailTransport,
     clock,
-    deviceKey: deriveKey(master, 'device-cookie'),
     logger,
+    ...options.mailWorker,
   });
-  const credentialThrottle = createCredentialThrottle({
-    counters: store,
+  const outbox = createOutbox({
+    store,
     clock,
     logger,
-    limits: { clientRefreshes: config.refreshLimitPerClient, familyRefreshes: config.refreshLimitPerSession },
+    key: deriveKey(master, 'mail'),
+    productName: config.mail.productName,
+    onQueued: () => mailWorker.kick(),
   });
   const auth = createAuthService({
     store,
@@ -145,9 +192,16 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     revocations,
     csrfKey,
     factorKeys: { seal: deriveKey(master, 'totp-secrets'), recovery: deriveKey(master, 'recovery-codes') },
-    totpIssuer: new URL(config.issuer).host,
+    totpIssuer: config.pages.brand,
     webauthn: { id: config.webauthn.rpId, name: config.pages.brand, origins: config.webauthn.origins },
     cache,
+    mail: {
+      outbox,
+      throttle: createMailThrottle({ counters: store, clock }),
+      settings: config.mail,
+      baseURL: config.issuer,
+      codeKey: deriveKey(master, 'signin-code'),
+    },
   });
   const clients = createClientService({ store, clock, config, keyring });
   const maintenance = createMaintenance({ store, keyring, clock, logger });
@@ -166,10 +220,17 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clients,
     sessionCache,
     csrfKey,
+    outbox,
+    mailWorker,
     maintain: () => maintenance.run(),
-    startBackgroundTasks: () => maintenance.start(config.sweepInterval),
+    startBackgroundTasks: () => {
+      maintenance.start(config.sweepInterval);
+      mailWorker.start();
+    },
     async close() {
       maintenance.stop();
+      await mailWorker.stop();
+      await mailTransport.close();
       if (sessionCache !== null) await feed?.close();
       await store.close();
     },

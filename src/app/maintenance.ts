@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store.js';
 
 export interface Maintenance {
-  /** Sweeps expired sessions, revocations and one-time tokens and maintains keys, once. */
+  /** Sweeps expired sessions, revocations, one-time tokens and settled mails, and maintains keys, once. */
   run(): Promise<void>;
   /** Runs {@link run} every `intervalMs` (at most every minute) until {@link stop}. */
   start(intervalMs: number): void;
@@ -32,10 +32,17 @@ export function createMaintenance(options: {
     const swept = await store.deleteExpiredSessions(now);
     const revocationsSwept = await store.deleteExpiredRevocations(now);
     const oneTimeTokensSwept = await store.deleteExpiredOneTimeTokens(now);
+    const mailsSwept = await store.deleteExpiredMails(now);
     await keyring.maintain();
-    if (swept > 0 || revocationsSwept > 0 || oneTimeTokensSwept > 0) {
+    if (swept > 0 || revocationsSwept > 0 || oneTimeTokensSwept > 0 || mailsSwept > 0) {
       logger.info(
-        { event: 'sweep', sessions: swept, revocations: revocationsSwept, oneTimeTokens: oneTimeTokensSwept },
+        {
+          event: 'sweep',
+          sessions: swept,
+          revocations: revocationsSwept,
+          oneTimeTokens: oneTimeTokensSwept,
+          mails: mailsSwept,
+        },
         'swept expired records',
       );
     }

@@ -1,5 +1,6 @@
 import { parseDuration } from './duration.js';
 import { boolean, ConfigError, count, duration, list, origin, read, type Env } from './env.js';
+import { loadMailConfig, type MailConfig } from './mail.js';
 import type { KeyAlgorithm } from '../records.js';
 import { loadPagesConfig, type PagesConfig } from './pages.js';
 import { loadMetricsConfig, type MetricsConfig } from './metrics.js';
@@ -67,6 +68,8 @@ export interface LatchkeyConfig {
   metrics: MetricsConfig;
   /** Passkeys: relying-party id and origins (`./webauthn.ts`). */
   webauthn: WebAuthnConfig;
+  /** Mail, and the flows that send it (`./mail.ts`). */
+  mail: MailConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -198,6 +201,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     pages: loadPagesConfig(env),
     metrics: loadMetricsConfig(env),
     webauthn: loadWebAuthnConfig(env, issuer),
+    mail: loadMailConfig(env, issuer),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(

@@ -1,6 +1,7 @@
 import { METRICS_VARIABLES } from './metrics.js';
 import { PAGES_VARIABLES } from './pages.js';
 import { WEBAUTHN_VARIABLES } from './webauthn.js';
+import { MAIL_VARIABLES } from './mail.js';
 
 export interface ConfigVariable {
   name: string;
@@ -134,6 +135,7 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
  */
 export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   ...SERVER_VARIABLES,
+  ...MAIL_VARIABLES,
   ...PAGES_VARIABLES,
   ...METRICS_VARIABLES,
   ...WEBAUTHN_VARIABLES,

@@ -10,6 +10,7 @@ export interface PublicUser {
   email: string;
   status: string;
   roles: string[];
+  email_verified: boolean;
   created_at: string;
 }
 
@@ -44,6 +45,7 @@ export function publicUser(user: UserRecord): PublicUser {
     email: user.email,
     status: user.status,
     roles: user.roles,
+    email_verified: user.emailVerifiedAt !== null,
     created_at: iso(user.createdAt),
   };
 }

@@ -11,6 +11,7 @@ import { checkRequestOrigin, isUnsafeMethod } from '../csrf/csrf.js';
 import { LatchkeyError } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem } from '../problem.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerRecoveryRoutes } from './routes/recovery.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerMFARoutes } from './routes/mfa.js';
 import { registerPasskeyRoutes } from './routes/passkeys.js';
@@ -210,6 +211,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   });
 
   registerAuthRoutes(app, latchkey, names);
+  registerRecoveryRoutes(app, latchkey, names);
   registerSessionRoutes(app, latchkey, names);
   registerMFARoutes(app, latchkey, names);
   registerPasskeyRoutes(app, latchkey, names);

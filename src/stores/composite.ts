@@ -12,6 +12,9 @@
  *   authenticated request, expire within hours or days, and losing them is recoverable (users
  *   sign in again; counters restart; revocation records only matter for one access-token life).
  *
+ * - The mail outbox: durable, next to the one-time tokens, so that a mail and its token are written
+ *   in one SQL transaction.
+ *
  * It is a plain delegation table: no method spans both stores, so there is nothing to coordinate.
  */
 
@@ -77,6 +80,13 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     usePasskey: (id, use) => durable.usePasskey(id, use),
     renamePasskey: (userId, id, name) => durable.renamePasskey(userId, id, name),
     deletePasskey: (userId, id) => durable.deletePasskey(userId, id),
+    // The mail outbox: durable, in the same transaction as the token its link carries.
+    queueMail: (mail, options) => durable.queueMail(mail, options),
+    claimMails: (options) => durable.claimMails(options),
+    settleMail: (id, claimant, outcome) => durable.settleMail(id, claimant, outcome),
+    getMail: (id) => durable.getMail(id),
+    listMails: (options) => durable.listMails(options),
+    deleteExpiredMails: (now) => durable.deleteExpiredMails(now),
 
     // Sessions, refresh tokens, revocations and counters: hot.
     createSession: (session) => hot.createSession(session),

@@ -50,6 +50,7 @@ export function createAccessTokenService(options: {
           exp: iat + ttl,
           jti: randomId(),
           roles: user.roles,
+          email_verified: user.emailVerifiedAt !== null,
         },
         keyring.signingKey(),
       );

@@ -36,6 +36,8 @@ export interface AccessTokenClaims {
   /** Space-separated scopes. @see https://www.rfc-editor.org/rfc/rfc8693#section-4.2 */
   readonly scope?: string;
   readonly roles?: readonly string[];
+  /** Whether the user proved they read mail at their address (OIDC's `email_verified`). */
+  readonly email_verified?: boolean;
   readonly client_id?: string;
 }
 

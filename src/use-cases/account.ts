@@ -38,6 +38,8 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       assertPasswordPolicy(newPassword, { email: user.email });
       const passwordHash = await hasher.hash(newPassword);
       await context.updateUser(user.id, { passwordHash, updatedAt: clock() });
+      // A reset link issued before the change must not undo it.
+      await store.deleteOneTimeTokens(user.id, 'password_reset');
       const count = await context.revokeUserSessions(user.id, principal.session.id);
       logger.info(
         {

@@ -17,6 +17,7 @@ import type { Store } from '../store.js';
 import type { CredentialThrottle } from '../throttle/credential-throttle.js';
 import type { LoginThrottle } from '../throttle/login-throttle.js';
 import type { AccessTokenService } from '../token/access-tokens.js';
+import type { MailFlowOptions } from './mail-links.js';
 import type { RefreshTokenManager } from '../token/refresh-tokens.js';
 
 export interface UseCaseOptions {
@@ -46,6 +47,8 @@ export interface UseCaseOptions {
   signupLimitPerHour?: number;
   /** The near cache of session and user reads (the session manager's), when on. */
   cache?: SessionCache | undefined;
+  /** The outbox and settings of the mail flows (reset, verification, sign-in links); off without. */
+  mail?: MailFlowOptions | undefined;
 }
 
 /** The options, plus the account rules the use cases share. */

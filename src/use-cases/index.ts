@@ -11,6 +11,10 @@
  * | refresh (body or hybrid cookie) | `refresh.ts` |
  * | logout, list and revoke sessions | `sessions.ts` |
  * | change password, enable/disable a user | `account.ts` |
+ * | forgot and reset password | `recovery.ts` |
+ * | email verification, private sign-up | `verification.ts` |
+ * | sign-in links and codes | `signin-link.ts` |
+ * | email change | `email-change.ts` |
  * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
@@ -19,6 +23,7 @@
 import { createAccountUseCases, type AccountUseCases } from './account.js';
 import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
+import { createEmailChangeUseCases, type EmailChangeUseCases } from './email-change.js';
 import { createFactorUseCases, type FactorUseCases } from './factors.js';
 import {
   ACTIVE_ACCOUNT_STEP,
@@ -28,15 +33,18 @@ import {
   type LoginStep,
   type SignedIn,
 } from './login.js';
+import { createPasskeyUseCases, type PasskeyUseCases } from './passkeys.js';
+import { createRecoveryUseCases, type RecoveryUseCases } from './recovery.js';
+import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
 import {
   createSecondFactorStep,
   createSecondFactorVerification,
   type SecondFactorInput,
 } from './second-factor.js';
-import { createPasskeyUseCases, type PasskeyUseCases } from './passkeys.js';
-import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
 import { createSessionUseCases, type SessionUseCases } from './sessions.js';
+import { createSignInLinkUseCases, type SignInLinkUseCases } from './signin-link.js';
 import { createSignUp, type SignUpInput } from './signup.js';
+import { createVerificationUseCases, verifiedEmailStep, type VerificationUseCases } from './verification.js';
 import type { UserRecord } from '../records.js';
 
 export type { Principal } from './authenticate.js';
@@ -46,8 +54,20 @@ export type { UseCaseOptions } from './context.js';
 export type { SecondFactorInput } from './second-factor.js';
 export type { TotpEnrolment } from './factors.js';
 
-export interface AuthService extends SessionUseCases, AccountUseCases, FactorUseCases, PasskeyUseCases {
+export interface AuthService
+  extends
+    SessionUseCases,
+    AccountUseCases,
+    RecoveryUseCases,
+    SignInLinkUseCases,
+    EmailChangeUseCases,
+    Omit<VerificationUseCases, 'signUpPrivately'>,
+    FactorUseCases,
+    PasskeyUseCases {
+  /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
+  /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
+  signupPrivately(input: SignUpInput): Promise<void>;
   login(input: LoginInput): Promise<LoginResult>;
   /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
   authenticateSessionToken(token: string, ip: string): Promise<Principal>;
@@ -60,8 +80,9 @@ export interface AuthService extends SessionUseCases, AccountUseCases, FactorUse
 
 export interface AuthServiceOptions extends UseCaseOptions {
   /**
-   * Checks between the password and the session (default: the account must be active, then a
-   * second factor when the account has one).
+   * Checks between the password and the session (default: the account must be active, its
+   * email verified under `LATCHKEY_EMAIL_VERIFICATION=required`, then a second factor when the
+   * account has one).
    */
   loginSteps?: readonly LoginStep[];
 }
@@ -77,15 +98,28 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const context = createUseCaseContext(options);
   const authenticate = createAuthenticator(context);
   const sessions = createSessionUseCases(context);
+  const signUp = createSignUp(context);
+  const verification = createVerificationUseCases(context);
+  const verificationSetting = options.mail?.settings.emailVerification ?? 'off';
+  const steps = options.loginSteps ?? [
+    ACTIVE_ACCOUNT_STEP,
+    verifiedEmailStep(verificationSetting === 'required'),
+    createSecondFactorStep(context),
+  ];
   return {
     ...sessions,
     ...createAccountUseCases(context),
-    signup: createSignUp(context),
-    login: createLogin(context, {
-      authenticate,
-      sessions,
-      steps: options.loginSteps ?? [ACTIVE_ACCOUNT_STEP, createSecondFactorStep(context)],
-    }),
+    ...createRecoveryUseCases(context),
+    ...createSignInLinkUseCases(context),
+    ...createEmailChangeUseCases(context),
+    ...verification,
+    async signup(input) {
+      const user = await signUp(input);
+      if (verificationSetting !== 'off') await verification.sendVerification(user);
+      return user;
+    },
+    signupPrivately: (input) => verification.signUpPrivately(input, signUp),
+    login: createLogin(context, { authenticate, sessions, steps }),
     authenticateSessionToken: (token, ip) => authenticate.sessionToken(token, ip),
     authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),

@@ -51,6 +51,7 @@ export function createSignUp(context: UseCaseContext): (input: SignUpInput) => P
       roles: [],
       createdAt: now,
       updatedAt: now,
+      emailVerifiedAt: null,
     };
     await store.createUser(user);
     logger.info({ event: 'user.signup', userId: user.id }, 'user signed up');

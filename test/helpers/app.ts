@@ -10,6 +10,7 @@ import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { RevocationRecord } from '../../src/records.js';
 import type { Store } from '../../src/store.js';
 import type { RevocationFeed } from '../../src/verify/feed.js';
+import type { MailTransport } from '../../src/outbox/transport.js';
 
 export const SECRET = 'test-master-secret-0123456789abcdefghijklmnop';
 export const ISSUER = 'https://auth.example.test';
@@ -35,6 +36,7 @@ export async function createTestApp(
     hasher?: PasswordHasher;
     secret?: string;
     sessionCacheFeed?: RevocationFeed;
+    mailTransport?: MailTransport;
   } = {},
 ): Promise<TestApp> {
   const clock = options.clock ?? createManualClock(Date.UTC(2026, 0, 1));
@@ -55,6 +57,7 @@ export async function createTestApp(
     logger: createLogger({ level: config.logLevel, destination }),
     hasher: options.hasher ?? createPasswordHasher(FAST_HASHER_PARAMETERS),
     ...(options.sessionCacheFeed === undefined ? {} : { sessionCacheFeed: options.sessionCacheFeed }),
+    ...(options.mailTransport === undefined ? {} : { mailTransport: options.mailTransport }),
   });
   const app = createHTTPServer(latchkey);
   await app.ready();

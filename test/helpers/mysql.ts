@@ -24,6 +24,7 @@ export const MYSQL_TABLES = [
   'latchkey_one_time_tokens',
   'latchkey_factors',
   'latchkey_passkeys',
+  'latchkey_mails',
 ];
 
 async function withAdmin<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {

@@ -56,7 +56,17 @@ describe('token mode', () => {
     const payload = JSON.parse(
       Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString(),
     ) as Record<string, unknown>;
-    expect(Object.keys(payload).sort()).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'roles', 'sid', 'sub']);
+    expect(Object.keys(payload).sort()).toEqual([
+      'aud',
+      'email_verified',
+      'exp',
+      'iat',
+      'iss',
+      'jti',
+      'roles',
+      'sid',
+      'sub',
+    ]);
     expect(payload).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: body.user.id, sid: body.session.id });
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
     expect(JSON.stringify(payload)).not.toContain('alice@example.com');

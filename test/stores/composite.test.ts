@@ -147,6 +147,7 @@ describe('composite store routing', () => {
     roles: [],
     createdAt: T0,
     updatedAt: T0,
+    emailVerifiedAt: null,
   };
   const session = {
     id: 's1',

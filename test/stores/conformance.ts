@@ -21,6 +21,7 @@ import type {
   SigningKeyRecord,
   UserRecord,
 } from '../../src/records.js';
+import { describeMailConformance } from './mail-conformance.js';
 
 /** How a test file provides its store. */
 export interface StoreConformanceSetup {
@@ -57,6 +58,7 @@ function user(overrides: Partial<UserRecord> = {}): UserRecord {
     roles: ['member'],
     createdAt: T0,
     updatedAt: T0,
+    emailVerifiedAt: null,
     ...overrides,
   };
 }
@@ -838,6 +840,10 @@ export function describeStoreConformance(
         });
       });
     });
+
+    // ---- the mail outbox -----------------------------------------------------------------------
+
+    describeMailConformance(() => store);
 
     // ---- one-time tokens ----------------------------------------------------------------------
 

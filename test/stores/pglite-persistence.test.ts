@@ -30,6 +30,7 @@ const USER: UserRecord = {
   roles: ['admin'],
   createdAt: T0,
   updatedAt: T0,
+  emailVerifiedAt: null,
 };
 
 const SESSION: SessionRecord = {

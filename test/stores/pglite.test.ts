@@ -21,6 +21,7 @@ const TABLES = [
   'latchkey_one_time_tokens',
   'latchkey_factors',
   'latchkey_passkeys',
+  'latchkey_mails',
 ];
 
 describeStoreConformance(

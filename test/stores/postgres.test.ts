@@ -38,6 +38,7 @@ const TABLES = [
   'latchkey_one_time_tokens',
   'latchkey_factors',
   'latchkey_passkeys',
+  'latchkey_mails',
 ];
 
 /** The Postgres dialect without its single-statement shortcuts. */
@@ -248,6 +249,7 @@ describeWithServices('postgres+redis composite store', [postgresProblem, redisPr
         roles: [],
         createdAt: now,
         updatedAt: now,
+        emailVerifiedAt: null,
       });
       await store.createSession({
         id: 'split-session',

@@ -199,6 +199,7 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
     roles: [],
     createdAt: T0,
     updatedAt: T0,
+    emailVerifiedAt: null,
   });
   // A duplicate id: the email claim is undone.
   await store
@@ -210,6 +211,7 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
       roles: [],
       createdAt: T0,
       updatedAt: T0,
+      emailVerifiedAt: null,
     })
     .catch(() => undefined);
   await store.getUserById(`user-${odd}`);
@@ -461,6 +463,7 @@ describeWithRedis('redis store', () => {
       roles: [],
       createdAt: T0,
       updatedAt: T0,
+      emailVerifiedAt: null,
     };
     await store.createUser(owner);
     const record: SessionRecord = {

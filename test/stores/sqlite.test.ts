@@ -42,6 +42,7 @@ const TABLES = [
   'latchkey_one_time_tokens',
   'latchkey_factors',
   'latchkey_passkeys',
+  'latchkey_mails',
 ];
 
 /** The SQLite dialect without its single-statement shortcuts. */
@@ -104,6 +105,7 @@ const USER = {
   roles: ['admin', 'ünïcode "quoted"'],
   createdAt: T0,
   updatedAt: T0,
+  emailVerifiedAt: null,
 };
 
 describe('the SQLite client', () => {

@@ -12,7 +12,7 @@ import {
   topLevelGraph,
 } from '../helpers/imports.js';
 
-const DRIVERS = ['pg', 'ioredis', '@electric-sql/pglite', 'better-sqlite3', 'mysql2'];
+const DRIVERS = ['pg', 'ioredis', '@electric-sql/pglite', 'better-sqlite3', 'mysql2', 'nodemailer'];
 const FRAMEWORKS = ['fastify', 'express', 'hono', '@hono/node-server'];
 
 /** The core: use cases and the concepts they are made of. No framework, no driver, no edge. */
@@ -28,6 +28,7 @@ const CORE = [
   'cookies',
   'throttle',
   'clients',
+  'outbox',
   'config',
   'lib',
   'records.ts',
@@ -44,6 +45,7 @@ const DRIVER_ROOMS: Record<string, string[]> = {
   '@electric-sql/pglite': ['stores/pglite/'],
   'better-sqlite3': ['stores/sqlite/'],
   mysql2: ['stores/mysql/'],
+  nodemailer: ['mail/'],
 };
 
 /**
@@ -77,7 +79,7 @@ describe('layering: the core knows no framework and no driver', () => {
           const local = resolveLocal(file, specifier);
           const target = local === null ? specifier : relative(SRC, local);
           expect(target, `${relative(SRC, file)} imports the edge`).not.toMatch(
-            /^(http|app|cli|verify|stores)\//,
+            /^(http|app|cli|verify|stores|mail)\//,
           );
         }
       }

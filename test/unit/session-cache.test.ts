@@ -32,6 +32,7 @@ function user(id: string): UserRecord {
     roles: [],
     createdAt: clock(),
     updatedAt: clock(),
+    emailVerifiedAt: null,
   };
 }
 

@@ -2,6 +2,7 @@ import { clientsCommand } from './clients.js';
 import type { Command } from './command.js';
 import { copyCommand } from './copy.js';
 import { keysCommand } from './keys.js';
+import { mailCommand } from './mail.js';
 import { sessionsCommand } from './sessions.js';
 import { usersCommand } from './users.js';
 
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   clientsCommand,
   keysCommand,
   copyCommand,
+  mailCommand,
 ];

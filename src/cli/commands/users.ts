@@ -1,11 +1,13 @@
 import { table, usageError, type Command } from './command.js';
 
-/** `latchkey users list | disable | enable`. */
+/** `latchkey users list | disable | enable | verify | reset-link`. */
 export const usersCommand: Command = {
   name: 'users',
   usage: `  users list                 List users
   users disable <email>      Disable a user and revoke all their sessions and tokens
-  users enable <email>       Enable a disabled user`,
+  users enable <email>       Enable a disabled user
+  users verify <email>       Mark a user's email address verified
+  users reset-link <email>   Print a password reset link for a user (not mailed)`,
   opensCore: true,
   async run(latchkey, { sub, positionals, values }) {
     const email = positionals[0];
@@ -26,6 +28,15 @@ export const usersCommand: Command = {
     if ((sub === 'disable' || sub === 'enable') && email !== undefined) {
       const user = await latchkey.auth.setUserStatus(email, sub === 'disable' ? 'disabled' : 'active');
       console.log(`${user.email} is now ${user.status}`);
+      return 0;
+    }
+    if (sub === 'verify' && email !== undefined) {
+      const user = await latchkey.auth.markVerified(email);
+      console.log(`${user.email} is verified`);
+      return 0;
+    }
+    if (sub === 'reset-link' && email !== undefined) {
+      console.log(await latchkey.auth.createResetLink(email));
       return 0;
     }
     return usageError(usersCommand);

@@ -72,6 +72,11 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     '/v1/signup',
     { schema: signupSchema },
     async (request, reply) => {
+      if (latchkey.config.mail.emailVerification === 'required') {
+        // The same answer whether or not the address has an account (see docs/choosing-a-mode.md).
+        await auth.signupPrivately({ ...request.body, ip: request.ip });
+        return reply.code(202).send({ status: 'verification_sent' });
+      }
       const user = await auth.signup({ ...request.body, ip: request.ip });
       return reply.code(201).send({ user: publicUser(user) });
     },

@@ -14,6 +14,7 @@ import type { Store } from '../../store.js';
 import { createMemoryClients } from './clients.js';
 import { createMemoryCounters } from './counters.js';
 import { createMemoryFactors } from './factors.js';
+import { createMemoryMails } from './mails.js';
 import { createMemoryOneTimeTokens } from './one-time-tokens.js';
 import { createMemoryPasskeys } from './passkeys.js';
 import { createMemoryRefreshTokens } from './refresh-tokens.js';
@@ -44,6 +45,7 @@ export function createMemoryStore(): Store {
   const sessionState = createSessionState();
   const users = createMemoryUsers(run);
   const sessions = createMemorySessions(sessionState, run);
+  const oneTimeTokens = createMemoryOneTimeTokens(run);
 
   return {
     kind: 'memory',
@@ -68,8 +70,9 @@ export function createMemoryStore(): Store {
     ...createMemoryRevocations(run),
     ...createMemoryClients(run),
     ...createMemoryCounters(run),
-    ...createMemoryOneTimeTokens(run),
+    ...oneTimeTokens.store,
     ...createMemoryFactors(run),
     ...createMemoryPasskeys(run),
+    ...createMemoryMails(run, oneTimeTokens.writes),
   };
 }

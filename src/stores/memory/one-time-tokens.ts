@@ -18,16 +18,31 @@ function subjectPurposeKey(subject: string, purpose: string): string {
 }
 
 /**
- * Creates the one-time-token operations of one memory store, over state of their own.
+ * The synchronous writes of the memory one-time tokens, for an operation of another record kind
+ * that must store a token in the same step (the mail outbox: `./mails.ts`).
+ */
+export interface OneTimeTokenWrites {
+  /** Throws `internal_error` when the id exists. */
+  put(token: OneTimeTokenRecord): void;
+  /** Removes every token of the subject with this purpose; returns how many. */
+  deleteOf(subject: string, purpose: string): number;
+}
+
+/**
+ * Creates the one-time-token operations of one memory store, over state of their own, and the
+ * synchronous writes that the mail outbox reuses.
  * Every token in `tokens` is filed in `idsBySubjectPurpose`, and only those: each write updates
  * both in the same synchronous step.
  *
  * @example
- * const tokens = createMemoryOneTimeTokens(run);
+ * const { store: tokens } = createMemoryOneTimeTokens(run);
  * await tokens.putOneTimeToken(record);
  * await tokens.consumeOneTimeToken(record.id, record.purpose, Date.now()); // the record, once
  */
-export function createMemoryOneTimeTokens(run: RunOperation): OneTimeTokenStore {
+export function createMemoryOneTimeTokens(run: RunOperation): {
+  store: OneTimeTokenStore;
+  writes: OneTimeTokenWrites;
+} {
   const tokens = new Map<string, OneTimeTokenRecord>();
   const idsBySubjectPurpose: SecondaryIndex = new Map();
 
@@ -37,17 +52,28 @@ export function createMemoryOneTimeTokens(run: RunOperation): OneTimeTokenStore 
     removeFromIndex(idsBySubjectPurpose, subjectPurposeKey(token.subject, token.purpose), token.id);
   }
 
-  return {
-    putOneTimeToken(token: OneTimeTokenRecord): Promise<void> {
-      return run(() => {
-        if (tokens.has(token.id)) {
-          throw new LatchkeyError('internal_error', 'A one-time token with this id already exists');
-        }
-        tokens.set(token.id, { ...token });
-        addToIndex(idsBySubjectPurpose, subjectPurposeKey(token.subject, token.purpose), token.id);
-      });
+  const writes: OneTimeTokenWrites = {
+    put(token) {
+      if (tokens.has(token.id)) {
+        throw new LatchkeyError('internal_error', 'A one-time token with this id already exists');
+      }
+      tokens.set(token.id, { ...token });
+      addToIndex(idsBySubjectPurpose, subjectPurposeKey(token.subject, token.purpose), token.id);
     },
+    deleteOf(subject, purpose) {
+      const key = subjectPurposeKey(subject, purpose);
+      const ids = idsBySubjectPurpose.get(key);
+      if (ids === undefined) return 0;
+      for (const id of ids) tokens.delete(id);
+      idsBySubjectPurpose.delete(key);
+      return ids.size;
+    },
+  };
 
+  const store: OneTimeTokenStore = {
+    putOneTimeToken(token: OneTimeTokenRecord): Promise<void> {
+      return run(() => writes.put(token));
+    },
     consumeOneTimeToken(id: string, purpose: string, now: number): Promise<OneTimeTokenRecord | null> {
       return run(() => {
         const token = tokens.get(id);
@@ -60,14 +86,7 @@ export function createMemoryOneTimeTokens(run: RunOperation): OneTimeTokenStore 
     },
 
     deleteOneTimeTokens(subject: string, purpose: string): Promise<number> {
-      return run(() => {
-        const key = subjectPurposeKey(subject, purpose);
-        const ids = idsBySubjectPurpose.get(key);
-        if (ids === undefined) return 0;
-        for (const id of ids) tokens.delete(id);
-        idsBySubjectPurpose.delete(key);
-        return ids.size;
-      });
+      return run(() => writes.deleteOf(subject, purpose));
     },
 
     deleteExpiredOneTimeTokens(now: number): Promise<number> {
@@ -83,4 +102,5 @@ export function createMemoryOneTimeTokens(run: RunOperation): OneTimeTokenStore 
       });
     },
   };
+  return { store, writes };
 }

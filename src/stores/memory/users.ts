@@ -53,9 +53,16 @@ export function createMemoryUsers(run: RunOperation): UserStore {
       return run(() => {
         const user = users.get(id);
         if (user === undefined) return false;
+        if (patch.email !== undefined && patch.email !== user.email) {
+          if (userIdByEmail.has(patch.email)) throw new LatchkeyError('email_taken');
+          userIdByEmail.delete(user.email);
+          userIdByEmail.set(patch.email, id);
+          user.email = patch.email;
+        }
         if (patch.passwordHash !== undefined) user.passwordHash = patch.passwordHash;
         if (patch.status !== undefined) user.status = patch.status;
         if (patch.roles !== undefined) user.roles = [...patch.roles];
+        if (patch.emailVerifiedAt !== undefined) user.emailVerifiedAt = patch.emailVerifiedAt;
         user.updatedAt = patch.updatedAt;
         return true;
       });

@@ -31,6 +31,10 @@
  * | `P:{u:<uid>}:factors`      | hash   | the user's second factors, 1 to 3 fields each (`./factors.ts`) |
  * | `P:{pk:<credentialId>}`    | hash   | a passkey, by its credential id: `o` user, `r`, `n`, `u` (`./passkeys.ts`) |
  * | `P:{u:<uid>}:passkeys`     | set    | the credential ids of the user's passkeys                  |
+ * | `P:{mail}:m:<id>`          | hash   | a queued or settled mail (`./mails.ts`)                   |
+ * | `P:{mail}:due`             | zset   | queued mail ids scored by `nextAttemptAt`                 |
+ * | `P:{mail}:all`             | zset   | every mail id scored by `createdAt` (listing)             |
+ * | `P:{mail}:exp`             | zset   | settled mail ids scored by `expiresAt`, for the sweep     |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
@@ -90,6 +94,7 @@ import { createRedisClients } from './clients.js';
 import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient } from './connection.js';
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
+import { createRedisMails } from './mails.js';
 import { createRedisOneTimeTokens } from './one-time-tokens.js';
 import { createRedisFactors } from './factors.js';
 import { createRedisPasskeys } from './passkeys.js';
@@ -198,6 +203,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisOneTimeTokens(context),
     ...createRedisFactors(context),
     ...createRedisPasskeys(context),
+    ...createRedisMails(context),
   };
   return withStoreTransfer(store, createRedisTransfer(context));
 }

@@ -43,6 +43,10 @@ export interface RedisKeys {
   factors(userId: string): string;
   passkey(credentialId: string): string;
   passkeysOf(userId: string): string;
+  mail(id: string): string;
+  readonly mailsDue: string;
+  readonly mailsByCreation: string;
+  readonly mailSweep: string;
 }
 
 /**
@@ -75,5 +79,10 @@ export function redisKeys(prefix: string): RedisKeys {
     factors: (userId) => `${prefix}:{u:${tagged(userId)}}:factors`,
     passkey: (credentialId) => `${prefix}:{pk:${tagged(credentialId)}}`,
     passkeysOf: (userId) => `${prefix}:{u:${tagged(userId)}}:passkeys`,
+    // The whole outbox shares one slot, so that each of its scripts runs on one key set.
+    mail: (id) => `${prefix}:{mail}:m:${id}`,
+    mailsDue: `${prefix}:{mail}:due`,
+    mailsByCreation: `${prefix}:{mail}:all`,
+    mailSweep: `${prefix}:{mail}:exp`,
   };
 }

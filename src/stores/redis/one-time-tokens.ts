@@ -73,7 +73,7 @@ async function dropIndexEntries(
   ]);
 }
 
-async function putOneTimeToken(context: RedisContext, token: OneTimeTokenRecord): Promise<void> {
+export async function putOneTimeToken(context: RedisContext, token: OneTimeTokenRecord): Promise<void> {
   const { client, keys } = context;
   const ttl = gcTTL(token.expiresAt - token.createdAt);
   // The indexes first, then the token. The sweep score only goes down (ZADD LT): a duplicate
@@ -99,7 +99,11 @@ async function consumeOneTimeToken(
   return token;
 }
 
-async function deleteOneTimeTokens(context: RedisContext, subject: string, purpose: string): Promise<number> {
+export async function deleteOneTimeTokens(
+  context: RedisContext,
+  subject: string,
+  purpose: string,
+): Promise<number> {
   const { client, keys } = context;
   const indexKey = keys.oneTimeTokensOf(subject, purpose);
   const ids = await client.smembers(indexKey);

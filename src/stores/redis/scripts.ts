@@ -10,6 +10,7 @@
 export type { RedisScript } from './lua.js';
 export { increment } from './counter-scripts.js';
 export { confirmFactor, deleteFactor, useFactorStep } from './factor-scripts.js';
+export { claimMail, queueMail, settleMail, sweepMail } from './mail-scripts.js';
 export {
   consumeOneTimeToken,
   deleteOneTimeToken,

@@ -30,6 +30,9 @@ function encodeUser(user: UserRecord): string[] {
     String(user.createdAt),
     'updatedAt',
     String(user.updatedAt),
+    // Empty while unverified: a hash field cannot hold null.
+    'emailVerifiedAt',
+    user.emailVerifiedAt === null ? '' : String(user.emailVerifiedAt),
   ];
 }
 
@@ -53,6 +56,11 @@ export function decodeUser(hash: Record<string, string>): UserRecord | null {
     roles,
     createdAt: requiredNumber(hash.createdAt, what),
     updatedAt: requiredNumber(hash.updatedAt, what),
+    // Absent in users written before verification existed.
+    emailVerifiedAt:
+      hash.emailVerifiedAt === undefined || hash.emailVerifiedAt === ''
+        ? null
+        : requiredNumber(hash.emailVerifiedAt, what),
   };
 }
 
@@ -92,12 +100,39 @@ async function getUserByEmail(context: RedisContext, email: string): Promise<Use
   return user !== null && user.email === email ? user : null;
 }
 
+/**
+ * A new email: claimed first (what makes it unique), then written to the user, then the old
+ * claim and listing entry dropped. Readers check that a claim points to a user who has that
+ * email, so a step cut short leaves only harmless leftovers.
+ */
+async function changeEmail(context: RedisContext, id: string, email: string): Promise<UserRecord | null> {
+  const { client, keys } = context;
+  const user = await getUserById(context, id);
+  if (user === null || user.email === email) return user;
+  if ((await client.set(keys.email(email), id, 'NX')) === null) throw new LatchkeyError('email_taken');
+  await client.zadd(keys.usersByEmail, 0, `${email}\0${id}`);
+  return user;
+}
+
 async function updateUser(context: RedisContext, id: string, patch: UserPatch): Promise<boolean> {
+  const previous = patch.email === undefined ? null : await changeEmail(context, id, patch.email);
+  if (patch.email !== undefined && previous === null) return false;
   const fields = ['updatedAt', String(patch.updatedAt)];
+  if (patch.email !== undefined) fields.push('email', patch.email);
   if (patch.passwordHash !== undefined) fields.push('passwordHash', patch.passwordHash);
   if (patch.status !== undefined) fields.push('status', patch.status);
   if (patch.roles !== undefined) fields.push('roles', JSON.stringify(patch.roles));
-  return (await context.runScript(updateHashIfExists, [context.keys.user(id)], fields)) === 1;
+  if (patch.emailVerifiedAt !== undefined) {
+    fields.push('emailVerifiedAt', patch.emailVerifiedAt === null ? '' : String(patch.emailVerifiedAt));
+  }
+  const updated = (await context.runScript(updateHashIfExists, [context.keys.user(id)], fields)) === 1;
+  if (updated && previous !== null && previous.email !== patch.email) {
+    await Promise.allSettled([
+      context.runScript(deleteIfEquals, [context.keys.email(previous.email)], [id]),
+      context.client.zrem(context.keys.usersByEmail, `${previous.email}\0${id}`),
+    ]);
+  }
+  return updated;
 }
 
 async function listUsers(

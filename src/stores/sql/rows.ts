@@ -9,6 +9,8 @@ import type {
   ClientRecord,
   CounterValue,
   KeyAlgorithm,
+  MailRecord,
+  MailStatus,
   OneTimeTokenRecord,
   RefreshTokenRecord,
   RevocationKind,
@@ -30,6 +32,7 @@ export interface UserRow {
   roles: unknown;
   created_at: SqlInteger;
   updated_at: SqlInteger;
+  email_verified_at: SqlInteger | null;
 }
 
 /** A row of `latchkey_sessions`. */
@@ -108,13 +111,29 @@ export interface OneTimeTokenRow {
   expires_at: SqlInteger;
 }
 
+/** A row of `latchkey_mails`. */
+export interface MailRow {
+  id: string;
+  kind: string;
+  recipient: string;
+  message: string;
+  status: string;
+  attempts: SqlInteger;
+  created_at: SqlInteger;
+  next_attempt_at: SqlInteger;
+  claimed_by: string | null;
+  settled_at: SqlInteger | null;
+  last_error: string | null;
+  expires_at: SqlInteger;
+}
+
 /**
  * The columns of each table, in the order of its `INSERT`s. A column named by a word that some
  * engine reserves is double-quoted (`"key"`: MySQL), which every engine reads as the plain name
  * (MySQL with `ANSI_QUOTES` in its `sql_mode`).
  */
 export const COLUMNS = {
-  users: ['id', 'email', 'password_hash', 'status', 'roles', 'created_at', 'updated_at'],
+  users: ['id', 'email', 'password_hash', 'status', 'roles', 'created_at', 'updated_at', 'email_verified_at'],
   sessions: [
     'id',
     'user_id',
@@ -152,6 +171,20 @@ export const COLUMNS = {
   clients: ['id', 'name', 'secret_hash', 'scopes', 'audiences', 'created_at', 'disabled_at'],
   counters: ['"key"', 'count', 'expires_at'],
   oneTimeTokens: ['id', 'purpose', 'subject', 'data', 'created_at', 'expires_at'],
+  mails: [
+    'id',
+    'kind',
+    'recipient',
+    'message',
+    'status',
+    'attempts',
+    'created_at',
+    'next_attempt_at',
+    'claimed_by',
+    'settled_at',
+    'last_error',
+    'expires_at',
+  ],
 } as const satisfies Record<string, readonly string[]>;
 
 function nullableInteger(dialect: SqlDialect, value: SqlInteger | null): number | null {
@@ -168,6 +201,7 @@ export function toUser(row: UserRow, dialect: SqlDialect): UserRecord {
     roles: dialect.readStrings(row.roles),
     createdAt: dialect.readInteger(row.created_at),
     updatedAt: dialect.readInteger(row.updated_at),
+    emailVerifiedAt: nullableInteger(dialect, row.email_verified_at),
   };
 }
 
@@ -254,6 +288,24 @@ export function toOneTimeToken(row: OneTimeTokenRow, dialect: SqlDialect): OneTi
     subject: row.subject,
     data: row.data,
     createdAt: dialect.readInteger(row.created_at),
+    expiresAt: dialect.readInteger(row.expires_at),
+  };
+}
+
+/** A mail row as a record. */
+export function toMail(row: MailRow, dialect: SqlDialect): MailRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    to: row.recipient,
+    message: row.message,
+    status: row.status as MailStatus,
+    attempts: dialect.readInteger(row.attempts),
+    createdAt: dialect.readInteger(row.created_at),
+    nextAttemptAt: dialect.readInteger(row.next_attempt_at),
+    claimedBy: row.claimed_by,
+    settledAt: nullableInteger(dialect, row.settled_at),
+    lastError: row.last_error,
     expiresAt: dialect.readInteger(row.expires_at),
   };
 }

@@ -204,6 +204,7 @@ export function createSessionStore(
                 roles: row.u_roles,
                 created_at: row.u_created_at,
                 updated_at: row.u_updated_at,
+                email_verified_at: row.u_email_verified_at,
               };
         return { session: toSession(row, d), user: user === null ? null : toUser(user, d) };
       }),

@@ -20,6 +20,7 @@ import { createSqlContext } from './context.js';
 import { createCounterStore } from './counters.js';
 import type { SqlDialect } from './dialect.js';
 import { postgresDialect } from './dialects/postgres.js';
+import { createMailStore } from './mails.js';
 import { createOneTimeTokenStore } from './one-time-tokens.js';
 import { createFactorStore } from './factors.js';
 import { createPasskeyStore } from './passkeys.js';
@@ -71,6 +72,7 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createOneTimeTokenStore(context),
     ...createFactorStore(context),
     ...createPasskeyStore(context),
+    ...createMailStore(context),
   };
   return withStoreTransfer(store, createSqlTransfer(context));
 }

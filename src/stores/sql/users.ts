@@ -33,7 +33,9 @@ export function createUserStore(context: SqlContext): UserStore {
          password_hash = COALESCE(${d.cast('$2', 'text')}, password_hash),
          status = COALESCE(${d.cast('$3', 'text')}, status),
          roles = COALESCE(${d.cast('$4', 'strings')}, roles),
-         updated_at = $5
+         updated_at = $5,
+         email = COALESCE(${d.cast('$8', 'text')}, email),
+         email_verified_at = CASE WHEN ${d.cast('$6', 'bigint')} = 1 THEN ${d.cast('$7', 'bigint')} ELSE email_verified_at END
        WHERE id = $1`,
     ),
     firstPage: d.prepare(`SELECT ${columns} FROM latchkey_users ORDER BY email LIMIT $1`),
@@ -51,6 +53,7 @@ export function createUserStore(context: SqlContext): UserStore {
           d.writeStrings(user.roles),
           user.createdAt,
           user.updatedAt,
+          user.emailVerifiedAt,
         ]);
         if (rowCountOf(result) === 0) throw new LatchkeyError('email_taken');
       }),
@@ -77,7 +80,14 @@ export function createUserStore(context: SqlContext): UserStore {
           patch.status ?? null,
           patch.roles === undefined ? null : d.writeStrings(patch.roles),
           patch.updatedAt,
-        ]);
+          patch.emailVerifiedAt === undefined ? 0 : 1,
+          patch.emailVerifiedAt ?? null,
+          patch.email ?? null,
+        ]).catch((error: unknown) => {
+          // Only the email can collide on an update: another user has it.
+          if (patch.email !== undefined && d.isUniqueViolation(error)) throw new LatchkeyError('email_taken');
+          throw error;
+        });
         return rowCountOf(result) > 0;
       }),
 
