@@ -110,7 +110,7 @@ describe('setting up TOTP from the account pages', () => {
     const uri = /href="(otpauth:\/\/[^"]+)"/.exec(page)?.[1]?.replace(/&amp;/g, '&') ?? '';
     const parsed = OTPAuth.URI.parse(uri) as OTPAuth.TOTP;
     expect(parsed.secret.base32).toBe(secret);
-    expect(parsed.issuer).toBe('auth.example.test');
+    expect(parsed.issuer).toBe('Latchkey'); // LATCHKEY_BRAND names the account in the app
     expect(parsed.label).toBe('ada@example.com');
     const svg = /<svg class="lk-qr"[^>]*viewBox="0 0 (\d+) \1"[^>]*>.*?<path d="([^"]+)"/.exec(page);
     const matrix = qrMatrix(uri);

@@ -219,22 +219,6 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.updateUser(`user-${odd}`, { status: 'disabled', updatedAt: T0 + 1 });
   await store.listUsers({ limit: 10 });
 
-  await store.createFactor({
-    id: `f-${odd}`,
-    userId: `user-${odd}`,
-    kind: 'totp',
-    label: 'Phone',
-    secret: 'v1.sealed',
-    lastUsedStep: null,
-    createdAt: T0,
-    confirmedAt: null,
-    lastUsedAt: null,
-  });
-  await store.confirmFactor(`user-${odd}`, `f-${odd}`, T0 + 1);
-  await store.useFactorStep(`user-${odd}`, `f-${odd}`, 1000, T0 + 2);
-  await store.listFactors(`user-${odd}`);
-  await store.deleteFactor(`user-${odd}`, `f-${odd}`);
-
   await store.createSession(session({ id: `s1-${odd}`, userId: `user-${odd}` }));
   await store.createSession(session({ id: `s2-${odd}`, userId: `user-${odd}` }));
   await store.getSession(`s1-${odd}`);
@@ -335,6 +319,29 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.getPasskey(`pk-${odd}`);
   await store.listPasskeys(`user-${odd}`);
   await store.deletePasskey(`user-${odd}`, `pk-${odd}`);
+
+  await store.queueMail(
+    {
+      id: `m-${odd}`,
+      kind: 'password_reset',
+      to: `${odd}@example.com`,
+      message: 'v1.sealed.message',
+      status: 'queued',
+      attempts: 0,
+      createdAt: T0,
+      nextAttemptAt: T0,
+      claimedBy: null,
+      settledAt: null,
+      lastError: null,
+      expiresAt: T0 + DAY,
+    },
+    {},
+  );
+  await store.claimMails({ now: T0, leaseMs: 60_000, limit: 10, claimant: 'worker' });
+  await store.settleMail(`m-${odd}`, 'worker', { status: 'sent', at: T0 + 1 });
+  await store.getMail(`m-${odd}`);
+  await store.listMails({ limit: 10 });
+  await store.deleteExpiredMails(T0 + 2 * DAY);
 }
 
 // ---- the suites ----------------------------------------------------------------------------------
