@@ -6,6 +6,7 @@ import { deviceCookie, sessionCookie } from '../auth-cookies.js';
 import { readForm } from './form-body.js';
 import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
 import { challengeOf, renderSecondStep } from './login-second-factor.js';
+import { EmailForm } from './mail-views.js';
 import { noticeFor } from './messages.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
 
@@ -23,6 +24,8 @@ interface LoginViewProps {
   remember?: boolean;
   error?: string | null;
   notice?: string | null;
+  /** The refusal was "email not verified": offer to send the link again. */
+  unverified?: boolean;
 }
 
 export function LoginView(props: LoginViewProps): JSX.Element {
@@ -73,6 +76,21 @@ export function LoginView(props: LoginViewProps): JSX.Element {
           </button>
         </form>
         <p class="lk-switch">
+          <a href="/forgot">Forgot your password?</a>
+        </p>
+        {props.unverified === true ? (
+          <EmailForm
+            action="/verify/resend"
+            csrfToken={props.csrfToken}
+            button="Send the link again"
+            email={props.email}
+          />
+        ) : null}
+        <details>
+          <summary>Sign in without a password</summary>
+          <EmailForm action="/login/link" csrfToken={props.csrfToken} button="Email me a sign-in link" />
+        </details>
+        <p class="lk-switch">
           New here? <a href="/signup">Create an account</a>
         </p>
       </section>
@@ -98,7 +116,7 @@ export const loginPage: PageModule = {
     scope.post('/login', async (request, reply) => {
       const form = readForm(request.body, LOGIN_FIELDS);
       const remember = form.remember !== undefined;
-      const again = (status: number, error: string): ReturnType<typeof kit.render> =>
+      const again = (status: number, error: string, unverified = false): ReturnType<typeof kit.render> =>
         kit.render(
           reply,
           status,
@@ -108,6 +126,7 @@ export const loginPage: PageModule = {
             email={form.email}
             remember={remember}
             error={error}
+            unverified={unverified}
           />,
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
@@ -130,7 +149,7 @@ export const loginPage: PageModule = {
           return renderSecondStep(kit, request, reply, { challenge: challengeOf(error) });
         }
         const refusal = kit.refusal(reply, error);
-        return again(refusal.status, refusal.message);
+        return again(refusal.status, refusal.message, isLatchkeyError(error, 'email_unverified'));
       }
       void reply.header('set-cookie', [
         sessionCookie(names, result.sessionToken, result.session, latchkey.clock()),
