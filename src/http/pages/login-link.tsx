@@ -22,6 +22,9 @@ const LINK_FIELDS = {
   token: { maxLength: TOKEN_MAX },
   confirm: { maxLength: 8 },
   csrf_token: { maxLength: 128 },
+  // The sign-in form's button "Email me a sign-in link" posts its other fields too; never read.
+  password: { maxLength: 4096 },
+  remember: { maxLength: 8 },
 } as const;
 
 const TITLE = 'Sign in with a link';

@@ -6,7 +6,6 @@ import { deviceCookie, sessionCookie } from '../auth-cookies.js';
 import { readForm } from './form-body.js';
 import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
 import { challengeOf, renderSecondStep } from './login-second-factor.js';
-import { EmailForm } from './mail-views.js';
 import { noticeFor } from './messages.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
 
@@ -74,22 +73,21 @@ export function LoginView(props: LoginViewProps): JSX.Element {
           <button type="submit" class="lk-primary">
             Sign in
           </button>
+          {/* The same address, posted elsewhere: a sign-in link instead of the password. */}
+          <button type="submit" formaction="/login/link" formnovalidate>
+            Email me a sign-in link
+          </button>
         </form>
         <p class="lk-switch">
           <a href="/forgot">Forgot your password?</a>
         </p>
         {props.unverified === true ? (
-          <EmailForm
-            action="/verify/resend"
-            csrfToken={props.csrfToken}
-            button="Send the link again"
-            email={props.email}
-          />
+          <form method="post" action="/verify/resend">
+            <CSRFField token={props.csrfToken} />
+            <input type="hidden" name="email" value={props.email ?? ''} />
+            <button type="submit">Send the link again</button>
+          </form>
         ) : null}
-        <details>
-          <summary>Sign in without a password</summary>
-          <EmailForm action="/login/link" csrfToken={props.csrfToken} button="Email me a sign-in link" />
-        </details>
         <p class="lk-switch">
           New here? <a href="/signup">Create an account</a>
         </p>
