@@ -1,48 +1,57 @@
 /**
  * The pages the mails link to, over HTTP (inject), reading each link out of the mail that was
- * really queued and delivered (a capturing transport): forgot → reset, verify, sign-in links in
+ * really delivered to an SMTP server in the test process: forgot → reset, verify, sign-in links in
  * the same and in another browser, an email change; a GET never uses a token; a form without its
  * CSRF token changes nothing; the token pages' headers; a token is escaped in the page.
  */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OutgoingMail, MailTransport } from '../../src/outbox/transport.js';
+import { createSMTPTransport } from '../../src/mail/smtp.js';
 import { createTestApp, ISSUER, PASSWORD, signup, type TestApp } from '../helpers/app.js';
 import { CookieJar, formToken, getPage, postForm, signInWithForm } from '../helpers/pages.js';
+import { startSMTPServer, type TestSMTPServer } from '../helpers/smtp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase 42';
 const EMAIL = 'ada@example.com';
 
 let t: TestApp;
-let mails: OutgoingMail[];
+let smtp: TestSMTPServer;
 
-function capture(): MailTransport {
-  return {
-    name: 'capture',
-    send: (mail) => {
-      mails.push(mail);
-      return Promise.resolve();
-    },
-    close: () => Promise.resolve(),
-  };
+/** The subject of each kind of mail (the product name is the default, Latchkey). */
+const SUBJECTS: Record<string, RegExp> = {
+  password_reset: /^Subject: Reset your /m,
+  verification: /^Subject: Verify your email address/m,
+  signin_link: /^Subject: Sign in to /m,
+  email_change: /^Subject: Confirm your new email address/m,
+};
+
+/** The delivered mails of `kind` to `to`, as a reader sees them. */
+function delivered(kind: string, to = EMAIL): string[] {
+  const subject = SUBJECTS[kind];
+  if (subject === undefined) throw new Error(`no subject for ${kind}`);
+  return smtp.texts().filter((text) => subject.test(text) && text.includes(`To: ${to}`));
 }
 
-/** Delivers the queue and returns the path (with its `?token=`) of the newest mail of `kind`. */
+/** Delivers the queue over SMTP and returns the path (with its `?token=`) of the newest mail of `kind`. */
 async function linkIn(kind: string, to = EMAIL): Promise<string> {
   await t.latchkey.mailWorker.runOnce();
-  const mail = mails.filter((m) => m.kind === kind && m.to === to).at(-1);
+  const text = delivered(kind, to).at(-1);
   const match =
-    mail === undefined
-      ? null
-      : /https:\/\/auth\.example\.test(\/[^\s"<]*token=[A-Za-z0-9_-]+)/.exec(mail.text);
+    text === undefined ? null : /https:\/\/auth\.example\.test(\/[^\s"<]*token=[A-Za-z0-9_-]+)/.exec(text);
   if (match?.[1] === undefined) throw new Error(`no ${kind} mail with a link`);
   return match[1];
 }
 
 async function start(mail: Record<string, unknown> = {}): Promise<void> {
-  mails = [];
+  smtp = await startSMTPServer();
   const base = (await import('../../src/config/config.js')).defaultConfig();
-  t = await createTestApp({ mailTransport: capture(), config: { mail: { ...base.mail, ...mail } } });
+  t = await createTestApp({
+    mailTransport: createSMTPTransport({
+      url: `smtp://127.0.0.1:${smtp.port}`,
+      from: 'Latchkey <no-reply@example.test>',
+    }),
+    config: { mail: { ...base.mail, ...mail } },
+  });
 }
 
 async function canSignIn(password: string): Promise<boolean> {
@@ -56,7 +65,10 @@ async function canSignIn(password: string): Promise<boolean> {
   return response.statusCode === 303;
 }
 
-afterEach(() => t.close());
+afterEach(async () => {
+  await t.close();
+  await smtp.close();
+});
 
 describe('forgot → reset through the pages', () => {
   beforeEach(() => start());
@@ -159,7 +171,7 @@ describe('forgot → reset through the pages', () => {
     const refused = await postForm(t.app, new CookieJar(), '/forgot', { email: EMAIL });
     expect(refused.statusCode).toBe(403);
     await t.latchkey.mailWorker.runOnce();
-    expect(mails.filter((m) => m.kind === 'password_reset')).toHaveLength(0);
+    expect(delivered('password_reset')).toHaveLength(0);
   });
 
   it('keeps the token out of any other origin and escapes it in the page', async () => {
@@ -276,6 +288,9 @@ describe('sign-in links and email change through the pages', () => {
     await getPage(t.app, jar, link);
     const page = await getPage(t.app, jar, link);
     const token = decodeURIComponent(link.split('token=')[1] ?? '');
+    const noCSRF = await postForm(t.app, jar, '/login/link', { token });
+    expect(noCSRF.statusCode).toBe(403);
+    expect((await getPage(t.app, jar, '/account')).statusCode).toBe(303);
     const signedIn = await postForm(t.app, jar, '/login/link', { token, csrf_token: formToken(page.body) });
     expect(signedIn.statusCode).toBe(303);
     expect(signedIn.headers.location).toBe('/account');
