@@ -266,6 +266,23 @@ describe('email verification through the pages', () => {
   });
 });
 
+describe('sign-in links off', () => {
+  beforeEach(() => start({ signInLinks: false }));
+
+  it('offers no sign-in link and refuses to send one, in words', async () => {
+    await signup(t.app, EMAIL);
+    const jar = new CookieJar();
+    const login = await getPage(t.app, jar, '/login');
+    expect(login.body).not.toContain('formaction="/login/link"');
+    const asked = await postForm(t.app, jar, '/login/link', {
+      email: EMAIL,
+      csrf_token: formToken(login.body),
+    });
+    expect(asked.statusCode).toBe(404);
+    expect(asked.body).toContain('Sign-in links are off');
+  });
+});
+
 describe('sign-in links and email change through the pages', () => {
   beforeEach(() => start());
 
@@ -322,6 +339,26 @@ describe('sign-in links and email change through the pages', () => {
     });
     expect(signedIn.statusCode).toBe(303);
     expect((await getPage(t.app, jar, '/account')).statusCode).toBe(200);
+  });
+
+  it('says when a reset link has expired, with a way to ask again', async () => {
+    await signup(t.app, EMAIL);
+    const jar = new CookieJar();
+    const forgot = await getPage(t.app, jar, '/forgot');
+    await postForm(t.app, jar, '/forgot', { email: EMAIL, csrf_token: formToken(forgot.body) });
+    const link = await linkIn('password_reset');
+    const page = await getPage(t.app, jar, link);
+    t.clock.advance(31 * 60_000);
+    const token = decodeURIComponent(link.split('token=')[1] ?? '');
+    const late = await postForm(t.app, jar, '/reset', {
+      token,
+      password: NEW_PASSWORD,
+      csrf_token: formToken(page.body),
+    });
+    expect(late.statusCode).toBe(400);
+    expect(late.body).toContain('has expired');
+    expect(late.body).toContain('href="/forgot"');
+    expect(await canSignIn(PASSWORD)).toBe(true);
   });
 
   it('confirms an email change from the link in the new mailbox', async () => {

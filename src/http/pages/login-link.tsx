@@ -91,6 +91,13 @@ export const loginLinkPage: PageModule = {
     );
 
     scope.post('/login/link', async (request, reply) => {
+      if (!latchkey.config.mail.signInLinks) {
+        return kit.renderError(
+          reply,
+          404,
+          'Sign-in links are off on this server. Sign in with your password.',
+        );
+      }
       const form = readForm(request.body, LINK_FIELDS);
       const confirm = form.confirm === 'yes';
       const refuse = (status: number, error: string): ReturnType<typeof kit.render> => {

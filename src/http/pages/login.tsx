@@ -23,6 +23,8 @@ interface LoginViewProps {
   remember?: boolean;
   error?: string | null;
   notice?: string | null;
+  /** Sign-in links are on (`LATCHKEY_SIGNIN_LINKS`): offer one instead of the password. */
+  signInLinks?: boolean;
   /** The refusal was "email not verified": offer to send the link again. */
   unverified?: boolean;
 }
@@ -74,9 +76,11 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             Sign in
           </button>
           {/* The same address, posted elsewhere: a sign-in link instead of the password. */}
-          <button type="submit" formaction="/login/link" formnovalidate>
-            Email me a sign-in link
-          </button>
+          {props.signInLinks === true ? (
+            <button type="submit" formaction="/login/link" formnovalidate>
+              Email me a sign-in link
+            </button>
+          ) : null}
         </form>
         <p class="lk-switch">
           <a href="/forgot">Forgot your password?</a>
@@ -100,6 +104,7 @@ export const loginPage: PageModule = {
   name: 'login',
   register(scope, kit) {
     const { latchkey, names } = kit;
+    const signInLinks = latchkey.config.mail.signInLinks;
 
     scope.get<{ Querystring: { notice?: string } }>('/login', async (request, reply) => {
       if ((await kit.signedIn(request, reply)) !== null) return kit.redirect(reply, '/account');
@@ -107,7 +112,12 @@ export const loginPage: PageModule = {
       return kit.render(
         reply,
         200,
-        <LoginView site={kit.site} csrfToken={csrfToken} notice={noticeFor(request.query.notice)} />,
+        <LoginView
+          site={kit.site}
+          csrfToken={csrfToken}
+          notice={noticeFor(request.query.notice)}
+          signInLinks={signInLinks}
+        />,
       );
     });
 
@@ -125,6 +135,7 @@ export const loginPage: PageModule = {
             remember={remember}
             error={error}
             unverified={unverified}
+            signInLinks={signInLinks}
           />,
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
