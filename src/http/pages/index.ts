@@ -14,15 +14,20 @@ import { errorHandler } from '../error-handler.js';
 import { accountPage } from './account.js';
 import { registerAssets } from './assets.js';
 import { FORM_BODY_LIMIT, parseFormBody } from './form-body.js';
+import { emailConfirmPage } from './email-confirm.js';
+import { forgotPage } from './forgot.js';
 import { homePage } from './home.js';
 import { labPage } from './lab.js';
 import { loginPage } from './login.js';
+import { loginLinkPage } from './login-link.js';
 import { logoutPage } from './logout.js';
 import { loginSecondFactorPage } from './login-second-factor.js';
 import { refusalMessage } from './messages.js';
+import { resetPage } from './reset.js';
 import { createPageKit, type PageKit, type PageModule } from './page.js';
 import { securityPage } from './security.js';
 import { signupPage } from './signup.js';
+import { verifyPage } from './verify.js';
 
 export type { PageKit, PageModule } from './page.js';
 export { PAGE_CSP } from './page.js';
@@ -37,6 +42,12 @@ export const PAGES: readonly PageModule[] = [
   labPage,
   loginSecondFactorPage,
   securityPage,
+  // The pages the mails link to.
+  forgotPage,
+  resetPage,
+  verifyPage,
+  loginLinkPage,
+  emailConfirmPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */

@@ -133,7 +133,12 @@ export const loginSecondFactorPage: PageModule = {
         kit.render(
           reply,
           status,
-          <LoginView site={kit.site} csrfToken={kit.preSession.issue(request, reply)} error={error} />,
+          <LoginView
+            site={kit.site}
+            csrfToken={kit.preSession.issue(request, reply)}
+            error={error}
+            signInLinks={kit.latchkey.config.mail.signInLinks}
+          />,
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
         request.log.warn(

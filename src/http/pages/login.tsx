@@ -23,6 +23,10 @@ interface LoginViewProps {
   remember?: boolean;
   error?: string | null;
   notice?: string | null;
+  /** Sign-in links are on (`LATCHKEY_SIGNIN_LINKS`): offer one instead of the password. */
+  signInLinks?: boolean;
+  /** The refusal was "email not verified": offer to send the link again. */
+  unverified?: boolean;
 }
 
 export function LoginView(props: LoginViewProps): JSX.Element {
@@ -71,7 +75,23 @@ export function LoginView(props: LoginViewProps): JSX.Element {
           <button type="submit" class="lk-primary">
             Sign in
           </button>
+          {/* The same address, posted elsewhere: a sign-in link instead of the password. */}
+          {props.signInLinks === true ? (
+            <button type="submit" formaction="/login/link" formnovalidate>
+              Email me a sign-in link
+            </button>
+          ) : null}
         </form>
+        <p class="lk-switch">
+          <a href="/forgot">Forgot your password?</a>
+        </p>
+        {props.unverified === true ? (
+          <form method="post" action="/verify/resend">
+            <CSRFField token={props.csrfToken} />
+            <input type="hidden" name="email" value={props.email ?? ''} />
+            <button type="submit">Send the link again</button>
+          </form>
+        ) : null}
         <p class="lk-switch">
           New here? <a href="/signup">Create an account</a>
         </p>
@@ -84,6 +104,7 @@ export const loginPage: PageModule = {
   name: 'login',
   register(scope, kit) {
     const { latchkey, names } = kit;
+    const signInLinks = latchkey.config.mail.signInLinks;
 
     scope.get<{ Querystring: { notice?: string } }>('/login', async (request, reply) => {
       if ((await kit.signedIn(request, reply)) !== null) return kit.redirect(reply, '/account');
@@ -91,14 +112,19 @@ export const loginPage: PageModule = {
       return kit.render(
         reply,
         200,
-        <LoginView site={kit.site} csrfToken={csrfToken} notice={noticeFor(request.query.notice)} />,
+        <LoginView
+          site={kit.site}
+          csrfToken={csrfToken}
+          notice={noticeFor(request.query.notice)}
+          signInLinks={signInLinks}
+        />,
       );
     });
 
     scope.post('/login', async (request, reply) => {
       const form = readForm(request.body, LOGIN_FIELDS);
       const remember = form.remember !== undefined;
-      const again = (status: number, error: string): ReturnType<typeof kit.render> =>
+      const again = (status: number, error: string, unverified = false): ReturnType<typeof kit.render> =>
         kit.render(
           reply,
           status,
@@ -108,6 +134,8 @@ export const loginPage: PageModule = {
             email={form.email}
             remember={remember}
             error={error}
+            unverified={unverified}
+            signInLinks={signInLinks}
           />,
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
@@ -130,7 +158,7 @@ export const loginPage: PageModule = {
           return renderSecondStep(kit, request, reply, { challenge: challengeOf(error) });
         }
         const refusal = kit.refusal(reply, error);
-        return again(refusal.status, refusal.message);
+        return again(refusal.status, refusal.message, isLatchkeyError(error, 'email_unverified'));
       }
       void reply.header('set-cookie', [
         sessionCookie(names, result.sessionToken, result.session, latchkey.clock()),

@@ -35,6 +35,8 @@ export function refusalMessage(error: LatchkeyError): string {
     case 'csrf_failed':
     case 'cross_site_request':
       return 'This form has expired or was not sent from this site. Please try again.';
+    case 'email_unverified':
+      return 'Your email address is not confirmed yet. Open the link we emailed you, or have it sent again.';
     case 'not_found':
       return 'That session has already ended.';
     default:
@@ -53,6 +55,9 @@ export const NOTICES = {
   session_ended: 'Your session has ended. Sign in again.',
   mfa_enabled: 'Two-factor authentication is on.',
   mfa_disabled: 'Two-factor authentication is off. Your other sessions are signed out.',
+  password_reset: 'Your password is changed and every session is signed out. Sign in with the new password.',
+  email_verified: 'Your email address is confirmed.',
+  email_changed: 'Your email address is changed.',
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

@@ -34,7 +34,7 @@ function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: st
 }
 
 /** The cookie that binds a sign-in link to the browser that asked for it. */
-function bindingCookieName(names: CookieNames): string {
+export function bindingCookieName(names: CookieNames): string {
   return names.secure ? '__Host-latchkey_link' : 'latchkey_link';
 }
 
