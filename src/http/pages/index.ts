@@ -20,6 +20,7 @@ import { loginPage } from './login.js';
 import { logoutPage } from './logout.js';
 import { loginSecondFactorPage } from './login-second-factor.js';
 import { refusalMessage } from './messages.js';
+import { passkeysPage } from './passkeys.js';
 import { createPageKit, type PageKit, type PageModule } from './page.js';
 import { securityPage } from './security.js';
 import { signupPage } from './signup.js';
@@ -37,6 +38,7 @@ export const PAGES: readonly PageModule[] = [
   labPage,
   loginSecondFactorPage,
   securityPage,
+  passkeysPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */

@@ -8,6 +8,7 @@ import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
 import { challengeOf, renderSecondStep } from './login-second-factor.js';
 import { noticeFor } from './messages.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
+import { PASSKEY_CSP, registerPasskeyScript } from './passkey-scripts.js';
 
 const LOGIN_FIELDS = {
   email: { maxLength: 320, required: true },
@@ -23,6 +24,8 @@ interface LoginViewProps {
   remember?: boolean;
   error?: string | null;
   notice?: string | null;
+  /** The passkey script's path (`src/passkey-ui/login.ts`), or null when it is not built. */
+  passkeyScript?: string | null;
 }
 
 export function LoginView(props: LoginViewProps): JSX.Element {
@@ -45,7 +48,7 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             name="email"
             type="email"
             label="Email"
-            autocomplete="username"
+            autocomplete="username webauthn"
             value={props.email ?? ''}
             errorId={errorId}
             autofocus
@@ -72,10 +75,16 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             Sign in
           </button>
         </form>
+        {/* Shown by the passkey script; without JavaScript it could do nothing. */}
+        <button type="button" id="passkey-login" class="lk-secondary" hidden>
+          Sign in with a passkey
+        </button>
+        <p id="passkey-login-status" aria-live="polite"></p>
         <p class="lk-switch">
           New here? <a href="/signup">Create an account</a>
         </p>
       </section>
+      {props.passkeyScript ? <script type="module" src={props.passkeyScript}></script> : null}
     </Layout>
   );
 }
@@ -84,6 +93,7 @@ export const loginPage: PageModule = {
   name: 'login',
   register(scope, kit) {
     const { latchkey, names } = kit;
+    const passkeyScript = registerPasskeyScript(scope, 'login');
 
     scope.get<{ Querystring: { notice?: string } }>('/login', async (request, reply) => {
       if ((await kit.signedIn(request, reply)) !== null) return kit.redirect(reply, '/account');
@@ -91,7 +101,13 @@ export const loginPage: PageModule = {
       return kit.render(
         reply,
         200,
-        <LoginView site={kit.site} csrfToken={csrfToken} notice={noticeFor(request.query.notice)} />,
+        <LoginView
+          site={kit.site}
+          csrfToken={csrfToken}
+          notice={noticeFor(request.query.notice)}
+          passkeyScript={passkeyScript}
+        />,
+        { csp: PASSKEY_CSP },
       );
     });
 
@@ -108,7 +124,9 @@ export const loginPage: PageModule = {
             email={form.email}
             remember={remember}
             error={error}
+            passkeyScript={passkeyScript}
           />,
+          { csp: PASSKEY_CSP },
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
         request.log.warn({ event: 'csrf.login_refused', ip: request.ip }, 'sign-in form refused: CSRF token');

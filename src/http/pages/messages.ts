@@ -53,6 +53,9 @@ export const NOTICES = {
   session_ended: 'Your session has ended. Sign in again.',
   mfa_enabled: 'Two-factor authentication is on.',
   mfa_disabled: 'Two-factor authentication is off. Your other sessions are signed out.',
+  passkey_added: 'The passkey is added. Your other sessions are signed out.',
+  passkey_renamed: 'The passkey is renamed.',
+  passkey_removed: 'The passkey is removed. Your other sessions are signed out.',
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;
