@@ -235,6 +235,32 @@ describe('layering: the /lab script (src/lab/) runs in the page', () => {
   });
 });
 
+describe("layering: the passkey pages' scripts (src/passkey-ui/) run in the page", () => {
+  const UI = join(SRC, 'passkey-ui');
+
+  it('import nothing but their own files (no package, no Node module, no server code)', () => {
+    const files = listSources(UI);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      for (const { specifier } of imports(file)) {
+        const path = relative(SRC, file);
+        expect(specifier, `${path} imports ${specifier}`).toMatch(/^\.\/[\w-]+\.js$/);
+        expect(resolveLocal(file, specifier), `${path} imports ${specifier}`).not.toBeNull();
+      }
+    }
+  });
+
+  it('are imported by nothing (the server serves their built files)', () => {
+    for (const file of listSources(SRC)) {
+      if (file.startsWith(UI)) continue;
+      for (const { specifier } of imports(file)) {
+        const local = resolveLocal(file, specifier);
+        expect(local?.startsWith(UI) ?? false, `${relative(SRC, file)} imports ${specifier}`).toBe(false);
+      }
+    }
+  });
+});
+
 describe('the import walk itself', () => {
   it('sees dynamic imports, type-only imports and cycles', () => {
     const edges = imports(join(SRC, 'app', 'stores.ts'));

@@ -181,6 +181,12 @@ export function AccountView(props: AccountViewProps): JSX.Element {
               <a href="/account/security">{props.twoFactor === true ? 'On' : 'Off'} · Manage</a>
             </dd>
           </div>
+          <div>
+            <dt>Passkeys</dt>
+            <dd>
+              <a href="/account/passkeys">Manage passkeys</a>
+            </dd>
+          </div>
         </dl>
       </section>
       <SessionsCard {...props} />

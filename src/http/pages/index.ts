@@ -24,6 +24,7 @@ import { logoutPage } from './logout.js';
 import { loginSecondFactorPage } from './login-second-factor.js';
 import { refusalMessage } from './messages.js';
 import { resetPage } from './reset.js';
+import { passkeysPage } from './passkeys.js';
 import { createPageKit, type PageKit, type PageModule } from './page.js';
 import { securityPage } from './security.js';
 import { signupPage } from './signup.js';
@@ -48,6 +49,7 @@ export const PAGES: readonly PageModule[] = [
   verifyPage,
   loginLinkPage,
   emailConfirmPage,
+  passkeysPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */

@@ -8,6 +8,7 @@ import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
 import { challengeOf, renderSecondStep } from './login-second-factor.js';
 import { noticeFor } from './messages.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
+import { PASSKEY_CSP, registerPasskeyScript } from './passkey-scripts.js';
 
 const LOGIN_FIELDS = {
   email: { maxLength: 320, required: true },
@@ -27,6 +28,8 @@ interface LoginViewProps {
   signInLinks?: boolean;
   /** The refusal was "email not verified": offer to send the link again. */
   unverified?: boolean;
+  /** The passkey script's path (`src/passkey-ui/login.ts`), or null when it is not built. */
+  passkeyScript?: string | null;
 }
 
 export function LoginView(props: LoginViewProps): JSX.Element {
@@ -49,7 +52,7 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             name="email"
             type="email"
             label="Email"
-            autocomplete="username"
+            autocomplete="username webauthn"
             value={props.email ?? ''}
             errorId={errorId}
             autofocus
@@ -82,6 +85,11 @@ export function LoginView(props: LoginViewProps): JSX.Element {
             </button>
           ) : null}
         </form>
+        {/* Shown by the passkey script; without JavaScript it could do nothing. */}
+        <button type="button" id="passkey-login" class="lk-secondary" hidden>
+          Sign in with a passkey
+        </button>
+        <p id="passkey-login-status" aria-live="polite"></p>
         <p class="lk-switch">
           <a href="/forgot">Forgot your password?</a>
         </p>
@@ -96,6 +104,7 @@ export function LoginView(props: LoginViewProps): JSX.Element {
           New here? <a href="/signup">Create an account</a>
         </p>
       </section>
+      {props.passkeyScript ? <script type="module" src={props.passkeyScript}></script> : null}
     </Layout>
   );
 }
@@ -105,6 +114,7 @@ export const loginPage: PageModule = {
   register(scope, kit) {
     const { latchkey, names } = kit;
     const signInLinks = latchkey.config.mail.signInLinks;
+    const passkeyScript = registerPasskeyScript(scope, 'login');
 
     scope.get<{ Querystring: { notice?: string } }>('/login', async (request, reply) => {
       if ((await kit.signedIn(request, reply)) !== null) return kit.redirect(reply, '/account');
@@ -117,7 +127,9 @@ export const loginPage: PageModule = {
           csrfToken={csrfToken}
           notice={noticeFor(request.query.notice)}
           signInLinks={signInLinks}
+          passkeyScript={passkeyScript}
         />,
+        { csp: PASSKEY_CSP },
       );
     });
 
@@ -136,7 +148,9 @@ export const loginPage: PageModule = {
             error={error}
             unverified={unverified}
             signInLinks={signInLinks}
+            passkeyScript={passkeyScript}
           />,
+          { csp: PASSKEY_CSP },
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
         request.log.warn({ event: 'csrf.login_refused', ip: request.ip }, 'sign-in form refused: CSRF token');

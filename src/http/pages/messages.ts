@@ -58,6 +58,9 @@ export const NOTICES = {
   password_reset: 'Your password is changed and every session is signed out. Sign in with the new password.',
   email_verified: 'Your email address is confirmed.',
   email_changed: 'Your email address is changed.',
+  passkey_added: 'The passkey is added. Your other sessions are signed out.',
+  passkey_renamed: 'The passkey is renamed.',
+  passkey_removed: 'The passkey is removed. Your other sessions are signed out.',
 } as const;
 
 export type NoticeKey = keyof typeof NOTICES;

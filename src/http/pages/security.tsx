@@ -109,7 +109,7 @@ async function renderSetup(
  * A live session (else 303 to the sign-in page), the form read and its CSRF token checked (else
  * `refused` answers the 403). Returns null when the reply is already sent.
  */
-async function beginForm<F extends FormFields>(
+export async function beginForm<F extends FormFields>(
   kit: PageKit,
   request: FastifyRequest,
   reply: FastifyReply,
