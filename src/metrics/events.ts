@@ -74,6 +74,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'store.pglite_kept',
   'sdk.missing',
   'lab.missing',
+  'passkey_ui.missing',
   // The access log (LOG_LEVEL=debug): one per request.
   'request',
 ];
