@@ -32,9 +32,7 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
   return {
     async changePassword(principal, { currentPassword, newPassword, client }) {
       const user = await context.activeUser(principal.user.id);
-      if (!(await hasher.verify(user.passwordHash, currentPassword))) {
-        throw new LatchkeyError('invalid_credentials', 'The current password is incorrect');
-      }
+      await context.reauthenticate(user, currentPassword);
       assertPasswordPolicy(newPassword, { email: user.email });
       const passwordHash = await hasher.hash(newPassword);
       await context.updateUser(user.id, { passwordHash, updatedAt: clock() });

@@ -51,6 +51,10 @@ export interface UseCaseOptions {
   mail?: MailFlowOptions | undefined;
 }
 
+/** Wrong passwords of a signed-in user (re-authentication) in `REAUTH_WINDOW_MS`, then 429. */
+const REAUTH_FAILURES = 10;
+const REAUTH_WINDOW_MS = 15 * 60_000;
+
 /** The options, plus the account rules the use cases share. */
 export interface UseCaseContext extends UseCaseOptions {
   /** The user, when it exists and is active; `unauthenticated` or `account_disabled` otherwise. */
@@ -64,6 +68,12 @@ export interface UseCaseContext extends UseCaseOptions {
   updateUser(id: string, patch: UserPatch): Promise<void>;
   /** Revokes one session and publishes it; true for the call that revoked it. */
   revokeSession(sessionId: string): Promise<boolean>;
+  /**
+   * Checks the password of a signed-in user who asks for a sensitive change (password, email, a
+   * factor): `invalid_credentials` when wrong. Wrong passwords are counted per user: 10 in 15
+   * minutes answer 429 until the window ends, so a stolen session cannot guess the password.
+   */
+  reauthenticate(user: UserRecord, password: string): Promise<void>;
   /** Revokes every live session of a user (but `except`) and publishes each; returns how many. */
   revokeUserSessions(userId: string, except?: string): Promise<number>;
 }
@@ -111,6 +121,19 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
       const revoked = await store.revokeSession(sessionId, clock());
       if (revoked) await revocations.sessionRevoked(sessionId);
       return revoked;
+    },
+
+    async reauthenticate(user, password) {
+      const key = `reauth:${user.id}`;
+      const counter = await store.getCounter(key, clock());
+      if (counter !== null && counter.count >= REAUTH_FAILURES) {
+        throw new LatchkeyError('too_many_requests', 'Too many wrong passwords; retry later', {
+          retryAfter: Math.max(1, Math.ceil((counter.expiresAt - clock()) / 1000)),
+        });
+      }
+      if (await options.hasher.verify(user.passwordHash, password).catch(() => false)) return;
+      await store.increment(key, REAUTH_WINDOW_MS, clock());
+      throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
     },
 
     async revokeUserSessions(userId, except) {

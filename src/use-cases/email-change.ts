@@ -29,14 +29,12 @@ export interface EmailChangeUseCases {
  * await createEmailChangeUseCases(context).requestEmailChange(principal, { email, password, ip });
  */
 export function createEmailChangeUseCases(context: UseCaseContext): EmailChangeUseCases {
-  const { store, clock, logger, hasher } = context;
+  const { store, clock, logger } = context;
   return {
     async requestEmailChange(principal, { email, password, ip }) {
       const mail = mailFlows(context);
       const user = await context.activeUser(principal.user.id);
-      if (!(await hasher.verify(user.passwordHash, password))) {
-        throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
-      }
+      await context.reauthenticate(user, password);
       const address = normalizeEmail(email);
       if (address === null || address === user.email) {
         throw new LatchkeyError('validation_failed', 'email is not a valid new address', {

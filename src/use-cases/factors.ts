@@ -94,7 +94,7 @@ async function pendingEnrolment(context: UseCaseContext, user: UserRecord): Prom
  * const { recoveryCodes } = await factors.confirmTotp(principal, { factorId: factor.id, code, client });
  */
 export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
-  const { store, clock, logger, hasher } = context;
+  const { store, clock, logger } = context;
 
   async function replaceRecoveryCodes(userId: string): Promise<string[]> {
     await store.deleteOneTimeTokens(userId, RECOVERY_CODE_PURPOSE);
@@ -193,9 +193,7 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
       const user = await context.activeUser(principal.user.id);
       const factor = (await store.listFactors(user.id)).find((f) => f.id === factorId);
       if (factor === undefined) throw new LatchkeyError('not_found', 'No such factor');
-      if (!(await hasher.verify(user.passwordHash, password))) {
-        throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
-      }
+      await context.reauthenticate(user, password);
       const proven =
         factor.confirmedAt === null ||
         (code !== undefined && (await acceptTotpCode(context, user, code))) ||

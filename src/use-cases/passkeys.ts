@@ -242,11 +242,10 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
       if (passkey?.userId !== user.id) throw new LatchkeyError('not_found', 'No such passkey');
       if (assertion !== undefined) {
         await acceptPasskeyAssertion(context, assertion, { ip: client.ip, userId: user.id });
-      } else if (
-        password === undefined ||
-        !(await context.hasher.verify(user.passwordHash, password).catch(() => false))
-      ) {
+      } else if (password === undefined) {
         throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
+      } else {
+        await context.reauthenticate(user, password);
       }
       if (!(await store.deletePasskey(user.id, passkeyId)))
         throw new LatchkeyError('not_found', 'No such passkey');
