@@ -32,7 +32,7 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
   return {
     async changePassword(principal, { currentPassword, newPassword, client }) {
       const user = await context.activeUser(principal.user.id);
-      await context.reauthenticate(user, currentPassword);
+      await context.reauthenticate(user, currentPassword, 'The current password is incorrect');
       assertPasswordPolicy(newPassword, { email: user.email });
       const passwordHash = await hasher.hash(newPassword);
       await context.updateUser(user.id, { passwordHash, updatedAt: clock() });

@@ -73,7 +73,7 @@ export interface UseCaseContext extends UseCaseOptions {
    * factor): `invalid_credentials` when wrong. Wrong passwords are counted per user: 10 in 15
    * minutes answer 429 until the window ends, so a stolen session cannot guess the password.
    */
-  reauthenticate(user: UserRecord, password: string): Promise<void>;
+  reauthenticate(user: UserRecord, password: string, refusal?: string): Promise<void>;
   /** Revokes every live session of a user (but `except`) and publishes each; returns how many. */
   revokeUserSessions(userId: string, except?: string): Promise<number>;
 }
@@ -123,7 +123,7 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
       return revoked;
     },
 
-    async reauthenticate(user, password) {
+    async reauthenticate(user, password, refusal = 'The password is incorrect') {
       const key = `reauth:${user.id}`;
       const counter = await store.getCounter(key, clock());
       if (counter !== null && counter.count >= REAUTH_FAILURES) {
@@ -133,7 +133,7 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
       }
       if (await options.hasher.verify(user.passwordHash, password).catch(() => false)) return;
       await store.increment(key, REAUTH_WINDOW_MS, clock());
-      throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
+      throw new LatchkeyError('invalid_credentials', refusal);
     },
 
     async revokeUserSessions(userId, except) {
