@@ -156,7 +156,9 @@ describe('signing up and in through the forms', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Sign out', exact: true }).first().click();
     await page.waitForURL(/\/login/);
     await page.goto(`${server.url}/login`);
-    // The email field has the focus; Tab goes to the password, the checkbox, the button.
+    // The email field has the focus (autofocus; typing before it lands would lose keys, so wait
+    // for it); Tab goes to the password, the checkbox, the button.
+    await page.waitForFunction(() => document.activeElement?.id === 'email');
     await page.keyboard.type(email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(PASSWORD);
@@ -164,6 +166,9 @@ describe('signing up and in through the forms', { timeout: 90_000 }, () => {
     await page.keyboard.press('Space');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Sign in');
+    expect(await page.getByLabel('Email').inputValue()).toBe(email);
+    expect(await page.getByLabel('Password', { exact: true }).inputValue()).toBe(PASSWORD);
+    expect(await page.getByLabel(/remember me/i).isChecked()).toBe(true);
     await page.keyboard.press('Enter');
     await page.waitForURL(`${server.url}/account`);
     const session = (await context.cookies()).find((cookie) => cookie.name === '__Host-latchkey_session');
