@@ -46,6 +46,8 @@ export async function startLatchkey(
   const cleared = Object.fromEntries(STORE_VARIABLES.map((name) => [name, '']));
   const fullEnv: Record<string, string> = {
     ...cleared,
+    // The bench measures speed, not durability: a Redis without persistence (CI's) is fine here.
+    LATCHKEY_REDIS_ALLOW_VOLATILE: 'true',
     ...env,
     PORT: port,
     HOST: '127.0.0.1',

@@ -160,7 +160,11 @@ export async function openCopyLocation(
   const lock =
     embedded && location.dataDir !== null ? await lockDataDir(location.dataDir, { command: 'copy' }) : null;
   try {
-    const store = await openStore(location.config, { migrate: options.role === 'target' });
+    // No durability check: a copy serves nothing (the server checks the Redis it serves from).
+    const store = await openStore(location.config, {
+      migrate: options.role === 'target',
+      checkDurability: false,
+    });
     return {
       store,
       async close() {

@@ -10,9 +10,10 @@
  * |                  |                |             | database and no SQLite file (an upgrade: kept, with a  |
  * |                  |                |             | warning that says how to move)                         |
  * | auto             | set            | unset       | Postgres holds everything                              |
- * | auto             | unset          | set         | Redis holds everything (it must persist: AOF)          |
- * | auto             | set            | set         | users and keys in Postgres; sessions, refresh tokens,  |
- * |                  |                |             | counters and revocations in Redis                      |
+ * | auto             | unset          | set         | Redis holds everything: it must persist (AOF, or RDB   |
+ * |                  |                |             | with a warning), see {@link checkRedisDurability}      |
+ * | auto             | set            | set         | users, keys and revocations in Postgres; sessions,     |
+ * |                  |                |             | refresh tokens and counters in Redis                   |
  * | auto             | `mysql://`     | unset       | MySQL / MariaDB holds everything (`mariadb://` too)    |
  * | auto             | `mysql://`     | set         | users and keys in MySQL; the rest in Redis             |
  *
@@ -102,6 +103,11 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Where the {@link storeNotice} goes, if anywhere. */
   logger?: Logger;
+  /**
+   * Redis alone: refuse one that does not persist ({@link checkRedisDurability}; default true).
+   * `latchkey copy` turns it off: it serves nothing, and moving off a volatile Redis is a cure.
+   */
+  checkDurability?: boolean;
 }
 
 /**
@@ -157,13 +163,22 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
       return openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
     }
     case 'redis': {
-      const { openRedisStore } = await import('../stores/redis/index.js');
-      return openRedisStore({ url: required(config.redisURL, 'REDIS_URL'), prefix: config.redisPrefix });
+      const { openRedisStore, readRedisPersistence } = await import('../stores/redis/index.js');
+      const url = required(config.redisURL, 'REDIS_URL');
+      const store = await openRedisStore({ url, prefix: config.redisPrefix });
+      try {
+        if (options.checkDurability !== false)
+          checkRedisDurability(config, await readRedisPersistence(url), options.logger);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      return store;
     }
     case 'postgres+redis': {
       const { openPostgresStore } = await import('../stores/postgres/index.js');
       const durable = await openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
-      return withRedis(config, durable);
+      return withRedis(config, durable, options.logger);
     }
     case 'mysql': {
       const { openMySQLStore } = await import('../stores/mysql/index.js');
@@ -172,18 +187,68 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
     case 'mysql+redis': {
       const { openMySQLStore } = await import('../stores/mysql/index.js');
       const durable = await openMySQLStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
-      return withRedis(config, durable);
+      return withRedis(config, durable, options.logger);
     }
   }
+}
+
+/** What `CONFIG GET appendonly` / `save` say of a Redis server, or null where CONFIG is refused. */
+export type RedisPersistence = { aof: boolean; snapshots: boolean } | null;
+
+/**
+ * The rule for Redis holding everything (no `DATABASE_URL`): revocations live only there, and a
+ * Redis that forgets them at a restart brings revoked access tokens back to life. With AOF it
+ * passes; with RDB snapshots only it warns (a revocation after the last snapshot is lost); with
+ * neither it refuses to start, unless LATCHKEY_REDIS_ALLOW_VOLATILE=true says that is wanted
+ * (tests, development). Where CONFIG is refused (managed Redis), it warns that it could not tell.
+ *
+ * @example
+ * checkRedisDurability(config, { aof: false, snapshots: false }); // throws config_invalid
+ */
+export function checkRedisDurability(
+  config: Pick<LatchkeyConfig, 'redisAllowVolatile'>,
+  persistence: RedisPersistence,
+  logger?: Logger,
+): void {
+  if (persistence?.aof === true) return;
+  const event = { event: 'store.redis_volatile', persistence };
+  if (persistence === null) {
+    logger?.warn(
+      event,
+      'could not read Redis persistence (CONFIG refused): make sure it persists (appendonly yes)',
+    );
+    return;
+  }
+  if (persistence.snapshots) {
+    logger?.warn(
+      event,
+      'Redis persists by snapshots only: a revocation made after the last snapshot is forgotten at a restart; set appendonly yes',
+    );
+    return;
+  }
+  if (config.redisAllowVolatile) {
+    logger?.warn(
+      event,
+      'Redis does not persist: revocations are lost at a restart (LATCHKEY_REDIS_ALLOW_VOLATILE)',
+    );
+    return;
+  }
+  throw new LatchkeyError(
+    'config_invalid',
+    'REDIS_URL names a Redis that does not persist (appendonly no, no save rule), and without ' +
+      'DATABASE_URL it would hold the only copy of every revocation: a restart would bring revoked ' +
+      'tokens back. Turn on appendonly yes, or set DATABASE_URL (revocations are then kept in SQL), ' +
+      'or set LATCHKEY_REDIS_ALLOW_VOLATILE=true to run anyway (tests, development)',
+  );
 }
 
 /**
  * The composite store over an open SQL store (users and keys) and Redis (the rest); closes the
  * SQL store when Redis cannot be opened.
  */
-async function withRedis(config: LatchkeyConfig, durable: Store): Promise<Store> {
+async function withRedis(config: LatchkeyConfig, durable: Store, logger?: Logger): Promise<Store> {
   try {
-    const [{ openRedisStore }, { createCompositeStore }] = await Promise.all([
+    const [{ openRedisStore }, { adoptHotRevocations, createCompositeStore }] = await Promise.all([
       import('../stores/redis/index.js'),
       import('../stores/composite.js'),
     ]);
@@ -191,6 +256,19 @@ async function withRedis(config: LatchkeyConfig, durable: Store): Promise<Store>
       url: required(config.redisURL, 'REDIS_URL'),
       prefix: config.redisPrefix,
     });
+    // Revocations live in SQL; an older Latchkey kept them in Redis: move the live ones over.
+    const adopted = await adoptHotRevocations({ durable, hot }, Date.now()).catch(async (error: unknown) => {
+      await hot.close().catch(() => undefined);
+      throw error;
+    });
+    if (adopted.moved > 0 || adopted.clashes > 0) {
+      logger?.[adopted.clashes > 0 ? 'warn' : 'info'](
+        { event: 'store.revocations_adopted', ...adopted },
+        adopted.clashes > 0
+          ? 'revocations moved from Redis to the SQL store; some clashed with newer ones (an older node still writing to Redis?)'
+          : 'revocations moved from Redis to the SQL store',
+      );
+    }
     return createCompositeStore({ durable, hot });
   } catch (error) {
     await durable.close().catch(() => undefined);

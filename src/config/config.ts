@@ -26,6 +26,8 @@ export interface LatchkeyConfig {
   redisURL: string | null;
   /** Prefix of every Redis key this server writes (several deployments may share one Redis). */
   redisPrefix: string;
+  /** With Redis alone: run even on a Redis that does not persist (LATCHKEY_REDIS_ALLOW_VOLATILE). */
+  redisAllowVolatile: boolean;
   /**
    * `memory` for demos and tests; `sqlite` or `pglite` for that embedded store in the data
    * directory; `auto` chooses from the URLs (the embedded store when neither is set: SQLite, or
@@ -178,6 +180,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     databaseURL,
     redisURL,
     redisPrefix,
+    redisAllowVolatile: boolean(env, 'LATCHKEY_REDIS_ALLOW_VOLATILE', false),
     store: storeText,
     migrateOnStart: boolean(env, 'LATCHKEY_MIGRATE', true),
     sessionIdleTimeout: duration(env, 'LATCHKEY_SESSION_IDLE_TIMEOUT', '30m'),

@@ -49,6 +49,12 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
       'Prefix of every Redis key, and of the revocation pub/sub channel (`<prefix>:revocations` unless `latchkey`); give each deployment that shares one Redis its own.',
   },
   {
+    name: 'LATCHKEY_REDIS_ALLOW_VOLATILE',
+    default: 'false',
+    description:
+      'With `REDIS_URL` alone, Latchkey refuses a Redis that does not persist (it would forget revocations at a restart); `true` runs anyway (tests, development).',
+  },
+  {
     name: 'LATCHKEY_STORE',
     default: 'auto',
     description:

@@ -72,6 +72,8 @@ export const SECURITY_EVENTS: readonly string[] = [
   'config.session_cache',
   'revocations.publisher',
   'store.pglite_kept',
+  'store.redis_volatile',
+  'store.revocations_adopted',
   'sdk.missing',
   'lab.missing',
   'passkey_ui.missing',

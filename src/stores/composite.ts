@@ -8,9 +8,13 @@
  *   verification link) will write the mail that carries it to an outbox in the same transaction
  *   as the token, and both belong to the SQL side; a link that was mailed must also still work
  *   after a Redis flush.
- * - `hot` (Redis): sessions, refresh tokens, counters and revocations. They are touched on every
+ * - `hot` (Redis): sessions, refresh tokens and counters. They are touched on every
  *   authenticated request, expire within hours or days, and losing them is recoverable (users
- *   sign in again; counters restart; revocation records only matter for one access-token life).
+ *   sign in again; counters restart).
+ * - Revocations: durable. Losing a session or a refresh family signs its holder out, but losing a
+ *   revocation brings a revoked access token back to life until it expires (a Redis restart
+ *   without persistence would do that). They are written at logout and read only by the feeds
+ *   (catch-up and resync), never on a request's path, so the SQL round trip costs little.
  *
  * - The mail outbox: durable, next to the one-time tokens, so that a mail and its token are written
  *   in one SQL transaction.
@@ -80,6 +84,10 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     usePasskey: (id, use) => durable.usePasskey(id, use),
     renamePasskey: (userId, id, name) => durable.renamePasskey(userId, id, name),
     deletePasskey: (userId, id) => durable.deletePasskey(userId, id),
+    // Revocations: durable (see the header).
+    addRevocation: (record) => durable.addRevocation(record),
+    listRevocations: (options) => durable.listRevocations(options),
+    deleteExpiredRevocations: (now) => durable.deleteExpiredRevocations(now),
     // The mail outbox: durable, in the same transaction as the token its link carries.
     queueMail: (mail, options) => durable.queueMail(mail, options),
     claimMails: (options) => durable.claimMails(options),
@@ -88,7 +96,7 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     listMails: (options) => durable.listMails(options),
     deleteExpiredMails: (now) => durable.deleteExpiredMails(now),
 
-    // Sessions, refresh tokens, revocations and counters: hot.
+    // Sessions, refresh tokens and counters: hot.
     createSession: (session) => hot.createSession(session),
     getSession: (id) => hot.getSession(id),
     touchSession: (id, update) => hot.touchSession(id, update),
@@ -99,13 +107,53 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     createRefreshToken: (token) => hot.createRefreshToken(token),
     getRefreshToken: (id) => hot.getRefreshToken(id),
     rotateRefreshToken: (oldId, successor, at) => hot.rotateRefreshToken(oldId, successor, at),
-    addRevocation: (record) => hot.addRevocation(record),
-    listRevocations: (options) => hot.listRevocations(options),
-    deleteExpiredRevocations: (now) => hot.deleteExpiredRevocations(now),
     increment: (key, ttlMs, now) => hot.increment(key, ttlMs, now),
     getCounter: (key, now) => hot.getCounter(key, now),
     deleteCounter: (key) => hot.deleteCounter(key),
   };
-  // Sessions, refresh tokens and revocations are all hot: so is their transfer.
-  return withStoreTransfer(store, storeTransferOf(hot));
+  // Sessions and refresh tokens are read out of the hot store; revocations go to the durable one.
+  const hotTransfer = storeTransferOf(hot);
+  const durableTransfer = storeTransferOf(durable);
+  return withStoreTransfer(
+    store,
+    hotTransfer === null || durableTransfer === null
+      ? null
+      : {
+          exportSessions: (options) => hotTransfer.exportSessions(options),
+          exportRefreshTokens: (ids) => hotTransfer.exportRefreshTokens(ids),
+          importRevocation: (record) => durableTransfer.importRevocation(record),
+        },
+  );
+}
+
+/**
+ * Moves the live revocations an older Latchkey kept in the hot store (Redis) to the durable one,
+ * each under its own `seq`, so that no revocation is forgotten and the feed positions resource
+ * services hold stay valid (the durable store's next `seq` is then past every one of them).
+ * Idempotent: a record already moved is `present`. Answers how many were moved and how many
+ * clashed with a different record at the same `seq` (written by an old node during a rolling
+ * upgrade; kept out, and worth a warning).
+ *
+ * @example
+ * const { moved, clashes } = await adoptHotRevocations({ durable, hot }, Date.now());
+ */
+export async function adoptHotRevocations(
+  stores: { durable: Store; hot: Store },
+  now: number,
+): Promise<{ moved: number; clashes: number }> {
+  const transfer = storeTransferOf(stores.durable);
+  if (transfer === null) return { moved: 0, clashes: 0 };
+  let moved = 0;
+  let clashes = 0;
+  let afterSeq = 0;
+  for (;;) {
+    const page = await stores.hot.listRevocations({ now, afterSeq, limit: 500 });
+    for (const record of page) {
+      const outcome = await transfer.importRevocation(record);
+      if (outcome === 'created') moved += 1;
+      if (outcome === 'conflict') clashes += 1;
+      afterSeq = Math.max(afterSeq, record.seq);
+    }
+    if (page.length < 500) return { moved, clashes };
+  }
 }

@@ -275,7 +275,8 @@ describeWithServices(
       let server: ServerProcess | undefined;
       try {
         server = await startServer(
-          { ...withoutDatabase, LATCHKEY_REDIS_PREFIX: own.prefix },
+          // The test Redis does not persist: without the flag the server refuses (redis-durability.test.ts).
+          { ...withoutDatabase, LATCHKEY_REDIS_PREFIX: own.prefix, LATCHKEY_REDIS_ALLOW_VOLATILE: 'true' },
           { timeoutMs: 60_000 },
         );
         expect((await request(`${server.url}/healthz`)).body.store).toBe('redis');

@@ -276,8 +276,11 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
-/** Starts `redis-server --port <free> --save '' --appendonly no` on loopback. */
-export async function startOwnRedis(): Promise<OwnRedis> {
+/**
+ * Starts `redis-server --port <free> --save '' --appendonly no` on loopback; `dir` is where it
+ * would write (a test that turns persistence on with CONFIG SET passes a temporary one).
+ */
+export async function startOwnRedis(options: { dir?: string } = {}): Promise<OwnRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
@@ -294,6 +297,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
         'no',
         '--loglevel',
         'warning',
+        ...(options.dir === undefined ? [] : ['--dir', options.dir]),
       ],
       { stdio: 'ignore' },
     );

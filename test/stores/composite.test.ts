@@ -8,16 +8,20 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCompositeStore } from '../../src/stores/composite.js';
+import { adoptHotRevocations, createCompositeStore } from '../../src/stores/composite.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import { createPGliteClient } from '../../src/stores/pglite/index.js';
 import { createRedisClient, openRedisStore } from '../../src/stores/redis/index.js';
 import type { SqlClient } from '../../src/stores/sql/client.js';
 import { migrate } from '../../src/stores/sql/migrate.js';
 import { createSqlStore } from '../../src/stores/sql/store.js';
+import { openSQLiteStore } from '../../src/stores/sqlite/index.js';
 import type { Store } from '../../src/store.js';
 import { describeStoreConformance, T0 } from './conformance.js';
 import { isCI } from '../helpers/ci.js';
@@ -164,7 +168,7 @@ describe('composite store routing', () => {
     persistent: false,
   };
 
-  it('keeps users, keys and one-time tokens in durable; sessions, tokens, counters and revocations in hot', async () => {
+  it('keeps users, keys, one-time tokens and revocations in durable; sessions, tokens and counters in hot', async () => {
     const durable = createMemoryStore();
     const hot = createMemoryStore();
     const store = createCompositeStore({ durable, hot });
@@ -223,7 +227,8 @@ describe('composite store routing', () => {
       expect((await target.getSession('s1')) !== null).toBe(present);
       expect((await target.getRefreshToken('r1')) !== null).toBe(present);
       expect((await target.getCounter('c1', T0)) !== null).toBe(present);
-      expect(await target.listRevocations({ now: T0 })).toHaveLength(present ? 1 : 0);
+      // A revocation must outlive a Redis restart: it is kept on the durable side.
+      expect(await target.listRevocations({ now: T0 })).toHaveLength(present ? 0 : 1);
     }
 
     // One-time tokens: each method reaches the durable store, and the hot one holds none.
@@ -249,5 +254,76 @@ describe('composite store routing', () => {
     await createCompositeStore(other).close();
     await expect(other.durable.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
     await expect(other.hot.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
+
+  it('forgets no revocation across a restart of the hot store (a Redis without persistence)', async () => {
+    const durable = createMemoryStore();
+    const store = createCompositeStore({ durable, hot: createMemoryStore() });
+    await store.createSession(session);
+    const record = await store.addRevocation({
+      kind: 'session',
+      subject: 's1',
+      issuedBefore: null,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    // The hot store restarts empty: sessions are gone (their holders sign in again), the
+    // revocation that keeps a revoked access token dead is still there.
+    const restarted = createCompositeStore({ durable, hot: createMemoryStore() });
+    expect(await restarted.getSession('s1')).toBeNull();
+    expect(await restarted.listRevocations({ now: T0 })).toEqual([record]);
+  });
+});
+
+describeWithRedis('composite store: revocations an older Latchkey kept in Redis', () => {
+  it('moves the live ones to the SQL store under their own seq, once, and later ones follow them', async () => {
+    const prefix = uniquePrefix('adopt');
+    const hot = await openRedisStore({ url: REDIS_URL, prefix });
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-adopt-'));
+    const durable = await openSQLiteStore({ path: join(dir, 'latchkey.sqlite'), migrate: true });
+    try {
+      const old = [];
+      for (const subject of ['s1', 's2', 's3']) {
+        old.push(
+          await hot.addRevocation({
+            kind: 'session',
+            subject,
+            issuedBefore: null,
+            createdAt: T0,
+            expiresAt: T0 + 60_000,
+          }),
+        );
+      }
+      // One already expired: not worth moving.
+      await hot.addRevocation({
+        kind: 'session',
+        subject: 'gone',
+        issuedBefore: null,
+        createdAt: T0,
+        expiresAt: T0 + 1,
+      });
+
+      expect(await adoptHotRevocations({ durable, hot }, T0 + 10)).toEqual({ moved: 3, clashes: 0 });
+      expect(await adoptHotRevocations({ durable, hot }, T0 + 10)).toEqual({ moved: 0, clashes: 0 });
+      const store = createCompositeStore({ durable, hot });
+      expect(await store.listRevocations({ now: T0 + 10 })).toEqual(old);
+      // A service that saw seq 4 in the old feed must see the next revocation after it.
+      const next = await store.addRevocation({
+        kind: 'user',
+        subject: 'u1',
+        issuedBefore: T0,
+        createdAt: T0,
+        expiresAt: T0 + 60_000,
+      });
+      expect(next.seq).toBeGreaterThan(Math.max(...old.map((r) => r.seq), 4));
+    } finally {
+      const admin = createRedisClient(REDIS_URL, { lazyConnect: true });
+      await admin.connect();
+      await deleteKeys(admin, prefix);
+      await admin.quit();
+      await hot.close();
+      await durable.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

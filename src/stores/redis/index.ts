@@ -107,6 +107,7 @@ import { createRedisTransfer } from './transfer.js';
 import { createRedisUsers } from './users.js';
 
 export { createRedisClient };
+export { readRedisPersistence } from './persistence.js';
 export type { RedisClient };
 
 /** Options of {@link createRedisStore}: exactly one of `url` and `client`. */
