@@ -246,6 +246,9 @@ function handlers(
     lost(error) {
       if (!isActive() || engine.connections !== generation || guard.loss() !== null) return;
       guard.lose(error);
+      // Said at once, not after the connection is torn down: from this moment messages are lost,
+      // and a cache fed by this feed must stop serving before its next request.
+      output.state({ status: 'disconnected', reason: error.message });
       shell.wake();
     },
   };
