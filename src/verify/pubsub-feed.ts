@@ -172,10 +172,14 @@ function run(
   apply: (record: RevocationRecord) => void,
   onState: (state: RevocationFeedState) => void,
 ): Promise<void> {
+  /** The last status reported: a loss is reported at once, and not again when its connection ends. */
+  let last: RevocationFeedState['status'] | undefined;
   const output: FeedOutput = {
     apply,
     state: (value) => {
-      if (!engine.shell.closed) onState(value);
+      if (engine.shell.closed || (value.status === 'disconnected' && last === 'disconnected')) return;
+      last = value.status;
+      onState(value);
     },
   };
   return runReconnectLoop(engine.shell, {
