@@ -63,8 +63,8 @@ export async function openRevocationPublisher(
  * (`LATCHKEY_SESSION_CACHE`) hears of revocations made by other nodes: the channel `latchkey
  * serve` publishes to (Redis pub/sub with `REDIS_URL`, else Postgres LISTEN/NOTIFY), caught up
  * from the store itself after every (re)subscription and re-read every second. Undefined when
- * the cache is off (`0`, or `auto` on a shared store), the store is process-local (memory,
- * PGlite), where none is needed, or MySQL alone, which has no channel (the cache then stays off).
+ * the cache is off (`0`), the store is process-local (memory, SQLite, PGlite), where none is
+ * needed, or MySQL alone, which has no channel (the cache then stays off, with a warning).
  *
  * @example
  * const feed = await openSessionCacheFeed(config, store, channel);
@@ -75,8 +75,8 @@ export async function openSessionCacheFeed(
   store: Store,
   channel: string,
 ): Promise<RevocationFeed | undefined> {
-  // `auto` (null) leaves the cache off on shared stores: only an explicit duration turns it on.
-  if (config.sessionCache === null || config.sessionCache === 0) return undefined;
+  // `auto` (null) and a duration alike: the cache is on wherever a channel can keep it right.
+  if (config.sessionCache === 0) return undefined;
   const snapshot = async (afterSeq?: number): Promise<RevocationSnapshot> => {
     const records = await store.listRevocations({
       now: Date.now(),

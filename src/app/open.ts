@@ -8,7 +8,7 @@
 import type { LatchkeyConfig } from '../config/config.js';
 import { loadMasterSecret } from '../config/secret.js';
 import { createLogger, type Logger } from '../log.js';
-import { attachRevocationPublisher } from '../revocation/publishers.js';
+import { attachRevocationPublisher, type RevocationPublisher } from '../revocation/publishers.js';
 import { openRevocationPublisher, openSessionCacheFeed, revocationChannel } from './channels.js';
 import { createLatchkey, type Latchkey } from './latchkey.js';
 import { openStore } from './stores.js';
@@ -21,9 +21,10 @@ export interface OpenLatchkeyOptions {
   migrate?: boolean;
   /**
    * Open the revocation channels: the publisher to resource services and the near cache's feed
-   * (default true; a one-shot CLI command opens none).
+   * (default true). `'publish'`: the publisher alone, connected on the first revocation (a
+   * one-shot CLI command: `users disable` must reach the nodes' caches and the resource services).
    */
-  channels?: boolean;
+  channels?: boolean | 'publish';
   /** Warn about a master secret kept in the data directory (default: with `channels`). */
   warnings?: boolean;
   /** Metrics (`./metrics.ts`): the store and the hasher measured, the events counted. */
@@ -44,7 +45,7 @@ export async function openLatchkey(
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const channels = options.channels ?? true;
   const secret = await loadMasterSecret({ configured: config.secret, dataDir: config.dataDir });
-  if (options.warnings ?? channels) warnAboutConfiguration(config, logger, secret.source);
+  if (options.warnings ?? channels !== false) warnAboutConfiguration(config, logger, secret.source);
   const metrics = options.instrumentation ?? null;
   const openedStore = await openStore(config, {
     logger,
@@ -52,9 +53,10 @@ export async function openLatchkey(
   });
   const store = metrics === null ? openedStore : metrics.measureStore(openedStore);
   const channel = revocationChannel(config);
-  const sessionCacheFeed = channels ? await openSessionCacheFeed(config, store, channel) : undefined;
+  const sessionCacheFeed = channels === true ? await openSessionCacheFeed(config, store, channel) : undefined;
   const latchkey = await createLatchkey({
-    config,
+    // Without the feed (a one-shot command) no near cache: nothing would keep it right.
+    config: channels === true ? config : { ...config, sessionCache: 0 },
     store,
     secret: secret.value,
     logger,
@@ -62,9 +64,19 @@ export async function openLatchkey(
     ...(metrics === null ? {} : { hasher: metrics.measureHasher(createPasswordHasher()) }),
   });
   metrics?.attach(latchkey);
-  const publisher = channels ? await openRevocationPublisher(config, channel) : null;
-  if (publisher === null) return latchkey;
+  const opened = channels === false ? null : await openRevocationPublisher(config, channel);
+  if (opened === null) return latchkey;
+  const publisher = trackPublishes(opened);
   const detach = attachRevocationPublisher(latchkey, publisher);
+  const closeCore = latchkey.close.bind(latchkey);
+  latchkey.close = async () => {
+    detach();
+    // What was revoked before the close is still sent (each publish has its own timeout).
+    await publisher.settled();
+    await publisher.close();
+    await closeCore();
+  };
+  if (channels === 'publish') return latchkey;
   publisher.ready().then(
     () => {
       logger.info(
@@ -79,13 +91,30 @@ export async function openLatchkey(
       );
     },
   );
-  const closeCore = latchkey.close.bind(latchkey);
-  latchkey.close = async () => {
-    detach();
-    await publisher.close();
-    await closeCore();
-  };
   return latchkey;
+}
+
+/** A publisher whose publishes in flight can be waited for, before it closes. */
+function trackPublishes(publisher: RevocationPublisher): RevocationPublisher & { settled(): Promise<void> } {
+  const pending = new Set<Promise<void>>();
+  return {
+    transport: publisher.transport,
+    channel: publisher.channel,
+    publish(record) {
+      const sent = publisher.publish(record);
+      pending.add(sent);
+      const forget = (): void => {
+        pending.delete(sent);
+      };
+      sent.then(forget, forget);
+      return sent;
+    },
+    ready: () => publisher.ready(),
+    close: () => publisher.close(),
+    async settled() {
+      await Promise.allSettled([...pending]);
+    },
+  };
 }
 
 function warnAboutConfiguration(config: LatchkeyConfig, logger: Logger, secretSource: string): void {

@@ -20,10 +20,14 @@ ${COMMANDS.map((command) => command.usage).join('\n')}
 
 Configuration is read from the environment; see README.md.`;
 
-/** The core for a one-shot command: no revocation channels, warnings only at `LOG_LEVEL`. */
+/**
+ * The core for a one-shot command: the revocation publisher only (connected on the first
+ * revocation, so that `users disable` or `sessions revoke` reach every node's near cache and
+ * the resource services at once), no feed; warnings only at `LOG_LEVEL`.
+ */
 function openCore(config: LatchkeyConfig, options: { migrate?: boolean } = {}): Promise<Latchkey> {
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
-  return openLatchkey(config, { ...options, logger, channels: false });
+  return openLatchkey(config, { ...options, logger, channels: 'publish', warnings: false });
 }
 
 async function serve(config: LatchkeyConfig): Promise<void> {

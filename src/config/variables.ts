@@ -79,7 +79,7 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
     name: 'LATCHKEY_SESSION_CACHE',
     default: 'auto',
     description:
-      'Near cache of session and user reads (e.g. `5s`, at most `1m`; `0` = off), emptied by every revocation. `auto`: 5s on memory, SQLite and PGlite (only this process writes them), off on Postgres, MySQL and Redis (needs the revocation channel: none with MySQL alone). See docs/deploying.md.',
+      'Near cache of session and user reads (e.g. `5s`, at most `1m`; `0` = off). `auto` (the default): 60 s wherever it can be kept right, i.e. on memory, SQLite and PGlite (only this process writes them) and on Postgres and Redis, where the revocation channel (LISTEN/NOTIFY, pub/sub) empties it on every node and it is bypassed while the channel is down; off, with a warning, on MySQL alone (no channel; add REDIS_URL). See docs/deploying.md.',
   },
   { name: 'LATCHKEY_ACCESS_TOKEN_TTL', default: '15m', description: 'Access token lifetime.' },
   { name: 'LATCHKEY_REFRESH_IDLE_TTL', default: '7d', description: 'Refresh token idle lifetime.' },

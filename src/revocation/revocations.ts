@@ -14,8 +14,17 @@ export interface RevocationRecorder {
   /** Every token of the user issued before now is revoked. */
   userRevoked(userId: string): Promise<RevocationRecord>;
   tokenRevoked(jti: string, expiresAt: number): Promise<RevocationRecord>;
+  /**
+   * The user's record changed (email, verification, password hash, roles, status) and nothing is
+   * revoked: a user record whose `issuedBefore` is 0, which refuses no token (every `iat` is
+   * later) but tells every node's near cache, over the same channel, to drop the user.
+   */
+  userChanged(userId: string): Promise<RevocationRecord>;
   onRevocation(listener: RevocationListener): () => void;
 }
+
+/** The `issuedBefore` of a user record that revokes nothing: no token was issued at or before 0. */
+export const USER_CHANGED = 0;
 
 export function createRevocationRecorder(options: {
   store: RevocationStore;
@@ -45,6 +54,7 @@ export function createRevocationRecorder(options: {
     sessionRevoked: (sessionId) => add('session', sessionId, null),
     userRevoked: (userId) => add('user', userId, options.clock()),
     tokenRevoked: (jti, expiresAt) => add('token', jti, null, expiresAt),
+    userChanged: (userId) => add('user', userId, USER_CHANGED),
     onRevocation(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

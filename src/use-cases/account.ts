@@ -21,6 +21,12 @@ export interface AccountUseCases {
   ): Promise<SignedIn>;
   /** Enables or disables a user by email; disabling revokes every session and token. */
   setUserStatus(email: string, status: 'active' | 'disabled'): Promise<UserRecord>;
+  /**
+   * Sets a user's roles by email. Access tokens carry the roles, so every token issued before
+   * is revoked (a user revocation: the feed tells resource services and every node's near cache);
+   * sessions stay, and their next request reads the new roles.
+   */
+  setUserRoles(email: string, roles: readonly string[]): Promise<UserRecord>;
 }
 
 /**
@@ -58,13 +64,15 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
     },
 
     async setUserStatus(email, status) {
-      const normalized = normalizeEmail(email);
-      const user = normalized === null ? null : await store.getUserByEmail(normalized);
-      if (user === null) throw new LatchkeyError('not_found', 'No such user');
-      await context.updateUser(user.id, { status, updatedAt: clock() });
+      const user = await userByEmail(email);
       if (status === 'disabled') {
+        // The user revocation tells every node (and resource service) at once: no second notice.
+        await store.updateUser(user.id, { status, updatedAt: clock() });
+        context.cache?.invalidateUser(user.id);
         await context.revokeUserSessions(user.id);
         await revocations.userRevoked(user.id);
+      } else {
+        await context.updateUser(user.id, { status, updatedAt: clock() });
       }
       logger.info(
         { event: `user.${status === 'active' ? 'enable' : 'disable'}`, userId: user.id },
@@ -72,5 +80,28 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       );
       return { ...user, status };
     },
+
+    async setUserRoles(email, roles) {
+      const user = await userByEmail(email);
+      const clean = [...new Set(roles.map((role) => role.trim()).filter((role) => role.length > 0))];
+      if (clean.some((role) => !ROLE.test(role))) {
+        throw new LatchkeyError('bad_request', 'A role is 1 to 64 letters, digits, or . _ : -');
+      }
+      await store.updateUser(user.id, { roles: clean, updatedAt: clock() });
+      context.cache?.invalidateUser(user.id);
+      await revocations.userRevoked(user.id);
+      logger.info({ event: 'user.roles', userId: user.id, roles: clean }, 'user roles set');
+      return { ...user, roles: clean };
+    },
   };
+
+  async function userByEmail(email: string): Promise<UserRecord> {
+    const normalized = normalizeEmail(email);
+    const user = normalized === null ? null : await store.getUserByEmail(normalized);
+    if (user === null) throw new LatchkeyError('not_found', 'No such user');
+    return user;
+  }
 }
+
+/** What a role may be: a short name, no spaces or commas (the CLI splits on commas). */
+const ROLE = /^[A-Za-z0-9._:-]{1,64}$/;

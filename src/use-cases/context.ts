@@ -64,7 +64,10 @@ export interface UseCaseContext extends UseCaseOptions {
    * With `read` (the user as the store just returned it with the session), no read at all.
    */
   authenticatedUser(userId: string, read?: UserRecord | null): Promise<UserRecord>;
-  /** Writes a user and forgets any cached copy. */
+  /**
+   * Writes a user and forgets any cached copy: here at once, on the other nodes through the
+   * revocation channel (a user record that revokes nothing, `RevocationRecorder.userChanged`).
+   */
   updateUser(id: string, patch: UserPatch): Promise<void>;
   /** Revokes one session and publishes it; true for the call that revoked it. */
   revokeSession(sessionId: string): Promise<boolean>;
@@ -115,6 +118,7 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
     async updateUser(id, patch) {
       await store.updateUser(id, patch);
       cache?.invalidateUser(id);
+      await revocations.userChanged(id);
     },
 
     async revokeSession(sessionId) {

@@ -172,10 +172,14 @@ function run(
   apply: (record: RevocationRecord) => void,
   onState: (state: RevocationFeedState) => void,
 ): Promise<void> {
+  /** The last status reported: a loss is reported at once, and not again when its connection ends. */
+  let last: RevocationFeedState['status'] | undefined;
   const output: FeedOutput = {
     apply,
     state: (value) => {
-      if (!engine.shell.closed) onState(value);
+      if (engine.shell.closed || (value.status === 'disconnected' && last === 'disconnected')) return;
+      last = value.status;
+      onState(value);
     },
   };
   return runReconnectLoop(engine.shell, {
@@ -246,6 +250,9 @@ function handlers(
     lost(error) {
       if (!isActive() || engine.connections !== generation || guard.loss() !== null) return;
       guard.lose(error);
+      // Said at once, not after the connection is torn down: from this moment messages are lost,
+      // and a cache fed by this feed must stop serving before its next request.
+      output.state({ status: 'disconnected', reason: error.message });
       shell.wake();
     },
   };

@@ -66,3 +66,61 @@ describeWithServices('the channel of a server on a shared Redis', [await probeRe
     }
   });
 });
+
+describeWithServices('a one-shot command (the CLI core) on a shared Redis', [await probeRedis()], () => {
+  it('publishes what it revokes or changes before it closes, and keeps no cache', async () => {
+    const subscriber = new Redis(redis.url);
+    const heard: { kind: string; issued_before: number | null }[] = [];
+    subscriber.on('message', (_channel: string, message: string) => {
+      heard.push(JSON.parse(message) as { kind: string; issued_before: number | null });
+    });
+    await subscriber.subscribe(`${redis.prefix}:revocations`);
+    const config = defaultConfig({
+      issuer: 'https://auth.example.test',
+      audience: 'https://auth.example.test',
+      redisURL: redis.url,
+      redisPrefix: redis.prefix,
+      secret: SECRET,
+      dataDir,
+      logLevel: 'warn',
+    });
+    const server = await openLatchkey(config, { logger: createLogger({ level: 'silent' }) });
+    const app = createHTTPServer(server);
+    const logs: string[] = [];
+    const destination = { write: (line: string) => logs.push(line) } as unknown as NodeJS.WritableStream;
+    const cli = await openLatchkey(config, {
+      logger: createLogger({ level: 'warn', destination }),
+      channels: 'publish',
+    });
+    let cliOpen = true;
+    try {
+      await signup(app, 'dave@example.com');
+      await loginCookie(app, 'dave@example.com');
+      const before = heard.length;
+      await cli.auth.setUserRoles('dave@example.com', ['admin']);
+      await cli.auth.setUserStatus('dave@example.com', 'disabled');
+      await cli.close();
+      cliOpen = false;
+      // Closing waited for the publishes: the subscriber gets them without the command running on.
+      // Closing waited for the publishes: the subscriber gets them without the command running on.
+      await expect
+        .poll(() => heard.slice(before).filter((r) => r.kind === 'user').length, { timeout: 5_000 })
+        .toBe(2);
+      const published = heard.slice(before);
+      // The role change and the disable: each a user revocation (tokens issued before are refused)...
+      expect(published[0]).toMatchObject({ kind: 'user' });
+      expect(published.at(-1)).toMatchObject({ kind: 'user' });
+      expect(published.every((r) => r.kind !== 'user' || (r.issued_before ?? 0) > 0)).toBe(true);
+      // ...and the disable's sessions in between.
+      expect(published.slice(1, -1).length).toBeGreaterThan(0);
+      expect(published.slice(1, -1).every((r) => r.kind === 'session')).toBe(true);
+      expect(cli.sessionCache).toBeNull();
+      expect(logs.join('')).not.toContain('config.session_cache');
+    } finally {
+      await app.close();
+      await server.close();
+      if (cliOpen) await cli.close();
+      subscriber.disconnect();
+    }
+  });
+});

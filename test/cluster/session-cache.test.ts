@@ -141,13 +141,17 @@ for (const transport of transports) {
 }
 
 describe('openSessionCacheFeed', () => {
-  it('opens nothing when the cache is off or the store is process-local', async () => {
-    const off = defaultConfig({ redisURL: 'redis://127.0.0.1:1' });
+  it('opens nothing when the cache is off or the store is process-local, and a feed by default on a shared one', async () => {
+    const off = defaultConfig({ sessionCache: 0, redisURL: 'redis://127.0.0.1:1' });
     const memory = defaultConfig({ sessionCache: 5_000, store: 'memory', redisURL: 'redis://127.0.0.1:1' });
     const pglite = defaultConfig({ sessionCache: 5_000 });
     const store = { listRevocations: () => Promise.resolve([]) } as unknown as Store;
     for (const config of [off, memory, pglite]) {
       expect(await openSessionCacheFeed(config, store, 'c')).toBeUndefined();
     }
+    // The default (auto) on a shared store: a feed, so that the cache is on.
+    const auto = await openSessionCacheFeed(defaultConfig({ redisURL: 'redis://127.0.0.1:1' }), store, 'c');
+    expect(auto).toBeDefined();
+    await auto?.close();
   });
 });

@@ -5,6 +5,7 @@ import {
   toWireRevocation,
 } from '../../src/revocation/revocation-list.js';
 import type { RevocationRecord } from '../../src/records.js';
+import { USER_CHANGED } from '../../src/revocation/revocations.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const TTL = 930_000;
@@ -49,6 +50,24 @@ describe('revocation list', () => {
     expect(list.isRevoked({ ...token, iat: iat(0) + 0.9 })).toBe('user');
     expect(list.isRevoked({ ...token, iat: Number.NaN })).toBe('user');
     expect(list.isRevoked({ ...token, sub: 'user-2', iat: iat(-60) })).toBeNull();
+  });
+
+  it('refuses no token on a user-changed notice (issuedBefore 0), which survives the wire, and keeps a real revocation', () => {
+    const list = createRevocationList();
+    const notice = parseWireRevocation(
+      JSON.parse(
+        JSON.stringify(
+          toWireRevocation(record({ kind: 'user', subject: 'user-1', issuedBefore: USER_CHANGED })),
+        ),
+      ),
+    );
+    expect(notice?.issuedBefore).toBe(0);
+    list.apply(notice as RevocationRecord);
+    expect(list.isRevoked(token)).toBeNull();
+    expect(list.isRevoked({ ...token, iat: 1 })).toBeNull();
+    list.apply(record({ seq: 2, kind: 'user', subject: 'user-1', issuedBefore: NOW }));
+    list.apply(record({ seq: 3, kind: 'user', subject: 'user-1', issuedBefore: USER_CHANGED }));
+    expect(list.isRevoked(token)).toBe('user');
   });
 
   it('handles a revocation at an exact second boundary', () => {

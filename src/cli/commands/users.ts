@@ -1,11 +1,12 @@
 import { table, usageError, type Command } from './command.js';
 
-/** `latchkey users list | disable | enable | verify | reset-link`. */
+/** `latchkey users list | disable | enable | roles | verify | reset-link`. */
 export const usersCommand: Command = {
   name: 'users',
   usage: `  users list                 List users
   users disable <email>      Disable a user and revoke all their sessions and tokens
   users enable <email>       Enable a disabled user
+  users roles <email> [a,b]  Set a user's roles (none without a list); revokes their access tokens
   users verify <email>       Mark a user's email address verified
   users reset-link <email>   Print a password reset link for a user (not mailed)`,
   opensCore: true,
@@ -28,6 +29,11 @@ export const usersCommand: Command = {
     if ((sub === 'disable' || sub === 'enable') && email !== undefined) {
       const user = await latchkey.auth.setUserStatus(email, sub === 'disable' ? 'disabled' : 'active');
       console.log(`${user.email} is now ${user.status}`);
+      return 0;
+    }
+    if (sub === 'roles' && email !== undefined && positionals.length <= 2) {
+      const user = await latchkey.auth.setUserRoles(email, (positionals[1] ?? '').split(','));
+      console.log(`${user.email} has roles: ${user.roles.length === 0 ? '(none)' : user.roles.join(', ')}`);
       return 0;
     }
     if (sub === 'verify' && email !== undefined) {
