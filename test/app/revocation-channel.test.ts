@@ -43,6 +43,7 @@ describeWithServices('the channel of a server on a shared Redis', [await probeRe
       audience: 'https://auth.example.test',
       redisURL: redis.url,
       redisPrefix: redis.prefix,
+      redisAllowVolatile: true, // the test Redis does not persist (see redis-durability.test.ts)
       secret: SECRET,
       dataDir,
     });
@@ -80,6 +81,7 @@ describeWithServices('a one-shot command (the CLI core) on a shared Redis', [awa
       audience: 'https://auth.example.test',
       redisURL: redis.url,
       redisPrefix: redis.prefix,
+      redisAllowVolatile: true, // the test Redis does not persist (see redis-durability.test.ts)
       secret: SECRET,
       dataDir,
       logLevel: 'warn',

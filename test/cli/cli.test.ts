@@ -184,59 +184,64 @@ describe('the latchkey command', () => {
 });
 
 describe('latchkey mail and the mail commands of users', () => {
-  it('lists the outbox, shows a mail, verifies a user and prints a reset link', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'latchkey-mail-cli-'));
-    try {
-      const config = defaultConfig({ dataDir: dir, logLevel: 'silent' });
-      const core = await createLatchkey({
-        config,
-        store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
-        secret: SECRET,
-        logger: createLogger({ level: 'silent' }),
-        hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
-      });
-      await core.auth.signup({ email: 'carol@example.com', password: PASSWORD, ip: '127.0.0.1' });
-      await core.auth.forgotPassword({ email: 'carol@example.com', ip: '127.0.0.1' });
-      await core.close();
-
-      // While a server holds the embedded store, `mail` reads the outbox directory it writes.
-      const serving = await createLatchkey({
-        config,
-        store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
-        secret: SECRET,
-        logger: createLogger({ level: 'silent' }),
-        hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
-      });
-      expect(await serving.mailWorker.runOnce()).toBe(2);
-      await serving.close();
-      const lock = await lockDataDir(dir, { command: 'serve' });
+  // Eight CLI processes (tsx, each a few seconds on a loaded machine): more than the default 30 s.
+  it(
+    'lists the outbox, shows a mail, verifies a user and prints a reset link',
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'latchkey-mail-cli-'));
       try {
-        const listed = cliIn(dir, {}, 'mail', 'list');
-        expect(listed.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
-        const fileId = /^(\S+)\s+password_reset/m.exec(listed.stdout)?.[1] ?? '';
-        expect(cliIn(dir, {}, 'mail', 'show', fileId).stdout).toMatch(/\/reset\?token=[A-Za-z0-9_-]{43}/);
+        const config = defaultConfig({ dataDir: dir, logLevel: 'silent' });
+        const core = await createLatchkey({
+          config,
+          store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
+          secret: SECRET,
+          logger: createLogger({ level: 'silent' }),
+          hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
+        });
+        await core.auth.signup({ email: 'carol@example.com', password: PASSWORD, ip: '127.0.0.1' });
+        await core.auth.forgotPassword({ email: 'carol@example.com', ip: '127.0.0.1' });
+        await core.close();
+
+        // While a server holds the embedded store, `mail` reads the outbox directory it writes.
+        const serving = await createLatchkey({
+          config,
+          store: await openSQLiteStore({ path: join(dir, 'latchkey.sqlite') }),
+          secret: SECRET,
+          logger: createLogger({ level: 'silent' }),
+          hasher: createPasswordHasher(FAST_HASHER_PARAMETERS),
+        });
+        expect(await serving.mailWorker.runOnce()).toBe(2);
+        await serving.close();
+        const lock = await lockDataDir(dir, { command: 'serve' });
+        try {
+          const listed = cliIn(dir, {}, 'mail', 'list');
+          expect(listed.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
+          const fileId = /^(\S+)\s+password_reset/m.exec(listed.stdout)?.[1] ?? '';
+          expect(cliIn(dir, {}, 'mail', 'show', fileId).stdout).toMatch(/\/reset\?token=[A-Za-z0-9_-]{43}/);
+        } finally {
+          await lock.release();
+        }
+
+        const list = cliIn(dir, {}, 'mail', 'list');
+        expect(list.status).toBe(0);
+        expect(list.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
+        expect(cliIn(dir, {}, 'mail', 'list', '--failed').stdout).toContain('(none)');
+        const id = /^(\S+)\s+password_reset/m.exec(list.stdout)?.[1] ?? '';
+        const shown = cliIn(dir, {}, 'mail', 'show', id);
+        expect(shown.status).toBe(0);
+        expect(shown.stdout).toContain('Subject: Reset your Latchkey password');
+        expect(shown.stdout).toMatch(/http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}/);
+
+        expect(cliIn(dir, {}, 'users', 'verify', 'carol@example.com').stdout).toContain(
+          'carol@example.com is verified',
+        );
+        const link = cliIn(dir, {}, 'users', 'reset-link', 'carol@example.com');
+        expect(link.stdout).toMatch(/^http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}$/m);
+        expect(cliIn(dir, {}, 'users', 'reset-link', 'nobody@example.com').status).not.toBe(0);
       } finally {
-        await lock.release();
+        await rm(dir, { recursive: true, force: true });
       }
-
-      const list = cliIn(dir, {}, 'mail', 'list');
-      expect(list.status).toBe(0);
-      expect(list.stdout).toMatch(/password_reset\s+carol@example\.com\s+sent/);
-      expect(cliIn(dir, {}, 'mail', 'list', '--failed').stdout).toContain('(none)');
-      const id = /^(\S+)\s+password_reset/m.exec(list.stdout)?.[1] ?? '';
-      const shown = cliIn(dir, {}, 'mail', 'show', id);
-      expect(shown.status).toBe(0);
-      expect(shown.stdout).toContain('Subject: Reset your Latchkey password');
-      expect(shown.stdout).toMatch(/http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}/);
-
-      expect(cliIn(dir, {}, 'users', 'verify', 'carol@example.com').stdout).toContain(
-        'carol@example.com is verified',
-      );
-      const link = cliIn(dir, {}, 'users', 'reset-link', 'carol@example.com');
-      expect(link.stdout).toMatch(/^http:\/\/localhost:8080\/reset\?token=[A-Za-z0-9_-]{43}$/m);
-      expect(cliIn(dir, {}, 'users', 'reset-link', 'nobody@example.com').status).not.toBe(0);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });
