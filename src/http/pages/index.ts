@@ -79,6 +79,10 @@ export function registerPages(app: FastifyInstance, latchkey: Latchkey, names: C
   const assets = registerAssets(app, latchkey.config.pages.stylesheet);
   const kit: PageKit = createPageKit(latchkey, names, { brand: latchkey.config.pages.brand, ...assets });
   app.register((scope, _options, done) => {
+    // The pages are forms for browsers, not the API: kept out of /openapi.json.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',
