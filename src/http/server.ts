@@ -44,7 +44,10 @@ const HEALTH_SCHEMA = {
         type: 'object',
         additionalProperties: false,
         required: ['status', 'store'],
-        properties: { status: { type: 'string', enum: ['ok'] }, store: { type: 'string', examples: ['postgres'] } },
+        properties: {
+          status: { type: 'string', enum: ['ok'] },
+          store: { type: 'string', examples: ['postgres'] },
+        },
       },
       'The server and its store are up.',
     ),

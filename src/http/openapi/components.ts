@@ -77,7 +77,16 @@ const Passkey = {
   description: 'A passkey as its owner sees it (the public key is of no use to them).',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'transports', 'backup_eligible', 'backed_up', 'aaguid', 'created_at', 'last_used_at'],
+  required: [
+    'id',
+    'name',
+    'transports',
+    'backup_eligible',
+    'backed_up',
+    'aaguid',
+    'created_at',
+    'last_used_at',
+  ],
   properties: {
     id: { type: 'string', description: 'The credential id, base64url.' },
     name: { type: 'string' },
@@ -121,7 +130,11 @@ const Problem = {
   additionalProperties: false,
   required: ['type', 'title', 'status', 'code'],
   properties: {
-    type: { type: 'string', pattern: '^urn:latchkey:error:[a-z_]+$', examples: ['urn:latchkey:error:not_found'] },
+    type: {
+      type: 'string',
+      pattern: '^urn:latchkey:error:[a-z_]+$',
+      examples: ['urn:latchkey:error:not_found'],
+    },
     title: { type: 'string' },
     status: { type: 'integer', minimum: 400, maximum: 599 },
     code: { type: 'string', enum: Object.keys(ERROR_CATALOGUE) },

@@ -62,6 +62,12 @@ function securitySchemes(names: CookieNames): Record<string, OpenAPIV3_1.Securit
       name: names.access,
       description: 'The access-token cookie of a hybrid session.',
     },
+    refreshCookie: {
+      type: 'apiKey',
+      in: 'cookie',
+      name: names.refresh,
+      description: `The refresh cookie of a hybrid session (sent only to ${names.refreshPath}).`,
+    },
     csrfHeader: {
       type: 'apiKey',
       in: 'header',
@@ -86,6 +92,8 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 interface RouteSchema {
   hide?: boolean;
+  /** A body the route parses itself (the OAuth endpoints): documented, not validated by Fastify. */
+  documentedBody?: { consumes: string[]; schema: object };
   body?: unknown;
   querystring?: unknown;
   params?: unknown;
@@ -102,7 +110,8 @@ export function withCommonResponses(method: string, schema: RouteSchema): RouteS
   const add = (status: string, description?: string): void => {
     if (!(status in response)) response[status] = problemResponse(status, description);
   };
-  if (schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined) add('400');
+  if (schema.body !== undefined || schema.querystring !== undefined || schema.params !== undefined)
+    add('400');
   if (UNSAFE.has(method)) add('403', 'A problem: `cross_site_request` (and the route’s own refusals).');
   if (schema.body !== undefined) {
     add('413');
@@ -150,17 +159,28 @@ export function registerOpenAPI(app: FastifyInstance, config: LatchkeyConfig, na
       tags: TAGS.map((tag) => ({ ...tag })),
       components: { securitySchemes: securitySchemes(names) },
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // The shared schemas keep their `$id` as their name: `#/components/schemas/User`.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
     convertConstToEnum: false,
     transform: ({ schema, url, route }) => {
       const methods = [route.method].flat();
-      const base = (schema ?? {}) as RouteSchema;
-      if (base.hide === true) return { schema: base as never, url };
-      return { schema: withCommonResponses(methods[0] ?? 'GET', base) as never, url };
+      const { documentedBody, ...base } = (schema ?? {}) as RouteSchema;
+      if (base.hide === true) return { schema: base, url };
+      const documented = withCommonResponses(methods[0] ?? 'GET', base);
+      if (documentedBody !== undefined) {
+        const content = Object.fromEntries(
+          documentedBody.consumes.map((type) => [type, { schema: documentedBody.schema }]),
+        );
+        documented.body = { content };
+      }
+      return { schema: documented, url };
     },
   });
 
-  void app.register(async (scope) => {
+  void app.register((scope, _options, done) => {
     let document: string | null = null;
     scope.get(
       '/openapi.json',
@@ -184,5 +204,6 @@ export function registerOpenAPI(app: FastifyInstance, config: LatchkeyConfig, na
         return reply.type('application/json; charset=utf-8').send(document);
       },
     );
+    done();
   });
 }

@@ -50,6 +50,9 @@ export const SIGNED_IN = [
   { bearer: [] },
 ];
 
+/** `POST /v1/refresh`: a refresh token in the body, or the hybrid refresh cookie with its CSRF token. */
+export const REFRESH_CREDENTIALS = [{}, { refreshCookie: [], csrfHeader: [] }];
+
 /** No credential: `security: []` overrides nothing, it says so. */
 export const PUBLIC: never[] = [];
 

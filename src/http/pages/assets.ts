@@ -39,7 +39,6 @@ function serveAsset(app: FastifyInstance, path: string, type: string, text: stri
 
 const CSS = 'text/css; charset=utf-8';
 
-
 /** The paths the layout links. */
 export interface PageAssets {
   /** The stylesheets, in order: the built-in one, then the operator's. */

@@ -1,0 +1,149 @@
+/**
+ * The OpenAPI document (`GET /openapi.json`): valid OpenAPI 3.1 by an independent validator, one
+ * operation for each route the server registered and no other, and what every operation must
+ * say (a tag, a summary, its credentials, its answers). What the routes answer is checked
+ * against it in `openapi-conformance.test.ts`.
+ */
+
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registeredRoutes } from '../../src/http/openapi/document.js';
+import { TAGS } from '../../src/http/openapi/route-schema.js';
+import { createTestApp, ISSUER, type TestApp } from '../helpers/app.js';
+import { openAPIPath, type OpenAPIDocument } from '../helpers/openapi.js';
+
+type Operation = {
+  tags?: string[];
+  summary?: string;
+  security?: Record<string, string[]>[];
+  responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }>;
+};
+
+let t: TestApp;
+let document: OpenAPIDocument & { servers: { url: string }[]; components: { securitySchemes: object } };
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const response = await t.app.inject({ url: '/openapi.json' });
+  expect(response.statusCode).toBe(200);
+  expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
+  document = response.json();
+});
+afterAll(async () => t.close());
+
+function operations(): [string, string, Operation][] {
+  return Object.entries(document.paths).flatMap(([path, item]) =>
+    Object.entries(item as Record<string, Operation>).map(
+      ([method, op]) => [path, method, op] as [string, string, Operation],
+    ),
+  );
+}
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(document as never);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('documents every route the server registered, and only those', () => {
+    const routes = registeredRoutes(t.app).filter((route) => !route.hidden);
+    const registered = new Set(
+      routes.map((route) => `${route.method.toLowerCase()} ${openAPIPath(route.url)}`),
+    );
+    const documented = new Set(operations().map(([path, method]) => `${method} ${path}`));
+    expect(
+      [...registered].filter((route) => !documented.has(route)),
+      'registered, undocumented',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((route) => !registered.has(route)),
+      'documented, not registered',
+    ).toEqual([]);
+    expect(documented.size).toBeGreaterThan(35);
+    // The pages are forms for browsers: registered, kept out.
+    const hidden = registeredRoutes(t.app)
+      .filter((route) => route.hidden)
+      .map((route) => route.url);
+    expect(hidden).toEqual(expect.arrayContaining(['/login', '/account', '/docs/api', '/favicon.ico']));
+    expect(document.paths['/login']).toBeUndefined();
+  });
+
+  it('gives every operation a known tag, a summary, its credentials and its answers', () => {
+    const tags = new Set<string>(TAGS.map((tag) => tag.name));
+    const schemes = Object.keys(document.components.securitySchemes);
+    for (const [path, method, op] of operations()) {
+      const where = `${method} ${path}`;
+      expect(op.tags?.length, where).toBe(1);
+      expect(tags.has(op.tags?.[0] ?? ''), where).toBe(true);
+      expect(op.summary, where).toBeTruthy();
+      expect(op.security, where).toBeDefined();
+      for (const requirement of op.security ?? []) {
+        for (const scheme of Object.keys(requirement)) expect(schemes, where).toContain(scheme);
+      }
+      const statuses = Object.keys(op.responses);
+      expect(
+        statuses.some((status) => /^[23]/.test(status)),
+        where,
+      ).toBe(true);
+      expect(statuses, where).toContain('5XX');
+      if (method !== 'get') expect(statuses, where).toContain('403');
+      // Every error is a problem document, or the RFC 6749 error on the OAuth endpoints.
+      for (const status of statuses.filter((s) => /^[45]/.test(s))) {
+        const content = op.responses[status]?.content ?? {};
+        const refs = Object.entries(content).map(([type, media]) => `${type} ${media.schema.$ref ?? ''}`);
+        expect(refs, `${where} ${status}`).toEqual([
+          expect.stringMatching(
+            /^(application\/problem\+json #\/components\/schemas\/Problem|application\/json #\/components\/schemas\/OAuthError)$/,
+          ),
+        ]);
+      }
+    }
+  });
+
+  it('names the server, the security schemes and the error schema', () => {
+    expect(document.openapi).toBe('3.1.0');
+    expect(document.servers).toEqual([{ url: ISSUER }]);
+    expect(document.components.securitySchemes).toMatchObject({
+      sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-latchkey_session' },
+      csrfHeader: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token' },
+      bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      clientBasic: { type: 'http', scheme: 'basic' },
+    });
+    expect(document.components.schemas).toHaveProperty('Problem');
+    const token = document.paths['/oauth/token']?.post as unknown as {
+      security: unknown;
+      requestBody: { content: object };
+    };
+    expect(token.security).toEqual([{ clientBasic: [] }, {}]);
+    expect(Object.keys(token.requestBody.content)).toEqual([
+      'application/x-www-form-urlencoded',
+      'application/json',
+    ]);
+  });
+});
+
+describe('response schemas', () => {
+  it('document the answers without reshaping them: a member the schema does not name is still sent', async () => {
+    const app = (await import('../../src/http/server.js')).createHTTPServer(t.latchkey);
+    app.get(
+      '/test/extra',
+      {
+        schema: {
+          hide: true,
+          response: { 200: { type: 'object', additionalProperties: false, properties: {} } },
+        },
+      },
+      async () => ({ kept: 1, number: '2' }),
+    );
+    await app.ready();
+    try {
+      const response = await app.inject({ url: '/test/extra' });
+      expect(response.json()).toEqual({ kept: 1, number: '2' });
+    } finally {
+      await app.close();
+    }
+  });
+});
