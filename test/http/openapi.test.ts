@@ -9,6 +9,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes } from '../../src/http/openapi/document.js';
 import { TAGS } from '../../src/http/openapi/route-schema.js';
+import { PAGE_CSP } from '../../src/http/pages/index.js';
 import { createTestApp, ISSUER, type TestApp } from '../helpers/app.js';
 import { openAPIPath, type OpenAPIDocument } from '../helpers/openapi.js';
 
@@ -144,6 +145,40 @@ describe('response schemas', () => {
       expect(response.json()).toEqual({ kept: 1, number: '2' });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('GET /docs/api', () => {
+  it('renders every operation on the server, with no script and nothing from another origin, under the pages’ CSP', async () => {
+    const response = await t.app.inject({ url: '/docs/api' });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/html/);
+    expect(response.headers['content-security-policy']).toBe(PAGE_CSP);
+    const html = response.body;
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/\s(src|href)="(https?:)?\/\//i);
+    for (const [path, method, op] of operations()) {
+      expect(html, `${method} ${path}`).toContain(`id="op-${method}-${path.replace(/[^A-Za-z0-9]+/g, '-')}"`);
+      expect(html).toContain(`${method.toUpperCase()}</span> <code>${path}</code>`);
+      expect(html).toContain(op.summary?.replace(/&/g, '&amp;').replace(/</g, '&lt;') ?? '');
+    }
+    for (const tag of TAGS) expect(html).toContain(`<h2>${tag.name}</h2>`);
+    expect(html).toContain('id="schema-Problem"');
+    expect(html).toContain('<a href="/openapi.json">');
+  });
+
+  it('follows LATCHKEY_PAGES: with the pages off it is gone, /openapi.json stays', async () => {
+    const off = await createTestApp({ config: { pages: { ...t.latchkey.config.pages, enabled: false } } });
+    try {
+      expect((await off.app.inject({ url: '/docs/api' })).statusCode).toBe(404);
+      const document = await off.app.inject({ url: '/openapi.json' });
+      expect(document.statusCode).toBe(200);
+      expect(Object.keys(document.json<OpenAPIDocument>().paths)).toContain('/v1/login');
+      // With the pages off, no route is hidden: every one is documented.
+      expect(registeredRoutes(off.app).filter((route) => route.hidden)).toEqual([]);
+    } finally {
+      await off.close();
     }
   });
 });

@@ -12,6 +12,7 @@ import type { Latchkey } from '../../app/latchkey.js';
 import type { CookieNames } from '../auth-cookies.js';
 import { errorHandler } from '../error-handler.js';
 import { accountPage } from './account.js';
+import { apiDocsPage } from './api-docs.js';
 import { registerAssets } from './assets.js';
 import { FORM_BODY_LIMIT, parseFormBody } from './form-body.js';
 import { emailConfirmPage } from './email-confirm.js';
@@ -50,6 +51,8 @@ export const PAGES: readonly PageModule[] = [
   loginLinkPage,
   emailConfirmPage,
   passkeysPage,
+  // The API reference (the document itself, /openapi.json, is served with the pages off too).
+  apiDocsPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */
