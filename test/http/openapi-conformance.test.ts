@@ -21,10 +21,11 @@ import {
 const mails: OutgoingMail[] = [];
 const transport: MailTransport = {
   name: 'capture',
-  send: async (mail) => {
+  send: (mail) => {
     mails.push(mail);
+    return Promise.resolve();
   },
-  close: async () => undefined,
+  close: () => Promise.resolve(),
 };
 
 let t: TestApp;

@@ -5,6 +5,7 @@
  * against it in `openapi-conformance.test.ts`.
  */
 
+import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes } from '../../src/http/openapi/document.js';
@@ -106,6 +107,10 @@ describe('GET /openapi.json', () => {
 
   it('names the server, the security schemes and the error schema', () => {
     expect(document.openapi).toBe('3.1.0');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect((document as unknown as { info: { version: string } }).info.version).toBe(pkg.version);
     expect(document.servers).toEqual([{ url: ISSUER }]);
     expect(document.components.securitySchemes).toMatchObject({
       sessionCookie: { type: 'apiKey', in: 'cookie', name: '__Host-latchkey_session' },
@@ -137,7 +142,7 @@ describe('response schemas', () => {
           response: { 200: { type: 'object', additionalProperties: false, properties: {} } },
         },
       },
-      async () => ({ kept: 1, number: '2' }),
+      () => Promise.resolve({ kept: 1, number: '2' }),
     );
     await app.ready();
     try {
