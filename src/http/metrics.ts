@@ -10,11 +10,23 @@ import type { ClientService } from '../clients/clients.js';
 import { LatchkeyError } from '../errors.js';
 import type { HTTPRecorder } from '../metrics/http.js';
 import { authenticateClientBasic } from './routes/oauth.js';
+import { CLIENT_BASIC, json, problems } from './openapi/route-schema.js';
 
 /** The scope a machine client needs to read `/metrics` on the main port. */
 export const METRICS_SCOPE = 'metrics';
 
 const FEED_ROUTE = '/v1/revocations';
+
+const METRICS_SCHEMA = {
+  tags: ['Discovery'],
+  summary: 'Prometheus metrics',
+  description: `With \`LATCHKEY_METRICS_ON_MAIN_PORT\`: for a machine client with the \`${METRICS_SCOPE}\` scope.`,
+  security: CLIENT_BASIC,
+  response: {
+    200: json({ type: 'string' }, 'The Prometheus text exposition format.', 'text/plain'),
+    ...problems(401, 403, 429),
+  },
+};
 
 /**
  * @example
@@ -44,7 +56,7 @@ export function registerHTTPMetrics(
     ];
   });
   if (!options.onMainPort) return;
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { schema: METRICS_SCHEMA }, async (request, reply) => {
     const client = await authenticateClientBasic(request, options.clients);
     if (!client.scopes.includes(METRICS_SCOPE)) {
       throw new LatchkeyError('forbidden', `The client needs the "${METRICS_SCOPE}" scope`);

@@ -27,9 +27,33 @@ import { parseJSONBody } from './json-body.js';
 import { registerPages } from './pages/index.js';
 import { registerRequestLog } from './request-log.js';
 import { registerHTTPMetrics } from './metrics.js';
+import { registerOpenAPI } from './openapi/document.js';
+import { PUBLIC, json, problems } from './openapi/route-schema.js';
 import type { HTTPRecorder } from '../metrics/http.js';
 
 export const BODY_LIMIT = 16 * 1024;
+
+const HEALTH_SCHEMA = {
+  tags: ['Discovery'],
+  summary: 'Health',
+  description: 'Answers 200 when the store answers a ping; for load balancers and orchestrators.',
+  security: PUBLIC,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['status', 'store'],
+        properties: {
+          status: { type: 'string', enum: ['ok'] },
+          store: { type: 'string', examples: ['postgres'] },
+        },
+      },
+      'The server and its store are up.',
+    ),
+    ...problems(503),
+  },
+};
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -147,6 +171,8 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
   decorateRequests(app);
   parseJSONBodies(app);
 
+  // Before any route: it records every route, and documents those added once it has loaded.
+  registerOpenAPI(app, config, names);
   registerRequestLog(app, logger);
   app.setErrorHandler(errorHandler(sendProblem));
   // The sign-in and account pages (LATCHKEY_PAGES); a browser asking for an unknown page gets theirs.
@@ -196,12 +222,26 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     done(null, payload);
   });
 
+  // The routes are added when this plugin loads, after `@fastify/swagger` has (so it sees them);
+  // `skip-override` keeps them in the root context, as if they were added here.
+  const routes = (api: FastifyInstance, _options: unknown, done: () => void): void => {
+    registerRoutes(api, latchkey, options);
+    done();
+  };
+  void app.register(Object.assign(routes, { [Symbol.for('skip-override')]: true }));
+  return app;
+}
+
+/** The JSON API's routes (`./routes/`), `/healthz` and, when metrics are on, their hook and route. */
+function registerRoutes(app: FastifyInstance, latchkey: Latchkey, options: HTTPServerOptions): void {
+  const { config } = latchkey;
+  const names = cookieNames(config.insecureCookies);
   if (options.metrics)
     registerHTTPMetrics(app, options.metrics, {
       clients: latchkey.clients,
       onMainPort: config.metrics.onMainPort,
     });
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: HEALTH_SCHEMA }, async (_request, reply) => {
     try {
       await latchkey.store.ping();
       return await reply.send({ status: 'ok', store: latchkey.store.kind });
@@ -231,5 +271,4 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     },
     ...options.revocationFeed,
   });
-  return app;
 }

@@ -37,6 +37,8 @@ export async function createTestApp(
     secret?: string;
     sessionCacheFeed?: RevocationFeed;
     mailTransport?: MailTransport;
+    /** Runs on the server before `ready()`: a hook of the test's own (`test/helpers/openapi.ts`). */
+    beforeReady?: (app: FastifyInstance) => void;
   } = {},
 ): Promise<TestApp> {
   const clock = options.clock ?? createManualClock(Date.UTC(2026, 0, 1));
@@ -60,6 +62,7 @@ export async function createTestApp(
     ...(options.mailTransport === undefined ? {} : { mailTransport: options.mailTransport }),
   });
   const app = createHTTPServer(latchkey);
+  options.beforeReady?.(app);
   await app.ready();
   return {
     latchkey,

@@ -13,7 +13,7 @@ import {
 } from '../helpers/imports.js';
 
 const DRIVERS = ['pg', 'ioredis', '@electric-sql/pglite', 'better-sqlite3', 'mysql2', 'nodemailer'];
-const FRAMEWORKS = ['fastify', 'express', 'hono', '@hono/node-server'];
+const FRAMEWORKS = ['fastify', '@fastify/swagger', 'express', 'hono', '@hono/node-server'];
 
 /** The core: use cases and the concepts they are made of. No framework, no driver, no edge. */
 const CORE = [

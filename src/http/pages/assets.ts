@@ -25,9 +25,12 @@ const ICON =
   '<rect width="32" height="32" rx="7" fill="url(#g)"/><circle cx="16" cy="13" r="5" fill="none" stroke="#fff" stroke-width="3"/>' +
   '<rect x="14.5" y="17" width="3" height="9" rx="1.5" fill="#fff"/></svg>';
 
+/** Files of the pages, not the API: kept out of /openapi.json. */
+const HIDDEN = { hide: true };
+
 function serveAsset(app: FastifyInstance, path: string, type: string, text: string): void {
   const etag = `"${contentHash(text)}"`;
-  app.get(path, (request, reply) => {
+  app.get(path, { schema: HIDDEN }, (request, reply) => {
     void reply.header('cache-control', 'public, max-age=31536000, immutable').header('etag', etag);
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.type(type).send(text);
@@ -53,7 +56,7 @@ export function registerAssets(app: FastifyInstance, operator: PagesStylesheet |
   const icon = `/assets/icon-${contentHash(ICON)}.svg`;
   serveAsset(app, icon, 'image/svg+xml', ICON);
   // For what has no <link rel="icon">: a JSON answer or a refusal shown in the browser.
-  app.get('/favicon.ico', (_request, reply) =>
+  app.get('/favicon.ico', { schema: HIDDEN }, (_request, reply) =>
     reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(ICON),
   );
   const builtIn = `/assets/latchkey-${contentHash(STYLESHEET)}.css`;

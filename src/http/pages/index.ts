@@ -12,6 +12,7 @@ import type { Latchkey } from '../../app/latchkey.js';
 import type { CookieNames } from '../auth-cookies.js';
 import { errorHandler } from '../error-handler.js';
 import { accountPage } from './account.js';
+import { apiDocsPage } from './api-docs.js';
 import { registerAssets } from './assets.js';
 import { FORM_BODY_LIMIT, parseFormBody } from './form-body.js';
 import { emailConfirmPage } from './email-confirm.js';
@@ -50,6 +51,8 @@ export const PAGES: readonly PageModule[] = [
   loginLinkPage,
   emailConfirmPage,
   passkeysPage,
+  // The API reference (the document itself, /openapi.json, is served with the pages off too).
+  apiDocsPage,
 ];
 
 /** Paths that stay the API's: their unknown URLs answer problem+json whatever the Accept header. */
@@ -79,6 +82,10 @@ export function registerPages(app: FastifyInstance, latchkey: Latchkey, names: C
   const assets = registerAssets(app, latchkey.config.pages.stylesheet);
   const kit: PageKit = createPageKit(latchkey, names, { brand: latchkey.config.pages.brand, ...assets });
   app.register((scope, _options, done) => {
+    // The pages are forms for browsers, not the API: kept out of /openapi.json.
+    scope.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, hide: true };
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       'application/x-www-form-urlencoded',

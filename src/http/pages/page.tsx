@@ -50,9 +50,10 @@ export interface PageKit {
   preSession: PreSessionCSRF;
   /**
    * Sends a rendered page with its status, the HTML type, the CSP ({@link PAGE_CSP} unless the
-   * page needs its own, as `/lab` does for its script) and the referrer policy.
+   * page needs its own, as `/lab` does for its script) and the referrer policy. A string is a page
+   * rendered before (`renderToString`), for a page that is the same for everyone (`/docs/api`).
    */
-  render(reply: FastifyReply, status: number, page: VNode, options?: { csp?: string }): FastifyReply;
+  render(reply: FastifyReply, status: number, page: VNode | string, options?: { csp?: string }): FastifyReply;
   /** The error page, with `message` in words. */
   renderError(reply: FastifyReply, status: number, message: string): FastifyReply;
   /** A 303 to a path of this server (after a form post: a reload never posts again). */
@@ -82,7 +83,7 @@ export function createPageKit(latchkey: Latchkey, names: CookieNames, site: Site
   function render(
     reply: FastifyReply,
     status: number,
-    page: VNode,
+    page: VNode | string,
     options?: { csp?: string },
   ): FastifyReply {
     return reply
@@ -90,7 +91,7 @@ export function createPageKit(latchkey: Latchkey, names: CookieNames, site: Site
       .type('text/html; charset=utf-8')
       .header('content-security-policy', options?.csp ?? PAGE_CSP)
       .header('referrer-policy', PAGE_REFERRER_POLICY)
-      .send(`<!doctype html>${renderToString(page)}`);
+      .send(`<!doctype html>${typeof page === 'string' ? page : renderToString(page)}`);
   }
   return {
     latchkey,

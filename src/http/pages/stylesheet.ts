@@ -111,4 +111,20 @@ td time { white-space: nowrap; }
 .lk-subform h3 { font-size: 1rem; margin: 0 0 .75rem; }
 .lk-button { display: block; text-align: center; font-weight: 600; text-decoration: none; border-radius: 8px; padding: .6rem 1.1rem; background: var(--lk-accent); color: var(--lk-accent-ink); }
 .lk-button:hover { background: var(--lk-accent-hover); color: var(--lk-accent-ink); }
+.lk-api h2 { margin: 2rem 0 .75rem; }
+.lk-api h3 { font-size: 1rem; margin: 0 0 .35rem; overflow-wrap: anywhere; }
+.lk-api h4 { font-size: .9rem; margin: 1rem 0 .35rem; color: var(--lk-muted); }
+.lk-api pre { background: var(--lk-bg); border: 1px solid var(--lk-line); border-radius: 8px; padding: .6rem; font-size: .78rem; overflow: auto; max-height: 24rem; margin: .35rem 0 0; }
+.lk-api code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; }
+.lk-api-op + .lk-api-op { margin-top: 1rem; }
+.lk-api-summary { font-weight: 600; margin: 0 0 .35rem; }
+.lk-api-prose { margin: 0 0 .35rem; }
+.lk-api-method { display: inline-block; min-width: 4.2rem; text-align: center; font-size: .75rem; font-weight: 700; padding: .15rem .45rem; border-radius: 6px; background: #eef2ff; color: var(--lk-accent); }
+.lk-api-post { background: var(--lk-ok-bg); color: var(--lk-ok); }
+.lk-api-delete { background: var(--lk-danger-bg); color: var(--lk-danger); }
+.lk-api-media { list-style: none; padding: 0; margin: 0; }
+.lk-api-responses { margin: 0; }
+.lk-api-responses > div { display: grid; grid-template-columns: 4rem 1fr; gap: .5rem; padding: .35rem 0; border-top: 1px solid var(--lk-line); }
+.lk-api-responses dd { margin: 0; }
+.lk-api-schema summary { cursor: pointer; color: var(--lk-accent); font-size: .85rem; }
 `;

@@ -14,22 +14,70 @@ import { clearAuthCookies, deviceCookie, setHybridCookies, type CookieNames } fr
 import { clientInfo } from '../client-info.js';
 import { signedInSender } from '../signed-in.js';
 import { publicUser, sessionSummary, tokenResponse } from '../documents.js';
+import {
+  PUBLIC,
+  REFRESH_CREDENTIALS,
+  SIGNED_IN,
+  SIGNED_IN_READ,
+  empty,
+  json,
+  problems,
+  ref,
+  signedIn,
+} from '../openapi/route-schema.js';
 
 const noNul = '^[^\\u0000]*$';
 const email = { type: 'string', minLength: 1, maxLength: 320, pattern: noNul } as const;
 // Up to 1024 characters after normalization; the byte bound leaves room for 4-byte characters.
 const password = { type: 'string', minLength: 1, maxLength: 4096 } as const;
 
+const TAG = ['Sign-up and sign-in'];
+const user = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['user'],
+  properties: { user: ref('User') },
+};
+
 const signupSchema = {
+  tags: TAG,
+  summary: 'Create an account',
+  description:
+    'With `LATCHKEY_EMAIL_VERIFICATION=required` the answer is 202 whether or not the address has an account.',
+  security: PUBLIC,
   body: {
     type: 'object',
     additionalProperties: false,
     required: ['email', 'password'],
     properties: { email, password },
+    examples: [{ email: 'ada@example.com', password: 'correct horse battery staple' }],
+  },
+  response: {
+    201: json(user, 'The account is created (no session: sign in next).'),
+    202: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['status'],
+        properties: { status: { type: 'string', enum: ['verification_sent'] } },
+      },
+      'A verification mail may have been sent.',
+    ),
+    ...problems(400, 409, 429),
   },
 } as const;
 
 const loginSchema = {
+  tags: TAG,
+  summary: 'Sign in with a password',
+  description:
+    'Opens a session in the mode asked for (`cookie` by default). A 401 `mfa_required` carries the ' +
+    '`challenge` for `POST /v1/mfa/verify`.',
+  security: PUBLIC,
+  response: {
+    200: signedIn('Signed in: the cookies in `Set-Cookie`, or the tokens in the body (token mode).'),
+    ...problems(401, 403, 429),
+  },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -40,10 +88,51 @@ const loginSchema = {
       mode: { type: 'string', enum: ['cookie', 'token', 'hybrid'] },
       remember: { type: 'boolean' },
     },
+    examples: [{ email: 'ada@example.com', password: 'correct horse battery staple', mode: 'hybrid' }],
   },
 } as const;
 
 const refreshSchema = {
+  tags: ['Session'],
+  summary: 'Refresh the access token',
+  description:
+    'A token-mode session sends its `refresh_token` in the body; a hybrid session sends nothing ' +
+    '(its refresh cookie rides along) and the `X-CSRF-Token` header. The refresh token rotates.',
+  security: REFRESH_CREDENTIALS,
+  response: {
+    200: json(
+      {
+        oneOf: [
+          {
+            title: 'Token session',
+            type: 'object',
+            additionalProperties: false,
+            required: ['access_token', 'token_type', 'expires_in', 'refresh_token', 'user'],
+            properties: {
+              access_token: { type: 'string' },
+              token_type: { type: 'string', enum: ['Bearer'] },
+              expires_in: { type: 'integer' },
+              refresh_token: { type: 'string' },
+              user: ref('User'),
+            },
+          },
+          {
+            title: 'Hybrid session',
+            type: 'object',
+            additionalProperties: false,
+            required: ['user', 'csrf_token', 'expires_in'],
+            properties: {
+              user: ref('User'),
+              csrf_token: { type: 'string' },
+              expires_in: { type: 'integer' },
+            },
+          },
+        ],
+      },
+      'New tokens: in the body (token mode) or in `Set-Cookie` (hybrid).',
+    ),
+    ...problems(400, 401, 403, 429),
+  },
   body: {
     type: ['object', 'null'],
     additionalProperties: false,
@@ -52,6 +141,11 @@ const refreshSchema = {
 } as const;
 
 const passwordSchema = {
+  tags: ['Account'],
+  summary: 'Change the password',
+  description: 'Every other session of the user is revoked; this one is renewed (new credentials).',
+  security: SIGNED_IN,
+  response: { 200: signedIn('The renewed session.'), ...problems(400, 401, 403, 429) },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -59,6 +153,32 @@ const passwordSchema = {
     properties: { current_password: password, new_password: password },
   },
 } as const;
+
+const meSchema = {
+  tags: ['Session'],
+  summary: 'Who am I',
+  security: SIGNED_IN_READ,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['user', 'session'],
+        properties: { user: ref('User'), session: ref('SessionSummary') },
+      },
+      'The signed-in user and session.',
+    ),
+    ...problems(401, 403, 429),
+  },
+};
+
+const logoutSchema = {
+  tags: ['Session'],
+  summary: 'Sign out',
+  description: 'Revokes the session and clears its cookies.',
+  security: SIGNED_IN,
+  response: { 204: empty('Signed out.'), ...problems(401, 403, 429) },
+};
 
 function csrfHeader(request: FastifyRequest): string | undefined {
   const header = request.headers[CSRF_HEADER];
@@ -133,12 +253,12 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     },
   );
 
-  app.get('/v1/me', async (request, reply) => {
+  app.get('/v1/me', { schema: meSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     return reply.send({ user: publicUser(principal.user), session: sessionSummary(principal.session) });
   });
 
-  app.post('/v1/logout', async (request, reply) => {
+  app.post('/v1/logout', { schema: logoutSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     await auth.logout(principal);
     clearAuthCookies(reply, names);

@@ -14,13 +14,59 @@ import { clientInfo } from '../client-info.js';
 import { signedInSender } from '../signed-in.js';
 import type { AuthenticationResponseJSON } from '../../factors/webauthn.js';
 import { assertionSchema } from './passkeys.js';
+import { PUBLIC, SIGNED_IN, SIGNED_IN_READ, json, problems, ref, signedIn } from '../openapi/route-schema.js';
 
 const noNul = '^[^\\u0000]*$';
 const code = { type: 'string', minLength: 1, maxLength: 16, pattern: noNul } as const;
 const recoveryCode = { type: 'string', minLength: 1, maxLength: 40, pattern: noNul } as const;
 const factorId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
 
+const TAG = ['Second factors'];
+const recoveryCodes = {
+  type: 'array',
+  items: { type: 'string' },
+  description: 'Shown once: each signs in once in place of a code.',
+};
+
+const listSchema = {
+  tags: TAG,
+  summary: 'List my second factors',
+  security: SIGNED_IN_READ,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['factors'],
+        properties: { factors: { type: 'array', items: ref('Factor') } },
+      },
+      'The factors, confirmed or not.',
+    ),
+    ...problems(401, 403, 429),
+  },
+};
+
 const enrolSchema = {
+  tags: TAG,
+  summary: 'Start setting up TOTP',
+  description: 'The factor is not used until it is confirmed with a first code.',
+  security: SIGNED_IN,
+  response: {
+    201: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['factor', 'secret', 'otpauth_uri'],
+        properties: {
+          factor: ref('Factor'),
+          secret: { type: 'string', description: 'The shared secret, base32 (for typing it in).' },
+          otpauth_uri: { type: 'string', examples: ['otpauth://totp/Latchkey:ada%40example.com?secret=…'] },
+        },
+      },
+      'The unconfirmed factor and its secret.',
+    ),
+    ...problems(401, 403, 409, 429),
+  },
   body: {
     type: ['object', 'null'],
     additionalProperties: false,
@@ -29,6 +75,17 @@ const enrolSchema = {
 } as const;
 
 const confirmSchema = {
+  tags: TAG,
+  summary: 'Confirm TOTP with a first code',
+  description: 'Answers the recovery codes (once) and renews the session.',
+  security: SIGNED_IN,
+  response: {
+    200: signedIn('Confirmed; the renewed session and the recovery codes.', {
+      properties: { recovery_codes: recoveryCodes },
+      required: ['recovery_codes'],
+    }),
+    ...problems(400, 401, 403, 404, 429),
+  },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -38,6 +95,11 @@ const confirmSchema = {
 } as const;
 
 const removeSchema = {
+  tags: TAG,
+  summary: 'Remove a second factor',
+  description: 'Needs the password and a code (or a recovery code); renews the session.',
+  security: SIGNED_IN,
+  response: { 200: signedIn('Removed; the renewed session.'), ...problems(400, 401, 403, 404, 429) },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -52,6 +114,12 @@ const removeSchema = {
 } as const;
 
 const verifySchema = {
+  tags: TAG,
+  summary: 'Finish a sign-in with a second factor',
+  description:
+    'The `challenge` of the 401 `mfa_required` answer, with a TOTP code, a recovery code or a passkey.',
+  security: PUBLIC,
+  response: { 200: signedIn('Signed in.'), ...problems(401, 403, 429) },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -89,7 +157,7 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
   const { auth } = latchkey;
   const sendSignedIn = signedInSender(latchkey, names);
 
-  app.get('/v1/mfa', async (request, reply) => {
+  app.get('/v1/mfa', { schema: listSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     const factors = await auth.listFactors(principal);
     return reply.send({ factors: factors.map(factorDocument) });

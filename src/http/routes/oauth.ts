@@ -24,6 +24,7 @@ import { LatchkeyError } from '../../errors.js';
 import type { ClientRecord } from '../../records.js';
 import { tokenResponse } from '../documents.js';
 import { errorHandler } from '../error-handler.js';
+import { OAUTH_METADATA_SCHEMA, OAUTH_TOKEN_SCHEMA, INTROSPECT_SCHEMA } from './oauth-schemas.js';
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const FORM_BODY_LIMIT = 16 * 1024;
@@ -154,20 +155,24 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
   const { config } = latchkey;
   const issuer = config.issuer;
 
-  app.get('/.well-known/oauth-authorization-server', async (_request, reply) => {
-    void reply.header('cache-control', 'public, max-age=300');
-    return reply.send({
-      issuer,
-      token_endpoint: `${issuer}/oauth/token`,
-      jwks_uri: `${issuer}/.well-known/jwks.json`,
-      introspection_endpoint: `${issuer}/v1/introspect`,
-      grant_types_supported: ['client_credentials', 'refresh_token'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-      response_types_supported: [],
-      latchkey_revocation_feed: `${issuer}/v1/revocations`,
-    });
-  });
+  app.get(
+    '/.well-known/oauth-authorization-server',
+    { schema: OAUTH_METADATA_SCHEMA },
+    async (_request, reply) => {
+      void reply.header('cache-control', 'public, max-age=300');
+      return reply.send({
+        issuer,
+        token_endpoint: `${issuer}/oauth/token`,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        introspection_endpoint: `${issuer}/v1/introspect`,
+        grant_types_supported: ['client_credentials', 'refresh_token'],
+        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        response_types_supported: [],
+        latchkey_revocation_feed: `${issuer}/v1/revocations`,
+      });
+    },
+  );
 
   void app.register((scope, _options, done) => {
     scope.addContentTypeParser(
@@ -188,7 +193,7 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
 
     scope.setErrorHandler(errorHandler(sendOAuthError));
 
-    scope.post('/oauth/token', async (request, reply) => {
+    scope.post('/oauth/token', { schema: OAUTH_TOKEN_SCHEMA }, async (request, reply) => {
       const parameters = readParameters(request.body);
       const grantType = parameters.grant_type;
       if (grantType === 'refresh_token') {
@@ -217,7 +222,7 @@ export function registerOAuthRoutes(app: FastifyInstance, latchkey: Latchkey, cl
       return reply.send(response);
     });
 
-    scope.post('/v1/introspect', async (request, reply) => {
+    scope.post('/v1/introspect', { schema: INTROSPECT_SCHEMA }, async (request, reply) => {
       const parameters = readParameters(request.body);
       const caller = await authenticateClient(request, parameters, clients);
       const token = parameters.token;

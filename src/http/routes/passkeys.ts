@@ -23,6 +23,7 @@ import { authenticateRequest } from '../authenticate.js';
 import type { CookieNames } from '../auth-cookies.js';
 import { clientInfo } from '../client-info.js';
 import { signedInSender } from '../signed-in.js';
+import { PUBLIC, SIGNED_IN, SIGNED_IN_READ, json, problems, ref, signedIn } from '../openapi/route-schema.js';
 
 const b64url = (maxLength: number) =>
   ({ type: 'string', minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]+$' }) as const;
@@ -85,7 +86,34 @@ const attestationSchema = {
 
 const emptyBody = { type: ['object', 'null'], additionalProperties: false, properties: {} } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id: credentialId } } as const;
+
+const TAG = ['Passkeys'];
+/** Options for the browser's WebAuthn call, as `@simplewebauthn/server` makes them. */
+const webauthnOptions = (name: string) =>
+  json(
+    {
+      type: 'object',
+      required: ['challenge'],
+      properties: { challenge: { type: 'string' } },
+      description: name,
+    },
+    `\`${name}\` (WebAuthn Level 3): pass it to \`PublicKeyCredential.parse…OptionsFromJSON\`.`,
+  );
+const onePasskey = json(
+  {
+    type: 'object',
+    additionalProperties: false,
+    required: ['passkey'],
+    properties: { passkey: ref('Passkey') },
+  },
+  'The passkey.',
+);
+
 const renameSchema = {
+  tags: TAG,
+  summary: 'Rename a passkey',
+  security: SIGNED_IN,
+  response: { 200: onePasskey, ...problems(401, 403, 404, 429) },
   params: idParams,
   body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name } },
 } as const;
@@ -104,27 +132,111 @@ function passkeyDocument(passkey: PasskeyRecord): Record<string, unknown> {
   };
 }
 
+const PASSKEYS_REGISTER_SCHEMA = {
+  tags: TAG,
+  summary: 'Register a passkey',
+  description: 'The credential `navigator.credentials.create()` made, as JSON; renews the session.',
+  security: SIGNED_IN,
+  response: {
+    201: signedIn('Registered; the renewed session and the passkey.', {
+      properties: { passkey: ref('Passkey') },
+      required: ['passkey'],
+    }),
+    ...problems(400, 401, 403, 409, 429),
+  },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['response'],
+    properties: { response: attestationSchema, name },
+  },
+};
+
+const PASSKEYS_LOGIN_SCHEMA = {
+  tags: TAG,
+  summary: 'Sign in with a passkey',
+  security: PUBLIC,
+  response: { 200: signedIn('Signed in.'), ...problems(401, 403, 429) },
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['response'],
+    properties: {
+      response: assertionSchema,
+      mode: { type: 'string', enum: ['cookie', 'token', 'hybrid'] },
+      remember: { type: 'boolean' },
+    },
+  },
+};
+
+const PASSKEYS_ID_REMOVE_SCHEMA = {
+  tags: TAG,
+  summary: 'Remove a passkey',
+  description: 'Needs the password or a fresh assertion of another passkey; renews the session.',
+  security: SIGNED_IN,
+  response: { 200: signedIn('Removed; the renewed session.'), ...problems(400, 401, 403, 404, 429) },
+  params: idParams,
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      password: { type: 'string', minLength: 1, maxLength: 4096 },
+      assertion: assertionSchema,
+    },
+    oneOf: [{ required: ['password'] }, { required: ['assertion'] }],
+  },
+};
+
+const registerOptionsSchema = {
+  tags: TAG,
+  summary: 'Options to create a passkey',
+  security: SIGNED_IN,
+  body: emptyBody,
+  response: {
+    200: webauthnOptions('PublicKeyCredentialCreationOptionsJSON'),
+    ...problems(401, 403, 429),
+  },
+};
+
+const loginOptionsSchema = {
+  tags: TAG,
+  summary: 'Options to sign in with a passkey',
+  description: 'For a sign-in, the second step of one, or a proof before removing a passkey.',
+  security: PUBLIC,
+  body: emptyBody,
+  response: { 200: webauthnOptions('PublicKeyCredentialRequestOptionsJSON'), ...problems(429) },
+};
+
+const listSchema = {
+  tags: TAG,
+  summary: 'List my passkeys',
+  security: SIGNED_IN_READ,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['passkeys'],
+        properties: { passkeys: { type: 'array', items: ref('Passkey') } },
+      },
+      'The passkeys of the user.',
+    ),
+    ...problems(401, 403, 429),
+  },
+};
+
 export function registerPasskeyRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
   const { auth } = latchkey;
   const sendSignedIn = signedInSender(latchkey, names);
 
-  app.post('/v1/passkeys/register/options', { schema: { body: emptyBody } }, async (request, reply) => {
+  app.post('/v1/passkeys/register/options', { schema: registerOptionsSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     return reply.send(await auth.passkeyRegistrationOptions(principal));
   });
 
   app.post<{ Body: { response: RegistrationResponseJSON; name?: string } }>(
     '/v1/passkeys/register',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['response'],
-          properties: { response: attestationSchema, name },
-        },
-      },
-    },
+    { schema: PASSKEYS_REGISTER_SCHEMA },
     async (request, reply) => {
       const principal = await authenticateRequest(request, latchkey, names);
       const { passkey, signedIn } = await auth.registerPasskey(principal, {
@@ -137,26 +249,13 @@ export function registerPasskeyRoutes(app: FastifyInstance, latchkey: Latchkey, 
     },
   );
 
-  app.post('/v1/passkeys/login/options', { schema: { body: emptyBody } }, async (request, reply) => {
+  app.post('/v1/passkeys/login/options', { schema: loginOptionsSchema }, async (request, reply) => {
     return reply.send(await auth.passkeyLoginOptions({ ip: request.ip }));
   });
 
   app.post<{ Body: { response: AuthenticationResponseJSON; mode?: SessionMode; remember?: boolean } }>(
     '/v1/passkeys/login',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['response'],
-          properties: {
-            response: assertionSchema,
-            mode: { type: 'string', enum: ['cookie', 'token', 'hybrid'] },
-            remember: { type: 'boolean' },
-          },
-        },
-      },
-    },
+    { schema: PASSKEYS_LOGIN_SCHEMA },
     async (request, reply) => {
       const signedIn = await auth.loginWithPasskey({
         response: request.body.response,
@@ -168,7 +267,7 @@ export function registerPasskeyRoutes(app: FastifyInstance, latchkey: Latchkey, 
     },
   );
 
-  app.get('/v1/passkeys', async (request, reply) => {
+  app.get('/v1/passkeys', { schema: listSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     const passkeys = await auth.listPasskeys(principal);
     return reply.send({ passkeys: passkeys.map(passkeyDocument) });
@@ -189,28 +288,16 @@ export function registerPasskeyRoutes(app: FastifyInstance, latchkey: Latchkey, 
     { schema: renameSchema },
     async (request, reply) => reply.send(await rename(request)),
   );
+  // The same, for a form or a client that cannot send PATCH.
   app.post<{ Params: { id: string }; Body: { name: string } }>(
     '/v1/passkeys/:id/rename',
-    { schema: renameSchema },
+    { schema: { ...renameSchema, summary: 'Rename a passkey (POST)' } },
     async (request, reply) => reply.send(await rename(request)),
   );
 
   app.post<{ Params: { id: string }; Body: { password?: string; assertion?: AuthenticationResponseJSON } }>(
     '/v1/passkeys/:id/remove',
-    {
-      schema: {
-        params: idParams,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            password: { type: 'string', minLength: 1, maxLength: 4096 },
-            assertion: assertionSchema,
-          },
-          oneOf: [{ required: ['password'] }, { required: ['assertion'] }],
-        },
-      },
-    },
+    { schema: PASSKEYS_ID_REMOVE_SCHEMA },
     async (request, reply) => {
       const principal = await authenticateRequest(request, latchkey, names);
       const renewed = await auth.removePasskey(principal, {

@@ -14,6 +14,7 @@ import { authenticateRequest } from '../authenticate.js';
 import { baseCookie, type CookieNames } from '../auth-cookies.js';
 import { publicUser } from '../documents.js';
 import { signedInSender } from '../signed-in.js';
+import { PUBLIC, SIGNED_IN, empty, json, problems, ref, signedIn } from '../openapi/route-schema.js';
 
 const noNul = '^[^\\u0000]*$';
 const email = { type: 'string', minLength: 1, maxLength: 320, pattern: noNul } as const;
@@ -28,6 +29,18 @@ function body<P extends Record<string, unknown>>(properties: P, required: (keyof
 /** What every "we may have sent you a mail" answer says, whatever happened. */
 const ACCEPTED = { status: 'accepted' } as const;
 
+const TAG = ['Mail flows'];
+const accepted = json(ref('Accepted'), 'Accepted: a mail may have been sent (the answer says no more).');
+const userAnswer = json(
+  { type: 'object', additionalProperties: false, required: ['user'], properties: { user: ref('User') } },
+  'The updated user.',
+);
+
+/** The documentation of a public mail-flow route. */
+function doc(summary: string, response: Record<string, object>, more: Record<string, unknown> = {}) {
+  return { tags: TAG, summary, security: PUBLIC, response, ...more };
+}
+
 function clientInfo(request: FastifyRequest): { userAgent: string | null; ip: string } {
   const agent = request.headers['user-agent'];
   return { userAgent: typeof agent === 'string' ? agent.slice(0, 256) : null, ip: request.ip };
@@ -38,6 +51,91 @@ export function bindingCookieName(names: CookieNames): string {
   return names.secure ? '__Host-latchkey_link' : 'latchkey_link';
 }
 
+const PASSWORD_FORGOT_SCHEMA = {
+  ...body({ email }, ['email']),
+  ...doc('Ask for a password reset link', { 202: accepted, ...problems(429) }),
+};
+
+const PASSWORD_RESET_SCHEMA = {
+  ...body({ token, password }, ['token', 'password']),
+  ...doc('Set a new password with a reset token', {
+    204: empty('The password is changed; every session of the user is revoked.'),
+    ...problems(400, 429),
+  }),
+};
+
+const EMAIL_VERIFY_SCHEMA = {
+  ...body({ token }, ['token']),
+  ...doc('Verify the email address with the token of the mail', {
+    200: userAnswer,
+    ...problems(400, 429),
+  }),
+};
+
+const EMAIL_VERIFY_REQUEST_SCHEMA = {
+  body: { type: ['object', 'null'], additionalProperties: false, properties: { email } },
+  ...doc(
+    'Ask for a new verification link',
+    { 202: accepted, ...problems(401, 403, 429) },
+    {
+      description: 'By address (public), or with no body for the signed-in user.',
+      security: [{}, ...SIGNED_IN],
+    },
+  ),
+};
+
+const EMAIL_CHANGE_SCHEMA = {
+  ...body({ email, password }, ['email', 'password']),
+  ...doc(
+    'Ask to change the email address',
+    { 202: accepted, ...problems(400, 401, 403, 409, 429) },
+    {
+      description: 'Needs the current password; the new address gets a confirmation link.',
+      security: SIGNED_IN,
+    },
+  ),
+};
+
+const EMAIL_CHANGE_CONFIRM_SCHEMA = {
+  ...body({ token }, ['token']),
+  ...doc('Confirm the new email address', { 200: userAnswer, ...problems(400, 409, 429) }),
+};
+
+const LOGIN_LINK_SCHEMA = {
+  ...body({ email }, ['email']),
+  ...doc(
+    'Ask for a sign-in link and code',
+    { 202: accepted, ...problems(429) },
+    {
+      description: 'Sets a cookie that binds the link to this browser.',
+    },
+  ),
+};
+
+const LOGIN_LINK_REDEEM_SCHEMA = {
+  ...body({ token, mode, confirm: { type: 'boolean' } }, ['token']),
+  ...doc(
+    'Sign in with the link of the mail',
+    {
+      200: signedIn('Signed in.'),
+      ...problems(400, 401, 403, 429),
+    },
+    {
+      description:
+        'Opened in another browser than the one that asked, the answer is 400 `confirmation_required` ' +
+        'until `confirm: true` is sent.',
+    },
+  ),
+};
+
+const LOGIN_CODE_SCHEMA = {
+  ...body({ email, code: { type: 'string', minLength: 1, maxLength: 16 }, mode }, ['email', 'code']),
+  ...doc('Sign in with the code of the mail', {
+    200: signedIn('Signed in.'),
+    ...problems(400, 401, 403, 429),
+  }),
+};
+
 export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
   const sendSignedIn = signedInSender(latchkey, names);
   const { auth, config } = latchkey;
@@ -45,7 +143,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { email: string } }>(
     '/v1/password/forgot',
-    { schema: body({ email }, ['email']) },
+    { schema: PASSWORD_FORGOT_SCHEMA },
     async (request, reply) => {
       await auth.forgotPassword({ email: request.body.email, ip: request.ip });
       return reply.code(202).send(ACCEPTED);
@@ -54,7 +152,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { token: string; password: string } }>(
     '/v1/password/reset',
-    { schema: body({ token, password }, ['token', 'password']) },
+    { schema: PASSWORD_RESET_SCHEMA },
     async (request, reply) => {
       await auth.resetPassword({ ...request.body, ip: request.ip });
       return reply.code(204).send();
@@ -63,7 +161,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { token: string } }>(
     '/v1/email/verify',
-    { schema: body({ token }, ['token']) },
+    { schema: EMAIL_VERIFY_SCHEMA },
     async (request, reply) => {
       const user = await auth.verifyEmail(request.body.token);
       return reply.send({ user: publicUser(user) });
@@ -72,7 +170,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { email?: string } | null }>(
     '/v1/email/verify/request',
-    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { email } } } },
+    { schema: EMAIL_VERIFY_REQUEST_SCHEMA },
     async (request, reply) => {
       const address = request.body?.email;
       if (address !== undefined) {
@@ -87,7 +185,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { email: string; password: string } }>(
     '/v1/email/change',
-    { schema: body({ email, password }, ['email', 'password']) },
+    { schema: EMAIL_CHANGE_SCHEMA },
     async (request, reply) => {
       // Signed in; a cookie session must send its CSRF token (checked with the session).
       const principal = await authenticateRequest(request, latchkey, names);
@@ -98,7 +196,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { token: string } }>(
     '/v1/email/change/confirm',
-    { schema: body({ token }, ['token']) },
+    { schema: EMAIL_CHANGE_CONFIRM_SCHEMA },
     async (request, reply) => {
       const user = await auth.confirmEmailChange(request.body.token);
       return reply.send({ user: publicUser(user) });
@@ -107,7 +205,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { email: string } }>(
     '/v1/login/link',
-    { schema: body({ email }, ['email']) },
+    { schema: LOGIN_LINK_SCHEMA },
     async (request, reply) => {
       // Every answer sets a fresh binding cookie, known address or not.
       const value = randomSecret(32);
@@ -125,7 +223,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { token: string; mode?: SessionMode; confirm?: boolean } }>(
     '/v1/login/link/redeem',
-    { schema: body({ token, mode, confirm: { type: 'boolean' } }, ['token']) },
+    { schema: LOGIN_LINK_REDEEM_SCHEMA },
     async (request, reply) => {
       const result = await auth.redeemSignInLink({
         token: request.body.token,
@@ -140,9 +238,7 @@ export function registerRecoveryRoutes(app: FastifyInstance, latchkey: Latchkey,
 
   app.post<{ Body: { email: string; code: string; mode?: SessionMode } }>(
     '/v1/login/code',
-    {
-      schema: body({ email, code: { type: 'string', minLength: 1, maxLength: 16 }, mode }, ['email', 'code']),
-    },
+    { schema: LOGIN_CODE_SCHEMA },
     async (request, reply) => {
       const result = await auth.redeemSignInCode({
         email: request.body.email,

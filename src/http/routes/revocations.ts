@@ -21,6 +21,7 @@ import type { Latchkey } from '../../app/latchkey.js';
 import { LatchkeyError } from '../../errors.js';
 import { toWireRevocation } from '../../revocation/revocation-list.js';
 import type { RevocationRecord } from '../../records.js';
+import { CLIENT_BASIC, json, problems, ref } from '../openapi/route-schema.js';
 
 export interface RevocationRoutesOptions {
   /**
@@ -41,6 +42,61 @@ export interface RevocationRoutesOptions {
   /** A stream whose client does not read is dropped once this many bytes wait. Default 1 MiB. */
   maxBufferedBytes?: number;
 }
+
+const TAG = ['Revocations'];
+/** `readPosition` checks these itself: documented here, not validated by Fastify. */
+const position = {
+  querystring: {
+    type: 'object',
+    properties: {
+      after: { description: 'A `seq`: send the records after it (digits). `Last-Event-ID` wins.' },
+    },
+  },
+  headers: {
+    type: 'object',
+    properties: { 'last-event-id': { description: 'The SSE resume position (digits).' } },
+  },
+};
+
+const SNAPSHOT_SCHEMA = {
+  tags: TAG,
+  summary: 'The live revocations, as one document',
+  description:
+    'The records after `after`, in `seq` order; `last_seq` is the position to resume the feed from.',
+  security: CLIENT_BASIC,
+  ...position,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['records', 'last_seq'],
+        properties: { records: { type: 'array', items: ref('Revocation') }, last_seq: { type: 'integer' } },
+      },
+      'The live records.',
+    ),
+    ...problems(400, 401, 429),
+  },
+};
+
+const FEED_SCHEMA = {
+  tags: TAG,
+  summary: 'The revocation feed (Server-Sent Events)',
+  description:
+    'Every live record after the position (`event: revocation`, `data:` a `Revocation`), then ' +
+    '`event: synced` (`data: {"last_seq":…}`), then each new revocation as it happens, and a ' +
+    '`: heartbeat` comment every 15 s. Delivery is at least once; resume with `Last-Event-ID`.',
+  security: CLIENT_BASIC,
+  ...position,
+  response: {
+    200: json(
+      { type: 'string', examples: ['id: 41\nevent: revocation\ndata: {"seq":41,"kind":"session",…}\n\n'] },
+      'An event stream that stays open.',
+      'text/event-stream',
+    ),
+    ...problems(400, 401, 429),
+  },
+};
 
 const PAGE = 1000;
 const MAX_PAGES = 10_000;
@@ -89,7 +145,7 @@ export function registerRevocationRoutes(
     }
   }
 
-  app.get('/v1/revocations/snapshot', async (request, reply) => {
+  app.get('/v1/revocations/snapshot', { schema: SNAPSHOT_SCHEMA }, async (request, reply) => {
     await checkAccess(request);
     const after = readPosition(request);
     const records = await listAfter(latchkey, after);
@@ -97,7 +153,7 @@ export function registerRevocationRoutes(
     return reply.send({ records: records.map(toWireRevocation), last_seq: lastSeq });
   });
 
-  app.get('/v1/revocations', async (request, reply) => {
+  app.get('/v1/revocations', { schema: FEED_SCHEMA }, async (request, reply) => {
     await checkAccess(request);
     const after = readPosition(request);
     if (streams.size >= maxStreams) {

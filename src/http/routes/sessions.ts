@@ -3,8 +3,16 @@ import type { Latchkey } from '../../app/latchkey.js';
 import { authenticateRequest } from '../authenticate.js';
 import { clearAuthCookies, type CookieNames } from '../auth-cookies.js';
 import { publicSession } from '../documents.js';
+import { SIGNED_IN, SIGNED_IN_READ, empty, json, problems, ref } from '../openapi/route-schema.js';
+
+const TAG = ['Account'];
 
 const idParams = {
+  tags: TAG,
+  summary: 'Revoke one of my sessions',
+  description: 'Revoking the current session also clears its cookies.',
+  security: SIGNED_IN,
+  response: { 204: empty('Revoked.'), ...problems(401, 403, 404, 429) },
   params: {
     type: 'object',
     required: ['id'],
@@ -13,6 +21,22 @@ const idParams = {
 } as const;
 
 const revokeAllQuery = {
+  tags: TAG,
+  summary: 'Revoke all my sessions',
+  description: 'With `keep_current=true`, every session but this one ("sign out everywhere else").',
+  security: SIGNED_IN,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['revoked'],
+        properties: { revoked: { type: 'integer', description: 'How many sessions were revoked.' } },
+      },
+      'The sessions are revoked.',
+    ),
+    ...problems(401, 403, 429),
+  },
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -20,10 +44,28 @@ const revokeAllQuery = {
   },
 } as const;
 
+const listSchema = {
+  tags: TAG,
+  summary: 'List my sessions',
+  security: SIGNED_IN_READ,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['sessions'],
+        properties: { sessions: { type: 'array', items: ref('Session') } },
+      },
+      'The live sessions of the user.',
+    ),
+    ...problems(401, 403, 429),
+  },
+};
+
 export function registerSessionRoutes(app: FastifyInstance, latchkey: Latchkey, names: CookieNames): void {
   const { auth } = latchkey;
 
-  app.get('/v1/sessions', async (request, reply) => {
+  app.get('/v1/sessions', { schema: listSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
     const sessions = await auth.listSessions(principal);
     return reply.send({ sessions: sessions.map((session) => publicSession(session, principal.session.id)) });
