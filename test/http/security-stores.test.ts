@@ -191,10 +191,14 @@ describeEachStore('HTTP security rules', stores, (factory) => {
     }
     const live = await t.store.listUserSessions(tokens.user.id, t.clock());
     expect(live.map((session) => session.id)).toEqual([renewedId]);
-    const revoked = (await heldRevocations(t.store)).map((record) => `${record.kind}:${record.subject}`);
-    expect(revoked.sort()).toEqual(
-      [caller.sessionId, other.sessionId, tokens.session.id].map((id) => `session:${id}`).sort(),
-    );
+    const held = await heldRevocations(t.store);
+    const revoked = held.filter((record) => record.kind === 'session').map((record) => record.subject);
+    expect(revoked.sort()).toEqual([caller.sessionId, other.sessionId, tokens.session.id].sort());
+    // And a notice that the user changed (new password hash): every node drops its cached user.
+    // It revokes no token (issued before 0: none).
+    expect(held.filter((record) => record.kind !== 'session')).toEqual([
+      expect.objectContaining({ kind: 'user', subject: tokens.user.id, issuedBefore: 0 }),
+    ]);
     expect((await login(PASSWORD, { ip: OWNER })).statusCode).toBe(401);
     expect((await login(NEW_PASSWORD, { ip: OWNER })).statusCode).toBe(200);
   });
