@@ -24,6 +24,7 @@ import { parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.
 import type { FactorRecord, SessionMode, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
+import { assuranceOf, passkeyMethod, type AuthMethod } from '../token/assurance.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type LoginStep, type SignedIn } from './login.js';
 import { acceptPasskeyAssertion } from './passkey-assertion.js';
@@ -99,6 +100,30 @@ export async function acceptRecoveryCode(
   if (id === null) return false;
   const record = await context.store.consumeOneTimeToken(id, RECOVERY_CODE_PURPOSE, context.clock());
   return record !== null && record.subject === user.id;
+}
+
+/**
+ * Checks the second factor of `input` for `user`: a TOTP code, a passkey assertion (its
+ * challenge from the passkey options) or a recovery code. Returns the method it proved (RFC 8176:
+ * `otp` for a code, `hwk`/`swk` for a passkey), or null when refused. Counts nothing itself.
+ */
+export async function acceptSecondFactor(
+  context: UseCaseContext,
+  user: UserRecord,
+  input: Pick<SecondFactorInput, 'code' | 'recoveryCode' | 'passkey' | 'client'>,
+): Promise<AuthMethod | null> {
+  if (input.code !== undefined) return (await acceptTotpCode(context, user, input.code)) ? 'otp' : null;
+  if (input.passkey !== undefined) {
+    return acceptPasskeyAssertion(context, input.passkey, { ip: input.client.ip, userId: user.id }).then(
+      (passkey) => passkeyMethod(passkey),
+      (error: unknown) => {
+        if (isLatchkeyError(error, 'passkey_invalid')) return null;
+        throw error;
+      },
+    );
+  }
+  if (input.recoveryCode === undefined) return null;
+  return (await acceptRecoveryCode(context, user, input.recoveryCode)) ? 'otp' : null;
 }
 
 /**
@@ -215,19 +240,8 @@ export function createSecondFactorVerification(
     }
     const method =
       input.code !== undefined ? 'totp' : input.passkey !== undefined ? 'passkey' : 'recovery_code';
-    const accepted =
-      input.code !== undefined
-        ? await acceptTotpCode(context, user, input.code)
-        : input.passkey !== undefined
-          ? await acceptPasskeyAssertion(context, input.passkey, { ip: client.ip, userId: user.id }).then(
-              () => true,
-              (error: unknown) => {
-                if (isLatchkeyError(error, 'passkey_invalid')) return false;
-                throw error;
-              },
-            )
-          : input.recoveryCode !== undefined && (await acceptRecoveryCode(context, user, input.recoveryCode));
-    if (!accepted) {
+    const accepted = await acceptSecondFactor(context, user, input);
+    if (accepted === null) {
       await countFailure(user.id, client.ip);
       await putBack(data.attempts - 1);
       logger.info(
@@ -243,6 +257,7 @@ export function createSecondFactorVerification(
       mode: data.mode,
       client,
       persistent: data.remember,
+      assurance: assuranceOf(['pwd', accepted], clock()),
     });
     logger.info(
       {

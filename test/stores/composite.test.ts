@@ -162,6 +162,9 @@ describe('composite store routing', () => {
     ip: null,
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: T0,
+    acr: '1',
   };
 
   it('keeps users, keys and one-time tokens in durable; sessions, tokens, counters and revocations in hot', async () => {
