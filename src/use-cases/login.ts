@@ -216,7 +216,10 @@ export async function establishSession(
     persistent?: boolean;
   } & (
     | { renewing?: undefined; /** How the user just authenticated. */ assurance: Assurance }
-    | { renewing: SessionRecord; /** A step-up's; else the renewed session's is kept. */ assurance?: Assurance }
+    | {
+        renewing: SessionRecord;
+        /** A step-up's; else the renewed session's is kept. */ assurance?: Assurance;
+      }
   ),
 ): Promise<SignedIn> {
   const { user, mode, client } = input;

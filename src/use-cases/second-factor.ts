@@ -183,6 +183,43 @@ function parseChallengeData(text: string | null): ChallengeData {
 }
 
 /**
+ * Refuses with 429 once the account (10) or the client address (50) had too many wrong second
+ * factors in 15 minutes, at the second step of a login or a step-up alike.
+ */
+export async function assertCodesNotThrottled(
+  context: UseCaseContext,
+  userId: string,
+  ip: string,
+): Promise<void> {
+  const { store, clock } = context;
+  const now = clock();
+  const [account, address] = await Promise.all([
+    store.getCounter(`mfa:acct:${userId}`, now),
+    store.getCounter(`mfa:ip:${clientKey(ip)}`, now),
+  ]);
+  for (const [counter, limit] of [
+    [account, ACCOUNT_FAILURES],
+    [address, ADDRESS_FAILURES],
+  ] as const) {
+    if (counter !== null && counter.count >= limit) {
+      throw new LatchkeyError('too_many_requests', 'Too many wrong codes; retry later', {
+        retryAfter: Math.max(1, Math.ceil((counter.expiresAt - now) / 1000)),
+      });
+    }
+  }
+}
+
+/** Counts a wrong second factor against the account and the client address. */
+export async function countCodeFailure(context: UseCaseContext, userId: string, ip: string): Promise<void> {
+  const { store, clock } = context;
+  const now = clock();
+  await Promise.all([
+    store.increment(`mfa:acct:${userId}`, FAILURE_WINDOW_MS, now),
+    store.increment(`mfa:ip:${clientKey(ip)}`, FAILURE_WINDOW_MS, now),
+  ]);
+}
+
+/**
  * Finishing a login with a challenge and a second factor.
  *
  * @example
@@ -193,32 +230,6 @@ export function createSecondFactorVerification(
   context: UseCaseContext,
 ): (input: SecondFactorInput) => Promise<SignedIn> {
   const { store, clock, logger } = context;
-
-  async function assertNotThrottled(userId: string, ip: string): Promise<void> {
-    const now = clock();
-    const [account, address] = await Promise.all([
-      store.getCounter(`mfa:acct:${userId}`, now),
-      store.getCounter(`mfa:ip:${clientKey(ip)}`, now),
-    ]);
-    for (const [counter, limit] of [
-      [account, ACCOUNT_FAILURES],
-      [address, ADDRESS_FAILURES],
-    ] as const) {
-      if (counter !== null && counter.count >= limit) {
-        throw new LatchkeyError('too_many_requests', 'Too many wrong codes; retry later', {
-          retryAfter: Math.max(1, Math.ceil((counter.expiresAt - now) / 1000)),
-        });
-      }
-    }
-  }
-
-  async function countFailure(userId: string, ip: string): Promise<void> {
-    const now = clock();
-    await Promise.all([
-      store.increment(`mfa:acct:${userId}`, FAILURE_WINDOW_MS, now),
-      store.increment(`mfa:ip:${clientKey(ip)}`, FAILURE_WINDOW_MS, now),
-    ]);
-  }
 
   return async function verifySecondFactor(input) {
     const { challenge, client } = input;
@@ -233,7 +244,7 @@ export function createSecondFactorVerification(
       await store.putOneTimeToken({ ...record, data: JSON.stringify({ ...data, attempts }) });
     };
     try {
-      await assertNotThrottled(user.id, client.ip);
+      await assertCodesNotThrottled(context, user.id, client.ip);
     } catch (error) {
       await putBack(data.attempts);
       throw error;
@@ -242,7 +253,7 @@ export function createSecondFactorVerification(
       input.code !== undefined ? 'totp' : input.passkey !== undefined ? 'passkey' : 'recovery_code';
     const accepted = await acceptSecondFactor(context, user, input);
     if (accepted === null) {
-      await countFailure(user.id, client.ip);
+      await countCodeFailure(context, user.id, client.ip);
       await putBack(data.attempts - 1);
       logger.info(
         { event: 'mfa.failure', method, userId: user.id, ip: client.ip },
