@@ -233,6 +233,43 @@ describe('step-up at a resource service (RFC 9470)', () => {
     expect(await whoami(login.access_token)).toMatchObject({ status: 200, body: { amr: ['pwd'] } });
   });
 
+  it('takes a passkey assertion: none for an account without a passkey, a forged one refused', async () => {
+    const login = await signUpAndLogin('passkey-stepup@example.com');
+    const options = await auth('/v1/passkeys/login/options', { body: {} });
+    const challenge = options.body.challenge as string;
+    const b64 = (value: string): string => Buffer.from(value, 'utf8').toString('base64url');
+    const id = 'AAECAwQFBgcICQoLDA0ODw';
+    const assertion = {
+      id,
+      rawId: id,
+      type: 'public-key',
+      clientExtensionResults: {},
+      response: {
+        clientDataJSON: b64(JSON.stringify({ type: 'webauthn.get', challenge, origin: ISSUER })),
+        authenticatorData: b64('x'.repeat(37)),
+        signature: b64('signature'),
+      },
+    };
+    const none = await auth('/v1/mfa/step-up', { token: login.access_token, body: { passkey: assertion } });
+    expect(none).toMatchObject({ status: 409, body: { code: 'no_factor' } });
+    await server.latchkey.store.createPasskey({
+      id,
+      userId: (login as SignedIn & { user: { id: string } }).user.id,
+      publicKey: b64('not a key'),
+      counter: 0,
+      transports: [],
+      backupEligible: false,
+      backedUp: false,
+      aaguid: '00000000-0000-0000-0000-000000000000',
+      name: 'Key',
+      createdAt: server.clock(),
+      lastUsedAt: null,
+    });
+    const forged = await auth('/v1/mfa/step-up', { token: login.access_token, body: { passkey: assertion } });
+    expect(forged).toMatchObject({ status: 401, body: { code: 'invalid_code' } });
+    expect(await whoami(login.access_token)).toMatchObject({ status: 200, body: { amr: ['pwd'], acr: '1' } });
+  });
+
   it('refuses an unauthenticated step-up and a body with two factors or none', async () => {
     expect((await auth('/v1/mfa/step-up', { body: { code: '123456' } })).status).toBe(401);
     const login = await signUpAndLogin('shape@example.com');
