@@ -169,7 +169,8 @@ export function createSessionManager(options: {
     async create({ userId, mode, client, persistent = false, renewing, assurance }) {
       const now = clock();
       const how = assurance ?? renewing;
-      if (how === undefined) throw new TypeError('A new session needs its assurance (how the user signed in)');
+      if (how === undefined)
+        throw new TypeError('A new session needs its assurance (how the user signed in)');
       const policy = policies[mode];
       const secret = randomSecret();
       const absoluteExpiresAt = renewing?.absoluteExpiresAt ?? now + policy.absoluteTimeout;

@@ -73,7 +73,7 @@ function assuranceOfAnswer(body: object): { amr?: readonly string[]; acr?: strin
   const { amr, acr, auth_time: authTime } = body as Record<string, unknown>;
   return {
     ...(Array.isArray(amr) && amr.every((method) => typeof method === 'string')
-      ? { amr: Object.freeze([...(amr)]) }
+      ? { amr: Object.freeze([...amr]) }
       : {}),
     ...(typeof acr === 'string' ? { acr } : {}),
     ...(typeof authTime === 'number' && Number.isFinite(authTime) ? { authTime } : {}),
