@@ -219,6 +219,9 @@ export async function measureTarget(
         ip: `198.51.${(i >> 8) & 255}.${i & 255}`,
         revokedAt: null,
         persistent: false,
+        amr: ['pwd'],
+        authTime: now + i,
+        acr: '1',
       };
       const token: RefreshTokenRecord = {
         id: id(),

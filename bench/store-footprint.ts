@@ -114,6 +114,9 @@ function records(i: number): { session: SessionRecord; token: RefreshTokenRecord
     ip: '203.0.113.7',
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: NOW + i,
+    acr: '1',
   };
   const token: RefreshTokenRecord = {
     id: id(),

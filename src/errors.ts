@@ -28,6 +28,10 @@ export const ERROR_CATALOGUE = {
   invalid_code: { status: 401, title: 'The code is incorrect' },
   challenge_invalid: { status: 401, title: 'The sign-in challenge is invalid or has expired; sign in again' },
   passkey_invalid: { status: 401, title: 'The passkey could not be verified' },
+  insufficient_user_authentication: {
+    status: 401,
+    title: 'A stronger or more recent authentication is required',
+  },
   csrf_failed: { status: 403, title: 'The request failed the CSRF check' },
   cross_site_request: { status: 403, title: 'Cross-site requests are refused' },
   forbidden: { status: 403, title: 'The request is not allowed' },
@@ -37,6 +41,7 @@ export const ERROR_CATALOGUE = {
   method_not_allowed: { status: 405, title: 'The method is not allowed' },
   email_taken: { status: 409, title: 'An account with this email already exists' },
   factor_exists: { status: 409, title: 'This kind of second factor is already set up' },
+  no_factor: { status: 409, title: 'The account has no second factor to step up with' },
   passkey_exists: { status: 409, title: 'This passkey is already registered' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'The content type is not supported' },

@@ -43,6 +43,15 @@ export interface SessionRecord {
    * absolute expiry) instead of ending with the browser. Token mode ignores it.
    */
   persistent: boolean;
+  /**
+   * How the user authenticated (RFC 8176 `amr`: `pwd`, `otp`, `hwk`, `swk`, `email`, `mfa`; see
+   * `token/assurance.ts`). Kept by refreshes and renewals; raised by a step-up.
+   */
+  amr: readonly string[];
+  /** When the user last authenticated (ms): the login, or the last step-up. Not moved by a refresh. */
+  authTime: number;
+  /** The assurance level: `1` (one factor) or `mfa` (two). */
+  acr: string;
 }
 
 /**

@@ -65,6 +65,10 @@ export type IntrospectionResponse =
       exp: number;
       iat: number;
       token_type: 'session' | 'access_token';
+      /** How and when the user authenticated (a user's session or token; RFC 8176, OIDC). */
+      amr?: readonly string[];
+      auth_time?: number;
+      acr?: string;
     };
 
 export interface ClientService {

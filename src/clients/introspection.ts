@@ -65,6 +65,9 @@ export function createIntrospector(
       exp: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
       iat: Math.floor(session.createdAt / 1000),
       token_type: 'session',
+      amr: session.amr,
+      auth_time: Math.floor(session.authTime / 1000),
+      acr: session.acr,
     };
   }
 
@@ -96,6 +99,9 @@ export function createIntrospector(
       exp: claims.exp,
       iat: claims.iat,
       token_type: 'access_token',
+      ...(claims.amr === undefined ? {} : { amr: claims.amr }),
+      ...(claims.auth_time === undefined ? {} : { auth_time: claims.auth_time }),
+      ...(claims.acr === undefined ? {} : { acr: claims.acr }),
     };
   }
 

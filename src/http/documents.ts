@@ -30,6 +30,12 @@ export interface SessionSummary {
   id: string;
   mode: SessionMode;
   expires_at: string;
+  /** How the user authenticated (RFC 8176), as the access tokens say it. */
+  amr: readonly string[];
+  /** When the user authenticated, in seconds since the epoch (the tokens' `auth_time`). */
+  auth_time: number;
+  /** The assurance level: `1` or `mfa`. */
+  acr: string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -50,9 +56,16 @@ export function publicUser(user: UserRecord): PublicUser {
   };
 }
 
-/** @example sessionSummary(session); // { id, mode, expires_at } */
+/** @example sessionSummary(session); // { id, mode, expires_at, amr, auth_time, acr } */
 export function sessionSummary(session: SessionRecord): SessionSummary {
-  return { id: session.id, mode: session.mode, expires_at: endOf(session) };
+  return {
+    id: session.id,
+    mode: session.mode,
+    expires_at: endOf(session),
+    amr: session.amr,
+    auth_time: Math.floor(session.authTime / 1000),
+    acr: session.acr,
+  };
 }
 
 /** A row of `GET /v1/sessions`; `currentId` is the caller's own session. */

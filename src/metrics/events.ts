@@ -37,6 +37,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'mfa.recovery_code_used',
   'mfa.factor_added',
   'mfa.factor_removed',
+  'mfa.step_up',
   'passkey.failure',
   'passkey.counter_regression',
   'passkey.register_failed',
@@ -163,6 +164,9 @@ export function countSecurityEvent(
       break;
     case 'mfa.failure':
       metrics.mfa.inc({ method: bounded(MFA_METHODS, fields.method), outcome: 'failure' });
+      break;
+    case 'mfa.step_up':
+      metrics.mfa.inc({ method: bounded(MFA_METHODS, fields.method), outcome: 'success' });
       break;
     case 'user.signup':
       metrics.signups.inc();

@@ -3,6 +3,7 @@ import { LatchkeyError } from '../errors.js';
 import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
 import type { SessionStore, SessionWithUser, Store, UserStore } from '../store.js';
 import { isSessionLive, type SessionMode, type SessionRecord, type UserRecord } from '../records.js';
+import type { Assurance } from '../token/assurance.js';
 import type { SessionCache } from './session-cache.js';
 
 /** How long a session lives in one mode. */
@@ -58,15 +59,21 @@ export interface SessionManager {
   /**
    * A new session. `persistent` records "remember me" (cookies with a lifetime). With `renewing`,
    * the new session takes over an existing one after a privilege change: same mode, same
-   * absolute expiry and persistence, a new id and secret (the caller revokes the old one).
+   * absolute expiry and persistence, a new id and secret (the caller revokes the old one), and
+   * the same assurance unless `assurance` (a step-up) says otherwise. Without `renewing`,
+   * `assurance` is required: how the user just authenticated.
    */
-  create(options: {
-    userId: string;
-    mode: SessionMode;
-    client: ClientInfo;
-    persistent?: boolean;
-    renewing?: SessionRecord;
-  }): Promise<CreatedSession>;
+  create(
+    options: {
+      userId: string;
+      mode: SessionMode;
+      client: ClientInfo;
+      persistent?: boolean;
+    } & (
+      | { renewing?: undefined; assurance: Assurance }
+      | { renewing: SessionRecord; assurance?: Assurance | undefined }
+    ),
+  ): Promise<CreatedSession>;
   /** Validates an `id.secret` credential; slides the idle expiry. Throws 401-class errors. */
   validateToken(token: string, options?: { mode?: SessionMode }): Promise<SessionRecord>;
   /**
@@ -159,8 +166,11 @@ export function createSessionManager(options: {
 
     isLive: (session) => isSessionLive(session, clock()),
 
-    async create({ userId, mode, client, persistent = false, renewing }) {
+    async create({ userId, mode, client, persistent = false, renewing, assurance }) {
       const now = clock();
+      const how = assurance ?? renewing;
+      if (how === undefined)
+        throw new TypeError('A new session needs its assurance (how the user signed in)');
       const policy = policies[mode];
       const secret = randomSecret();
       const absoluteExpiresAt = renewing?.absoluteExpiresAt ?? now + policy.absoluteTimeout;
@@ -177,6 +187,9 @@ export function createSessionManager(options: {
         ip: client.ip,
         revokedAt: null,
         persistent: renewing?.persistent ?? persistent,
+        amr: [...how.amr],
+        authTime: how.authTime,
+        acr: how.acr,
       };
       await store.createSession(session);
       return { session, token: `${session.id}.${secret}` };

@@ -51,6 +51,10 @@ export function createAccessTokenService(options: {
           jti: randomId(),
           roles: user.roles,
           email_verified: user.emailVerifiedAt !== null,
+          // How and when the user authenticated: the session's, so a refresh keeps them.
+          amr: session.amr,
+          auth_time: Math.floor(session.authTime / 1000),
+          acr: session.acr,
         },
         keyring.signingKey(),
       );

@@ -78,9 +78,22 @@ export function checkClaims(
   if (roles !== undefined && !(Array.isArray(roles) && roles.every((role) => typeof role === 'string'))) {
     fail('roles invalid');
   }
+  checkAssuranceClaims(payload);
   const claims = payload as unknown as VerifiedAccessTokenClaims;
   checkTimes(claims, config.clock(), config.clockTolerance);
   return claims;
+}
+
+/** The types of `amr` (strings), `auth_time` (a NumericDate) and `acr` (a string), when present. */
+function checkAssuranceClaims(payload: Record<string, unknown>): void {
+  const { amr, auth_time: authTime, acr } = payload;
+  if (amr !== undefined && !(Array.isArray(amr) && amr.every((method) => typeof method === 'string'))) {
+    fail('amr invalid');
+  }
+  if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) {
+    fail('auth_time invalid');
+  }
+  if (acr !== undefined && typeof acr !== 'string') fail('acr invalid');
 }
 
 /**

@@ -39,6 +39,12 @@ export interface AccessTokenClaims {
   /** Whether the user proved they read mail at their address (OIDC's `email_verified`). */
   readonly email_verified?: boolean;
   readonly client_id?: string;
+  /** How the user authenticated (RFC 8176); absent for machine clients. */
+  readonly amr?: readonly string[];
+  /** When the user authenticated (NumericDate; OpenID Connect Core §2). */
+  readonly auth_time?: number;
+  /** The assurance level (`1` or `mfa`; see `token/assurance.ts`). */
+  readonly acr?: string;
 }
 
 /** Claims as verified: the typed claims plus whatever else the issuer put in the token. */

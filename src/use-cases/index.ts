@@ -17,6 +17,7 @@
  * | email change | `email-change.ts` |
  * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
+ * | step-up: a second factor again raises the session's assurance and renews it | `step-up.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
  */
 
@@ -25,6 +26,7 @@ import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
 import { createEmailChangeUseCases, type EmailChangeUseCases } from './email-change.js';
 import { createFactorUseCases, type FactorUseCases } from './factors.js';
+import { createStepUpUseCases, type StepUpUseCases } from './step-up.js';
 import {
   ACTIVE_ACCOUNT_STEP,
   createLogin,
@@ -63,7 +65,8 @@ export interface AuthService
     EmailChangeUseCases,
     Omit<VerificationUseCases, 'signUpPrivately'>,
     FactorUseCases,
-    PasskeyUseCases {
+    PasskeyUseCases,
+    StepUpUseCases {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
   /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
@@ -126,5 +129,6 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     ...createFactorUseCases(context),
     ...createPasskeyUseCases(context),
     verifySecondFactor: createSecondFactorVerification(context),
+    ...createStepUpUseCases(context),
   };
 }

@@ -13,6 +13,7 @@ import { normalizeEmail } from '../password/policy.js';
 import type { SessionMode, SessionRecord, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import type { LoginAttempt as ThrottledAttempt } from '../throttle/login-throttle.js';
+import { assuranceOf, type Assurance } from '../token/assurance.js';
 import type { Authenticator } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
 import type { SessionUseCases } from './sessions.js';
@@ -174,6 +175,7 @@ export function createLogin(
       mode: input.mode,
       client: input.client,
       persistent: input.remember === true,
+      assurance: assuranceOf(['pwd'], clock()),
     });
     logger.info(
       {
@@ -212,8 +214,13 @@ export async function establishSession(
     mode: SessionMode;
     client: ClientInfo;
     persistent?: boolean;
-    renewing?: SessionRecord;
-  },
+  } & (
+    | { renewing?: undefined; /** How the user just authenticated. */ assurance: Assurance }
+    | {
+        renewing: SessionRecord;
+        /** A step-up's; else the renewed session's is kept. */ assurance?: Assurance;
+      }
+  ),
 ): Promise<SignedIn> {
   const { user, mode, client } = input;
   const { session, token } = await context.sessions.create({
@@ -222,6 +229,7 @@ export async function establishSession(
     client,
     ...(input.persistent === undefined ? {} : { persistent: input.persistent }),
     ...(input.renewing === undefined ? {} : { renewing: input.renewing }),
+    ...(input.assurance === undefined ? {} : { assurance: input.assurance }),
   });
   let accessToken: LoginResult['accessToken'] = null;
   let refreshToken: string | null = null;

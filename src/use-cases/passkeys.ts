@@ -31,9 +31,10 @@ import {
   type RegistrationResponseJSON,
 } from '../factors/webauthn.js';
 import { sha256 } from '../lib/secrets.js';
-import type { PasskeyRecord, SessionMode } from '../records.js';
+import type { PasskeyRecord, SessionMode, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
+import { assuranceOf, passkeyMethod } from '../token/assurance.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type SignedIn } from './login.js';
@@ -131,6 +132,41 @@ async function afterPasskeyChange(
   return renewSession(context, principal, client, event);
 }
 
+/** The session of a passkey sign-in (two factors: the key and its user verification). */
+async function signInWithPasskey(
+  context: UseCaseContext,
+  input: {
+    user: UserRecord;
+    passkey: PasskeyRecord;
+    mode: SessionMode;
+    remember: boolean;
+    client: ClientInfo & { ip: string };
+  },
+): Promise<SignedIn> {
+  const { user, passkey, mode, client } = input;
+  const assurance = assuranceOf([passkeyMethod(passkey)], context.clock());
+  const signedIn = await establishSession(context, {
+    user,
+    mode,
+    client,
+    persistent: input.remember,
+    assurance,
+  });
+  context.logger.info(
+    {
+      event: 'login.success',
+      method: 'passkey',
+      userId: user.id,
+      passkeyId: passkey.id,
+      sessionId: signedIn.session.id,
+      mode,
+      ip: client.ip,
+    },
+    'login succeeded with a passkey',
+  );
+  return signedIn;
+}
+
 /**
  * The passkey use cases over one context.
  *
@@ -206,20 +242,7 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
         );
         throw error;
       });
-      const signedIn = await establishSession(context, { user, mode, client, persistent: remember === true });
-      logger.info(
-        {
-          event: 'login.success',
-          method: 'passkey',
-          userId: user.id,
-          passkeyId: passkey.id,
-          sessionId: signedIn.session.id,
-          mode,
-          ip: client.ip,
-        },
-        'login succeeded with a passkey',
-      );
-      return signedIn;
+      return signInWithPasskey(context, { user, passkey, mode, remember: remember === true, client });
     },
 
     listPasskeys(principal) {

@@ -9,6 +9,7 @@
  */
 
 import type { ClientInfo } from '../session/sessions.js';
+import type { Assurance } from '../token/assurance.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type SignedIn } from './login.js';
@@ -26,6 +27,8 @@ export async function renewSession(
   principal: Principal,
   client: ClientInfo,
   reason: string,
+  /** A step-up's new assurance; without it the renewed session keeps the old one's. */
+  assurance?: Assurance,
 ): Promise<SignedIn> {
   const old = principal.session;
   const renewed = await establishSession(context, {
@@ -33,6 +36,7 @@ export async function renewSession(
     mode: old.mode,
     client,
     renewing: old,
+    ...(assurance === undefined ? {} : { assurance }),
   });
   await context.revokeSession(old.id);
   context.logger.info(

@@ -24,6 +24,7 @@ import { parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.
 import type { FactorRecord, SessionMode, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
+import { assuranceOf, passkeyMethod, type AuthMethod } from '../token/assurance.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type LoginStep, type SignedIn } from './login.js';
 import { acceptPasskeyAssertion } from './passkey-assertion.js';
@@ -102,6 +103,30 @@ export async function acceptRecoveryCode(
 }
 
 /**
+ * Checks the second factor of `input` for `user`: a TOTP code, a passkey assertion (its
+ * challenge from the passkey options) or a recovery code. Returns the method it proved (RFC 8176:
+ * `otp` for a code, `hwk`/`swk` for a passkey), or null when refused. Counts nothing itself.
+ */
+export async function acceptSecondFactor(
+  context: UseCaseContext,
+  user: UserRecord,
+  input: Pick<SecondFactorInput, 'code' | 'recoveryCode' | 'passkey' | 'client'>,
+): Promise<AuthMethod | null> {
+  if (input.code !== undefined) return (await acceptTotpCode(context, user, input.code)) ? 'otp' : null;
+  if (input.passkey !== undefined) {
+    return acceptPasskeyAssertion(context, input.passkey, { ip: input.client.ip, userId: user.id }).then(
+      (passkey) => passkeyMethod(passkey),
+      (error: unknown) => {
+        if (isLatchkeyError(error, 'passkey_invalid')) return null;
+        throw error;
+      },
+    );
+  }
+  if (input.recoveryCode === undefined) return null;
+  return (await acceptRecoveryCode(context, user, input.recoveryCode)) ? 'otp' : null;
+}
+
+/**
  * The login step that asks for a second factor when the account has a confirmed one.
  *
  * @example
@@ -158,6 +183,43 @@ function parseChallengeData(text: string | null): ChallengeData {
 }
 
 /**
+ * Refuses with 429 once the account (10) or the client address (50) had too many wrong second
+ * factors in 15 minutes, at the second step of a login or a step-up alike.
+ */
+export async function assertCodesNotThrottled(
+  context: UseCaseContext,
+  userId: string,
+  ip: string,
+): Promise<void> {
+  const { store, clock } = context;
+  const now = clock();
+  const [account, address] = await Promise.all([
+    store.getCounter(`mfa:acct:${userId}`, now),
+    store.getCounter(`mfa:ip:${clientKey(ip)}`, now),
+  ]);
+  for (const [counter, limit] of [
+    [account, ACCOUNT_FAILURES],
+    [address, ADDRESS_FAILURES],
+  ] as const) {
+    if (counter !== null && counter.count >= limit) {
+      throw new LatchkeyError('too_many_requests', 'Too many wrong codes; retry later', {
+        retryAfter: Math.max(1, Math.ceil((counter.expiresAt - now) / 1000)),
+      });
+    }
+  }
+}
+
+/** Counts a wrong second factor against the account and the client address. */
+export async function countCodeFailure(context: UseCaseContext, userId: string, ip: string): Promise<void> {
+  const { store, clock } = context;
+  const now = clock();
+  await Promise.all([
+    store.increment(`mfa:acct:${userId}`, FAILURE_WINDOW_MS, now),
+    store.increment(`mfa:ip:${clientKey(ip)}`, FAILURE_WINDOW_MS, now),
+  ]);
+}
+
+/**
  * Finishing a login with a challenge and a second factor.
  *
  * @example
@@ -168,32 +230,6 @@ export function createSecondFactorVerification(
   context: UseCaseContext,
 ): (input: SecondFactorInput) => Promise<SignedIn> {
   const { store, clock, logger } = context;
-
-  async function assertNotThrottled(userId: string, ip: string): Promise<void> {
-    const now = clock();
-    const [account, address] = await Promise.all([
-      store.getCounter(`mfa:acct:${userId}`, now),
-      store.getCounter(`mfa:ip:${clientKey(ip)}`, now),
-    ]);
-    for (const [counter, limit] of [
-      [account, ACCOUNT_FAILURES],
-      [address, ADDRESS_FAILURES],
-    ] as const) {
-      if (counter !== null && counter.count >= limit) {
-        throw new LatchkeyError('too_many_requests', 'Too many wrong codes; retry later', {
-          retryAfter: Math.max(1, Math.ceil((counter.expiresAt - now) / 1000)),
-        });
-      }
-    }
-  }
-
-  async function countFailure(userId: string, ip: string): Promise<void> {
-    const now = clock();
-    await Promise.all([
-      store.increment(`mfa:acct:${userId}`, FAILURE_WINDOW_MS, now),
-      store.increment(`mfa:ip:${clientKey(ip)}`, FAILURE_WINDOW_MS, now),
-    ]);
-  }
 
   return async function verifySecondFactor(input) {
     const { challenge, client } = input;
@@ -208,27 +244,16 @@ export function createSecondFactorVerification(
       await store.putOneTimeToken({ ...record, data: JSON.stringify({ ...data, attempts }) });
     };
     try {
-      await assertNotThrottled(user.id, client.ip);
+      await assertCodesNotThrottled(context, user.id, client.ip);
     } catch (error) {
       await putBack(data.attempts);
       throw error;
     }
     const method =
       input.code !== undefined ? 'totp' : input.passkey !== undefined ? 'passkey' : 'recovery_code';
-    const accepted =
-      input.code !== undefined
-        ? await acceptTotpCode(context, user, input.code)
-        : input.passkey !== undefined
-          ? await acceptPasskeyAssertion(context, input.passkey, { ip: client.ip, userId: user.id }).then(
-              () => true,
-              (error: unknown) => {
-                if (isLatchkeyError(error, 'passkey_invalid')) return false;
-                throw error;
-              },
-            )
-          : input.recoveryCode !== undefined && (await acceptRecoveryCode(context, user, input.recoveryCode));
-    if (!accepted) {
-      await countFailure(user.id, client.ip);
+    const accepted = await acceptSecondFactor(context, user, input);
+    if (accepted === null) {
+      await countCodeFailure(context, user.id, client.ip);
       await putBack(data.attempts - 1);
       logger.info(
         { event: 'mfa.failure', method, userId: user.id, ip: client.ip },
@@ -243,6 +268,7 @@ export function createSecondFactorVerification(
       mode: data.mode,
       client,
       persistent: data.remember,
+      assurance: assuranceOf(['pwd', accepted], clock()),
     });
     logger.info(
       {

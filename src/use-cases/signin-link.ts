@@ -18,6 +18,7 @@ import { normalizeEmail } from '../password/policy.js';
 import type { SessionMode, UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import { tooManyRequests } from '../throttle/retry.js';
+import { assuranceOf } from '../token/assurance.js';
 import type { UseCaseContext } from './context.js';
 import { establishSession, type SignedIn } from './login.js';
 import { humanDuration, linkSecretId, linkTo, newLinkSecret, tokenData } from './mail-links.js';
@@ -70,6 +71,7 @@ async function signIn(
     user: { ...user, emailVerifiedAt: user.emailVerifiedAt ?? now },
     mode,
     client,
+    assurance: assuranceOf(['email'], now),
   });
   logger.info(
     {

@@ -5,6 +5,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import { PROBLEM_CONTENT_TYPE, toLatchkeyError, toProblem, type Problem } from '../problem.js';
+import { stepUpChallenge } from './step-up.js';
 
 export interface AuthenticationFailure {
   readonly status: number;
@@ -28,13 +29,16 @@ const TOKEN_ERRORS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
  * The response for an error thrown by `verifier.authenticate`: `application/problem+json`
  * with `Cache-Control: no-store`; on 401 a Bearer challenge (with `error="invalid_token"`
  * when a token was sent and refused, without an error code when none was sent); on 429/503 a
- * `Retry-After`. Errors that are not a `LatchkeyError` become a 500 that reveals nothing.
+ * `Retry-After`; a step-up refusal (`requireAuth`) gets the RFC 9470 challenge
+ * (`error="insufficient_user_authentication"`, `acr_values`, `max_age`). Errors that are not a
+ * `LatchkeyError` become a 500 that reveals nothing.
  *
  * @example
  * const failure = authenticationFailure(error, { realm: 'orders' });
  * res.writeHead(failure.status, failure.headers).end(JSON.stringify(failure.body));
  * @see https://www.rfc-editor.org/rfc/rfc6750#section-3
  * @see https://www.rfc-editor.org/rfc/rfc9457
+ * @see https://www.rfc-editor.org/rfc/rfc9470#section-3
  */
 export function authenticationFailure(
   error: unknown,
@@ -46,7 +50,10 @@ export function authenticationFailure(
     'content-type': PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',
   };
-  if (latchkeyError.status === 401) {
+  if (latchkeyError.code === 'insufficient_user_authentication') {
+    headers['www-authenticate'] =
+      `Bearer realm="${realm}", error="insufficient_user_authentication"${stepUpChallenge(latchkeyError)}`;
+  } else if (latchkeyError.status === 401) {
     const code = TOKEN_ERRORS.has(latchkeyError.code) ? ', error="invalid_token"' : '';
     headers['www-authenticate'] = `Bearer realm="${realm}"${code}`;
   }

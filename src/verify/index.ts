@@ -44,6 +44,7 @@ export {
   type RemoteJWKSHealth,
   type RemoteJWKSOptions,
 } from './remote-jwks.js';
+export { requireAuth, type AuthRequirement, type AuthRequirementCheck } from './step-up.js';
 export {
   authenticationFailure,
   type AuthenticationFailure,

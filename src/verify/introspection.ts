@@ -33,6 +33,10 @@ export interface IntrospectedSession {
   readonly sid: string;
   readonly iat: number;
   readonly exp: number;
+  /** How and when the user authenticated, when the server said (`auth_time` in seconds). */
+  readonly amr?: readonly string[];
+  readonly acr?: string;
+  readonly authTime?: number;
 }
 
 export interface IntrospectionCache {
@@ -62,6 +66,18 @@ function isSession(body: unknown): body is IntrospectedSession & { active: true 
     typeof iat === 'number' &&
     typeof exp === 'number'
   );
+}
+
+/** The `amr`, `acr` and `auth_time` of an introspection answer, those of the right type. */
+function assuranceOfAnswer(body: object): { amr?: readonly string[]; acr?: string; authTime?: number } {
+  const { amr, acr, auth_time: authTime } = body as Record<string, unknown>;
+  return {
+    ...(Array.isArray(amr) && amr.every((method) => typeof method === 'string')
+      ? { amr: Object.freeze([...amr]) }
+      : {}),
+    ...(typeof acr === 'string' ? { acr } : {}),
+    ...(typeof authTime === 'number' && Number.isFinite(authTime) ? { authTime } : {}),
+  };
 }
 
 /**
@@ -117,7 +133,7 @@ export function createIntrospectionCache(
       });
     }
     if (!isSession(body)) return null;
-    return { sub: body.sub, sid: body.sid, iat: body.iat, exp: body.exp };
+    return { sub: body.sub, sid: body.sid, iat: body.iat, exp: body.exp, ...assuranceOfAnswer(body) };
   }
 
   function remember(key: string, session: IntrospectedSession | null): void {

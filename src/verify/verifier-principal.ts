@@ -44,6 +44,9 @@ export function createPrincipalCache(): (
       roles: claims.roles ?? Object.freeze([]),
       clientId: claims.client_id ?? null,
       via,
+      amr: claims.amr ?? Object.freeze([]),
+      acr: claims.acr ?? null,
+      authTime: claims.auth_time ?? null,
       claims,
     });
     principals[via].set(verified, principal);
@@ -76,6 +79,9 @@ export function sessionPrincipal(
     exp: session.exp,
     jti: '',
     token_type: 'session',
+    ...(session.amr === undefined ? {} : { amr: session.amr }),
+    ...(session.acr === undefined ? {} : { acr: session.acr }),
+    ...(session.authTime === undefined ? {} : { auth_time: session.authTime }),
   });
   return {
     sub: session.sub,
@@ -84,6 +90,9 @@ export function sessionPrincipal(
     roles: [],
     clientId: null,
     via: 'cookie',
+    amr: session.amr ?? [],
+    acr: session.acr ?? null,
+    authTime: session.authTime ?? null,
     claims,
   };
 }

@@ -92,6 +92,12 @@ export interface Principal {
   readonly clientId: string | null;
   /** How the token came: `Authorization: Bearer`, or the hybrid access cookie. */
   readonly via: 'bearer' | 'cookie';
+  /** How the user authenticated (RFC 8176 `amr`: `pwd`, `otp`, `hwk`, `swk`, `email`, `mfa`). */
+  readonly amr: readonly string[];
+  /** The assurance level (`1` or `mfa`); null when the token has none (a machine client). */
+  readonly acr: string | null;
+  /** When the user authenticated, seconds since the epoch; null when unknown. */
+  readonly authTime: number | null;
   /** Every verified claim. */
   readonly claims: VerifiedAccessTokenClaims;
 }

@@ -18,7 +18,9 @@
  * - `verifier-principal.ts`: the principal of a token or of a session.
  */
 
+import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
+import { requireAuth, type AuthRequirement } from './step-up.js';
 import { createAuthentication } from './verifier-authenticate.js';
 import { createKeySource, loadKeys } from './verifier-keys.js';
 import { readVerifierOptions } from './verifier-options.js';
@@ -128,8 +130,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     },
   };
   immediateAuthenticators.set(verifier, authenticateNow);
+  verifierClocks.set(verifier, clock);
   return verifier;
 }
+
+/** The clock of each verifier `createVerifier` made, for the adapters' step-up checks. */
+const verifierClocks = new WeakMap<Verifier, Clock>();
 
 /** The synchronous-when-possible `authenticate` of each verifier `createVerifier` made. */
 const immediateAuthenticators = new WeakMap<
@@ -141,14 +147,22 @@ const immediateAuthenticators = new WeakMap<
  * For the framework adapters: `verifier.authenticate`, except that it returns the principal
  * itself (or throws) when it can answer at once, as it does for a Bearer token once the keys are
  * loaded, and a promise only when it must wait (keys, introspection). Saves the promise and
- * the microtask hops of every request. Any other `Verifier` gets its own `authenticate`.
+ * the microtask hops of every request. Any other `Verifier` gets its own `authenticate`. With a
+ * `requirement` (`acr`, `maxAge`), the principal must also pass `requireAuth` (step-up).
  *
  * @internal Not exported by `latchkey/verify`.
  */
 export function immediateAuthenticator(
   verifier: Verifier,
+  requirement: AuthRequirement = {},
 ): (request: AuthenticateRequest) => Principal | Promise<Principal> {
-  return (
-    immediateAuthenticators.get(verifier) ?? ((request) => Promise.resolve(verifier.authenticate(request)))
-  );
+  const authenticate =
+    immediateAuthenticators.get(verifier) ?? ((request) => Promise.resolve(verifier.authenticate(request)));
+  if (requirement.acr === undefined && requirement.maxAge === undefined) return authenticate;
+  // A step-up route (RFC 9470): the caller, then what the route demands of their authentication.
+  const check = requireAuth(requirement, { clock: verifierClocks.get(verifier) ?? Date.now });
+  return (request) => {
+    const outcome = authenticate(request);
+    return outcome instanceof Promise ? outcome.then(check) : check(outcome);
+  };
 }

@@ -87,6 +87,9 @@ describe('POST /v1/introspect', () => {
       exp: Math.floor(Math.min(before?.idleExpiresAt ?? 0, before?.absoluteExpiresAt ?? 0) / 1000),
       iat: Math.floor((before?.createdAt ?? 0) / 1000),
       token_type: 'session',
+      amr: ['pwd'],
+      auth_time: Math.floor((before?.createdAt ?? 0) / 1000),
+      acr: '1',
     });
     // Not slid: introspection is not the user's activity.
     expect((await t.store.getSession(login.sessionId))?.lastSeenAt).toBe(before?.lastSeenAt);

@@ -168,6 +168,14 @@ describe('login with a second factor', () => {
         code: nextCode(totp),
       });
       expect(done.statusCode).toBe(200);
+      // Two factors, just now (RFC 8176 amr; the session keeps them, in every store).
+      const { session } = json<{ session: { id: string } }>(done);
+      expect(session).toMatchObject({ amr: ['pwd', 'otp', 'mfa'], acr: 'mfa', auth_time: t.clock() / 1000 });
+      expect(await t.store.getSession(session.id)).toMatchObject({
+        amr: ['pwd', 'otp', 'mfa'],
+        acr: 'mfa',
+        authTime: t.clock(),
+      });
       const cookies = setCookies(done);
       if (mode === 'token') expect(json<Signed>(done).access_token).toBeDefined();
       if (mode === 'cookie') expect(cookies.has('__Host-latchkey_session')).toBe(true);

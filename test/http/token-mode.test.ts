@@ -57,7 +57,10 @@ describe('token mode', () => {
       Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString(),
     ) as Record<string, unknown>;
     expect(Object.keys(payload).sort()).toEqual([
+      'acr',
+      'amr',
       'aud',
+      'auth_time',
       'email_verified',
       'exp',
       'iat',
@@ -68,6 +71,8 @@ describe('token mode', () => {
       'sub',
     ]);
     expect(payload).toMatchObject({ iss: ISSUER, aud: ISSUER, sub: body.user.id, sid: body.session.id });
+    // A password login: one factor, authenticated when the token was issued (RFC 8176, RFC 9470).
+    expect(payload).toMatchObject({ amr: ['pwd'], acr: '1', auth_time: payload.iat });
     expect((payload.exp as number) - (payload.iat as number)).toBe(900);
     expect(JSON.stringify(payload)).not.toContain('alice@example.com');
   });

@@ -166,6 +166,9 @@ describe('composite store routing', () => {
     ip: null,
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: T0,
+    acr: '1',
   };
 
   it('keeps users, keys, one-time tokens and revocations in durable; sessions, tokens and counters in hot', async () => {

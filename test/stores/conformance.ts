@@ -77,6 +77,9 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     ip: '203.0.113.7',
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: T0,
+    acr: '1',
     ...overrides,
   };
 }
@@ -353,6 +356,36 @@ export function describeStoreConformance(
         expect(await store.revokeSession('kept', T0 + 2 * MINUTE)).toBe(true);
         expect((await store.getSession('kept'))?.persistent).toBe(true);
         expect((await store.getSession('plain'))?.persistent).toBe(false);
+      });
+
+      it('keeps how and when the user authenticated (amr, auth time, acr) through touch and revoke', async () => {
+        const stepped = session({
+          id: 'stepped',
+          amr: ['pwd', 'otp', 'mfa'],
+          authTime: T0 + 3 * MINUTE,
+          acr: 'mfa',
+        });
+        const passkey = session({ id: 'passkey', amr: ['swk', 'mfa'], authTime: T0 + 1, acr: 'mfa' });
+        const mailbox = session({ id: 'mailbox', amr: ['email'], acr: '1' });
+        for (const record of [stepped, passkey, mailbox]) await store.createSession(record);
+        await store.touchSession('stepped', { lastSeenAt: T0 + 4 * MINUTE, idleExpiresAt: T0 + DAY });
+        expect(await store.revokeSession('passkey', T0 + 5 * MINUTE)).toBe(true);
+        expect(await store.getSession('stepped')).toEqual({
+          ...stepped,
+          lastSeenAt: T0 + 4 * MINUTE,
+          idleExpiresAt: T0 + DAY,
+        });
+        expect(await store.getSession('passkey')).toEqual({ ...passkey, revokedAt: T0 + 5 * MINUTE });
+        expect(await store.getSession('mailbox')).toEqual(mailbox);
+        expect((await store.getSessionWithUser?.('stepped'))?.session.amr ?? stepped.amr).toEqual(
+          stepped.amr,
+        );
+        expect((await store.listUserSessions(stepped.userId, T0)).map((s) => [s.id, s.amr, s.acr])).toEqual(
+          expect.arrayContaining([
+            ['stepped', ['pwd', 'otp', 'mfa'], 'mfa'],
+            ['mailbox', ['email'], '1'],
+          ]),
+        );
       });
 
       it('round-trips null user agent and ip, and every mode', async () => {

@@ -247,6 +247,9 @@ describeWithServices('mysql store', [mysqlProblem], () => {
           ip: null,
           revokedAt: null,
           persistent: false,
+          amr: ['pwd'],
+          authTime: T0,
+          acr: '1',
         };
         await store.createSession(session);
         const error = await expectLatchkeyError(store.createSession(session), 'internal_error');

@@ -46,6 +46,9 @@ const SESSION: SessionRecord = {
   ip: '198.51.100.1',
   revokedAt: null,
   persistent: false,
+  amr: ['pwd'],
+  authTime: T0,
+  acr: '1',
 };
 
 async function migrationRows(client: SqlClient): Promise<string[]> {

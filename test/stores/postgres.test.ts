@@ -264,6 +264,9 @@ describeWithServices('postgres+redis composite store', [postgresProblem, redisPr
         ip: null,
         revokedAt: null,
         persistent: false,
+        amr: ['pwd'],
+        authTime: now,
+        acr: '1',
       });
       const counts = await adminClient().query<{ users: number; sessions: number }>(
         'SELECT (SELECT count(*) FROM latchkey_users)::int AS users, (SELECT count(*) FROM latchkey_sessions)::int AS sessions',

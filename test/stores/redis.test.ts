@@ -183,6 +183,9 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
     ip: null,
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: T0,
+    acr: '1',
     ...overrides,
   };
 }
@@ -486,6 +489,9 @@ describeWithRedis('redis store', () => {
       ip: null,
       revokedAt: null,
       persistent: false,
+      amr: ['pwd'],
+      authTime: T0,
+      acr: '1',
     };
     await store.createSession(record);
     await store.ping(); // loads nothing, but makes sure the connection is up before MONITOR

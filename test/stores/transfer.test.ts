@@ -28,6 +28,9 @@ function session(index: number): SessionRecord {
     ip: null,
     revokedAt: index % 10 === 0 ? T0 + 5 : null,
     persistent: index % 2 === 0,
+    amr: index % 3 === 0 ? ['pwd', 'otp', 'mfa'] : ['email'],
+    authTime: T0 + index,
+    acr: index % 3 === 0 ? 'mfa' : '1',
   };
 }
 

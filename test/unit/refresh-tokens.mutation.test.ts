@@ -49,6 +49,9 @@ function newSession(id: string, absoluteIn = 30 * IDLE_TTL): SessionRecord {
     ip: null,
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: now,
+    acr: '1',
   };
 }
 

@@ -20,6 +20,9 @@ function session(id: string, userId = 'u1'): SessionRecord {
     ip: null,
     revokedAt: null,
     persistent: false,
+    amr: ['pwd'],
+    authTime: now,
+    acr: '1',
   };
 }
 

@@ -9,6 +9,9 @@ import type { SessionMode } from '../../src/records.js';
 import { createSessionManager, type SessionManager, type SessionPolicy } from '../../src/session/sessions.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/store.js';
+import { assuranceOf } from '../../src/token/assurance.js';
+
+const PWD = assuranceOf(['pwd'], Date.UTC(2026, 0, 1));
 
 const MINUTE = 60_000;
 const policies: Record<SessionMode, SessionPolicy> = {
@@ -42,7 +45,12 @@ describe('policy', () => {
 describe('create', () => {
   it('records a browser-session (not persistent) session unless asked, with its expiries', async () => {
     const now = clock();
-    const { session, token } = await sessions.create({ userId: 'u1', mode: 'cookie', client });
+    const { session, token } = await sessions.create({
+      userId: 'u1',
+      mode: 'cookie',
+      client,
+      assurance: PWD,
+    });
     expect(session).toMatchObject({
       userId: 'u1',
       mode: 'cookie',
@@ -60,7 +68,13 @@ describe('create', () => {
   });
 
   it('records persistence when asked', async () => {
-    const { session } = await sessions.create({ userId: 'u1', mode: 'hybrid', client, persistent: true });
+    const { session } = await sessions.create({
+      userId: 'u1',
+      mode: 'hybrid',
+      client,
+      assurance: PWD,
+      persistent: true,
+    });
     expect(session.persistent).toBe(true);
   });
 
@@ -69,6 +83,7 @@ describe('create', () => {
       userId: 'u1',
       mode: 'cookie',
       client: { userAgent: null, ip: null },
+      assurance: PWD,
     });
     expect(none.session.userAgent).toBeNull();
     expect(none.session.ip).toBeNull();
@@ -76,12 +91,19 @@ describe('create', () => {
       userId: 'u1',
       mode: 'cookie',
       client: { userAgent: 'x'.repeat(300), ip: null },
+      assurance: PWD,
     });
     expect(long.session.userAgent).toBe('x'.repeat(256));
   });
 
   it('a renewing session keeps the absolute expiry and persistence of the one it replaces', async () => {
-    const old = await sessions.create({ userId: 'u1', mode: 'hybrid', client, persistent: true });
+    const old = await sessions.create({
+      userId: 'u1',
+      mode: 'hybrid',
+      client,
+      assurance: PWD,
+      persistent: true,
+    });
     clock.advance(1400 * MINUTE);
     const { session } = await sessions.create({
       userId: 'u1',
@@ -92,6 +114,8 @@ describe('create', () => {
     expect(session.id).not.toBe(old.session.id);
     expect(session.persistent).toBe(true);
     expect(session.absoluteExpiresAt).toBe(old.session.absoluteExpiresAt);
+    // How and when the user authenticated carries over: a renewal is not an authentication.
+    expect({ amr: session.amr, authTime: session.authTime, acr: session.acr }).toEqual(PWD);
     // The idle expiry never passes the absolute one.
     expect(session.idleExpiresAt).toBe(old.session.absoluteExpiresAt);
   });
@@ -99,7 +123,12 @@ describe('create', () => {
 
 describe('validateToken', () => {
   it('accepts the credential in any mode, or only in the mode asked for', async () => {
-    const { session, token } = await sessions.create({ userId: 'u1', mode: 'cookie', client });
+    const { session, token } = await sessions.create({
+      userId: 'u1',
+      mode: 'cookie',
+      client,
+      assurance: PWD,
+    });
     expect((await sessions.validateToken(token)).id).toBe(session.id);
     expect((await sessions.validateToken(token, { mode: 'cookie' })).id).toBe(session.id);
     await expectCode(sessions.validateToken(token, { mode: 'token' }), 'unauthenticated');
@@ -107,7 +136,7 @@ describe('validateToken', () => {
   });
 
   it('refuses a wrong secret or a malformed credential as unauthenticated', async () => {
-    const { session } = await sessions.create({ userId: 'u1', mode: 'cookie', client });
+    const { session } = await sessions.create({ userId: 'u1', mode: 'cookie', client, assurance: PWD });
     await expectCode(sessions.validateToken(`${session.id}.${'A'.repeat(43)}`), 'unauthenticated');
     await expectCode(sessions.validateToken('garbage'), 'unauthenticated');
   });
@@ -115,11 +144,11 @@ describe('validateToken', () => {
 
 describe('validateId', () => {
   it('answers the live session, and refuses an unknown, a revoked or an expired one', async () => {
-    const { session } = await sessions.create({ userId: 'u1', mode: 'token', client });
+    const { session } = await sessions.create({ userId: 'u1', mode: 'token', client, assurance: PWD });
     expect((await sessions.validateId(session.id)).id).toBe(session.id);
     await expectCode(sessions.validateId('A'.repeat(22)), 'session_revoked');
 
-    const revoked = await sessions.create({ userId: 'u1', mode: 'token', client });
+    const revoked = await sessions.create({ userId: 'u1', mode: 'token', client, assurance: PWD });
     await store.revokeSession(revoked.session.id, clock());
     await expectCode(sessions.validateId(revoked.session.id), 'session_revoked');
 

@@ -2,7 +2,8 @@
  * The routes of second factors: listing, setting up and removing a TOTP factor from a signed-in
  * session (cookie + CSRF, bearer or hybrid, like every account route), and finishing a login
  * that answered `mfa_required` (`POST /v1/mfa/verify`: the challenge is the credential, so no
- * session is needed). Each makes one call to the use cases.
+ * session is needed), and raising a signed-in session's assurance (`POST /v1/mfa/step-up`). Each
+ * makes one call to the use cases.
  */
 
 import type { FastifyInstance } from 'fastify';
@@ -134,6 +135,17 @@ const verifySchema = {
   },
 } as const;
 
+const stepUpSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { code, recovery_code: recoveryCode, passkey: assertionSchema },
+    oneOf: [{ required: ['code'] }, { required: ['recovery_code'] }, { required: ['passkey'] }],
+  },
+} as const;
+
+type StepUpBody = Omit<VerifyBody, 'challenge'>;
+
 type VerifyBody = {
   challenge: string;
   code?: string;
@@ -206,6 +218,18 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
       return sendSignedIn(reply, renewed);
     },
   );
+
+  // Step-up (RFC 9470): a signed-in session proves a second factor again; answered like a login.
+  app.post<{ Body: StepUpBody }>('/v1/mfa/step-up', { schema: stepUpSchema }, async (request, reply) => {
+    const principal = await authenticateRequest(request, latchkey, names);
+    const renewed = await auth.stepUp(principal, {
+      code: request.body.code,
+      recoveryCode: request.body.recovery_code,
+      passkey: request.body.passkey,
+      client: clientInfo(request),
+    });
+    return sendSignedIn(reply, renewed);
+  });
 
   app.post<{ Body: VerifyBody }>('/v1/mfa/verify', { schema: verifySchema }, async (request, reply) => {
     const signedIn = await auth.verifySecondFactor({

@@ -37,7 +37,7 @@ export function createMemorySessions(state: SessionState, run: RunOperation): Se
         if (sessions.has(session.id)) {
           throw new LatchkeyError('internal_error', 'A session with this id already exists');
         }
-        sessions.set(session.id, { ...session });
+        sessions.set(session.id, { ...session, amr: [...session.amr] });
         addToIndex(sessionIdsByUser, session.userId, session.id);
       });
     },
@@ -45,7 +45,7 @@ export function createMemorySessions(state: SessionState, run: RunOperation): Se
     getSession(id: string): Promise<SessionRecord | null> {
       return run(() => {
         const session = sessions.get(id);
-        return session === undefined ? null : { ...session };
+        return session === undefined ? null : { ...session, amr: [...session.amr] };
       });
     },
 

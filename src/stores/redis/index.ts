@@ -38,7 +38,7 @@
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
- * JSON is the array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent]`:
+ * JSON is the array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`:
  * one string rather than a hash because a real user agent exceeds the 64 bytes under which Redis
  * keeps a hash compact, and an array because field names would be a fifth of its size.
  * (2) The score is never later than the session's real due time (the earliest of its idle

@@ -3,7 +3,7 @@
  *
  * A session is stored as one string, `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`, where
  * the header holds the fields that change (`revokedAt` empty while null) and `<json>` is the
- * array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent]` of the fields
+ * array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]` of the fields
  * that never do; touch and revoke rewrite the header and copy the JSON untouched.
  *
  * Session liveness: the rule is `isSessionLive` in `src/records.ts` (not revoked, and `now`

@@ -6,7 +6,10 @@
  * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
  * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
  * significant digits); `revokedAt` is empty while null. The JSON is the array
- * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent]`: one string rather
+ * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`
+ * (`amr` space-separated; sessions written before `persistent` have the first seven, before the
+ * assurance the first eight: they read as not persistent, and as a password login at their
+ * creation, the lowest assurance they can have had): one string rather
  * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
  * compact, and an array because field names would be a fifth of its size.
  *
@@ -17,6 +20,7 @@
 import { isSessionLive, type SessionMode, type SessionRecord } from '../../records.js';
 import { compareCodePoints } from '../ordering.js';
 import type { SessionStore } from '../../store.js';
+import { legacyAssurance, type Assurance } from '../../token/assurance.js';
 import { malformed, numberOrNull, oneOf, replyArray, replyNumber, requiredNumber } from './codec.js';
 import { duplicate, gcTTL, mapInChunks, sweepDue, type RedisContext } from './context.js';
 import { revokeSession as revokeSessionScript, sweepSession, touchSession } from './session-scripts.js';
@@ -40,6 +44,9 @@ function encodeSession(session: SessionRecord): string {
     session.userAgent,
     session.ip,
     session.persistent ? 1 : 0,
+    session.amr.join(' '),
+    session.authTime,
+    session.acr,
   ]);
   return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
 }
@@ -56,11 +63,12 @@ export function decodeSession(id: string, raw: string): SessionRecord {
   } catch {
     throw malformed(what);
   }
-  // Sessions written before `persistent` existed have seven fields: they are not persistent.
-  if (!Array.isArray(fields) || (fields.length !== 7 && fields.length !== 8)) throw malformed(what);
+  // Older sessions have seven fields (before `persistent`) or eight (before the assurance).
+  if (!Array.isArray(fields) || ![7, 8, 11].includes(fields.length)) throw malformed(what);
   const [userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent = 0] =
     fields as unknown[];
   if (persistent !== 0 && persistent !== 1) throw malformed(what);
+  const assurance = decodeAssurance(fields as unknown[], createdAt);
   if (
     typeof userId !== 'string' ||
     typeof secretHash !== 'string' ||
@@ -85,7 +93,18 @@ export function decodeSession(id: string, raw: string): SessionRecord {
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
     persistent: persistent === 1,
+    ...assurance,
   };
+}
+
+/** The assurance fields of a session's JSON, or those of a password login at `createdAt` before them. */
+function decodeAssurance(fields: unknown[], createdAt: unknown): Assurance {
+  if (fields.length < 11) return legacyAssurance(typeof createdAt === 'number' ? createdAt : 0);
+  const [amr, authTime, acr] = fields.slice(8);
+  if (typeof amr !== 'string' || typeof authTime !== 'number' || typeof acr !== 'string') {
+    throw malformed('session');
+  }
+  return { amr: amr.split(' ').filter((method) => method.length > 0), authTime, acr };
 }
 
 /** When the sweep may remove the session: the earliest of its expiries and its revocation. */

@@ -22,6 +22,7 @@ import type {
   UserStatus,
 } from '../../records.js';
 import type { SqlDialect, SqlInteger } from './dialect.js';
+import { legacyAssurance, type Assurance } from '../../token/assurance.js';
 
 /** A row of `latchkey_users`. */
 export interface UserRow {
@@ -49,6 +50,10 @@ export interface SessionRow {
   ip: string | null;
   persistent: unknown;
   revoked_at: SqlInteger | null;
+  /** Space-separated; null on a row written before migration 0008 (read as `pwd`). */
+  amr: string | null;
+  auth_time: SqlInteger | null;
+  acr: string | null;
 }
 
 /** A row of `latchkey_refresh_tokens`. */
@@ -147,6 +152,9 @@ export const COLUMNS = {
     'ip',
     'revoked_at',
     'persistent',
+    'amr',
+    'auth_time',
+    'acr',
   ],
   refreshTokens: [
     'id',
@@ -220,6 +228,20 @@ export function toSession(row: SessionRow, dialect: SqlDialect): SessionRecord {
     ip: row.ip,
     revokedAt: nullableInteger(dialect, row.revoked_at),
     persistent: dialect.readBoolean(row.persistent),
+    ...sessionAssurance(row, dialect),
+  };
+}
+
+/**
+ * A session's assurance; a row from before migration 0008 (nulls) reads as a password login at
+ * the session's creation, the lowest assurance it can have had.
+ */
+function sessionAssurance(row: SessionRow, dialect: SqlDialect): Assurance {
+  const legacy = legacyAssurance(dialect.readInteger(row.created_at));
+  return {
+    amr: row.amr === null ? legacy.amr : row.amr.split(' ').filter((method) => method.length > 0),
+    authTime: row.auth_time === null ? legacy.authTime : dialect.readInteger(row.auth_time),
+    acr: row.acr ?? legacy.acr,
   };
 }
 

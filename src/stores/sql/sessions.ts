@@ -178,6 +178,9 @@ export function createSessionStore(
           session.ip,
           session.revokedAt,
           d.writeBoolean(session.persistent),
+          session.amr.join(' '),
+          session.authTime,
+          session.acr,
         ]);
       }),
 

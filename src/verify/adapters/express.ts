@@ -5,6 +5,7 @@
 
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
+import type { AuthRequirement } from '../step-up.js';
 import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 declare global {
@@ -32,10 +33,10 @@ declare global {
  */
 export function latchkeyExpress(
   verifier: Verifier,
-  options: AuthenticationFailureOptions = {},
+  options: AuthenticationFailureOptions & AuthRequirement = {},
 ): RequestHandler {
   const realm = checkRealm(options.realm ?? 'latchkey');
-  const authenticateNow = immediateAuthenticator(verifier);
+  const authenticateNow = immediateAuthenticator(verifier, options);
   const fail = (error: unknown, res: Response, next: NextFunction): void => {
     const failure = authenticationFailure(error, { realm });
     if (failure.status === 500) {

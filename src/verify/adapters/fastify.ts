@@ -12,6 +12,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
+import type { AuthRequirement } from '../step-up.js';
 import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 declare module 'fastify' {
@@ -30,6 +31,17 @@ declare module 'fastify' {
       (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
       (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
     };
+    /**
+     * A hook for a step-up route (RFC 9470): authenticates like `authenticate`, then refuses a
+     * caller whose authentication does not meet `requirement` (`acr`, `maxAge`) with 401
+     * `insufficient_user_authentication` and its challenge.
+     *
+     * @example
+     * app.post('/payments', { onRequest: app.requireAuth({ acr: 'mfa', maxAge: '10m' }) }, pay);
+     */
+    requireAuth(
+      requirement: AuthRequirement,
+    ): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void;
   }
 }
 
@@ -76,27 +88,31 @@ function plugin(app: FastifyInstance, options: LatchkeyFastifyOptions, done: (er
     }
   }
 
-  function hook(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    let outcome: Principal | Promise<Principal>;
-    try {
-      outcome = authenticateNow(request);
-    } catch (error) {
-      fail(error, reply, done);
-      return;
-    }
-    if (outcome instanceof Promise) {
-      outcome.then(
-        (principal) => {
-          request.principal = principal;
-          done();
-        },
-        (error: unknown) => fail(error, reply, done),
-      );
-      return;
-    }
-    request.principal = outcome;
-    done();
-  }
+  /** The `onRequest` hook over one way to authenticate (with or without a step-up requirement). */
+  const hookOf =
+    (authenticateWith: typeof authenticateNow) =>
+    (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
+      let outcome: Principal | Promise<Principal>;
+      try {
+        outcome = authenticateWith(request);
+      } catch (error) {
+        fail(error, reply, done);
+        return;
+      }
+      if (outcome instanceof Promise) {
+        outcome.then(
+          (principal) => {
+            request.principal = principal;
+            done();
+          },
+          (error: unknown) => fail(error, reply, done),
+        );
+        return;
+      }
+      request.principal = outcome;
+      done();
+    };
+  const hook = hookOf(authenticateNow);
 
   function authenticate(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void;
   function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined>;
@@ -112,6 +128,9 @@ function plugin(app: FastifyInstance, options: LatchkeyFastifyOptions, done: (er
 
   app.decorateRequest('principal', null);
   app.decorate('authenticate', authenticate);
+  app.decorate('requireAuth', (requirement: AuthRequirement) =>
+    hookOf(immediateAuthenticator(verifier, requirement)),
+  );
   if (options.global === true) app.addHook('onRequest', hook);
   done();
 }

@@ -4,6 +4,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
+import type { AuthRequirement } from '../step-up.js';
 import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 /** The Hono environment the middleware provides: `c.get('principal')`. */
@@ -23,10 +24,10 @@ export interface LatchkeyHonoEnv {
  */
 export function latchkeyHono(
   verifier: Verifier,
-  options: AuthenticationFailureOptions = {},
+  options: AuthenticationFailureOptions & AuthRequirement = {},
 ): MiddlewareHandler<LatchkeyHonoEnv> {
   const realm = checkRealm(options.realm ?? 'latchkey');
-  const authenticateNow = immediateAuthenticator(verifier);
+  const authenticateNow = immediateAuthenticator(verifier, options);
   return async (c, next) => {
     let principal: Principal;
     try {

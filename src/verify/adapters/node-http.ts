@@ -5,6 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticationFailure, checkRealm, type AuthenticationFailureOptions } from '../failure.js';
+import type { AuthRequirement } from '../step-up.js';
 import { immediateAuthenticator, type Principal, type Verifier } from '../verifier.js';
 
 /**
@@ -22,10 +23,10 @@ import { immediateAuthenticator, type Principal, type Verifier } from '../verifi
  */
 export function latchkeyNodeHTTP(
   verifier: Verifier,
-  options: AuthenticationFailureOptions = {},
+  options: AuthenticationFailureOptions & AuthRequirement = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<Principal | null> {
   const realm = checkRealm(options.realm ?? 'latchkey');
-  const authenticateNow = immediateAuthenticator(verifier);
+  const authenticateNow = immediateAuthenticator(verifier, options);
   const fail = (error: unknown, res: ServerResponse): null => {
     const failure = authenticationFailure(error, { realm });
     if (!res.headersSent) res.writeHead(failure.status, failure.headers);
