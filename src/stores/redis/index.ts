@@ -111,7 +111,10 @@ export type { RedisClient };
 
 /** Options of {@link createRedisStore}: exactly one of `url` and `client`. */
 export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL: the store creates its own client and closes it on `close()`. */
+  /**
+   * `redis://`, `rediss://`, or a Cluster's `redis+cluster://host:port,host:port` (`rediss+cluster://`):
+   * the store creates its own client (see {@link createRedisClient}) and closes it on `close()`.
+   */
   url?: string | undefined;
   /**
    * An existing client (standalone or Cluster). The store uses it as configured (see
