@@ -21,7 +21,7 @@ import { createRedisClient, createRedisStore, openRedisStore } from '../../src/s
 import * as scripts from '../../src/stores/redis/scripts.js';
 import type { RedisScript } from '../../src/stores/redis/scripts.js';
 import type { Store } from '../../src/store.js';
-import type { SessionRecord } from '../../src/records.js';
+import type { RefreshTokenRecord, SessionRecord } from '../../src/records.js';
 import { freePort } from '../helpers/process.js';
 import { describeStoreConformance, T0 } from './conformance.js';
 import { isCI } from '../helpers/ci.js';
@@ -244,7 +244,21 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
     },
     T0 + 1,
   );
+  await store.rotateRefreshToken(
+    `rt2-${odd}`,
+    {
+      id: `rt3-${odd}`,
+      sessionId: `s1-${odd}`,
+      secretHash: 'hash3',
+      createdAt: T0 + 2,
+      expiresAt: T0 + DAY,
+      rotatedAt: null,
+      successorId: null,
+    },
+    T0 + 2,
+  );
   await store.getRefreshToken(`rt2-${odd}`);
+  await store.getRefreshToken(`rt1-${odd}`);
   await store.listUserSessions(`user-${odd}`, T0);
   await store.revokeSession(`s2-${odd}`, T0 + 2);
   await store.revokeUserSessions(`user-${odd}`, T0 + 3);
@@ -507,6 +521,83 @@ describeWithRedis('redis store', () => {
     const read = commands.slice(0, before).filter((args) => args.some((arg) => arg.startsWith(`${prefix}:`)));
     // One EVALSHA, or an EVALSHA then its EVAL when the script was not loaded yet.
     expect(read.map((args) => args[0]?.toLowerCase()).filter((name) => name !== 'eval')).toEqual(['evalsha']);
+    await store.close();
+  });
+
+  it('keeps a chain of refresh tokens in a bounded hash however often it rotates', async () => {
+    const prefix = uniquePrefix('chain');
+    prefixes.push(prefix);
+    const store = await openRedisStore({ url: REDIS_URL, prefix });
+    const family = `${prefix}:{s:fam}:rt`;
+    const token = (i: number): RefreshTokenRecord => ({
+      id: `fam-rt-${i}`,
+      sessionId: 'fam',
+      secretHash: randomBytes(32).toString('base64url'),
+      createdAt: T0 + i,
+      expiresAt: T0 + DAY + i,
+      rotatedAt: null,
+      successorId: null,
+    });
+    const tokens = [token(0)];
+    await store.createRefreshToken(tokens[0] as RefreshTokenRecord);
+    const rotateTo = async (i: number): Promise<void> => {
+      tokens.push(token(i));
+      expect(await store.rotateRefreshToken(`fam-rt-${i - 1}`, tokens[i] as RefreshTokenRecord, T0 + i)).toBe(
+        true,
+      );
+    };
+    for (let i = 1; i <= 2; i += 1) await rotateTo(i);
+    const afterTwo = (await admin.memory('USAGE', family, 'SAMPLES', '0')) ?? 0;
+    for (let i = 3; i <= 50; i += 1) await rotateTo(i);
+    const afterFifty = (await admin.memory('USAGE', family, 'SAMPLES', '0')) ?? 0;
+    // The current token and the one it replaced: t: and c: of both, r: of the replaced one.
+    expect(await admin.hlen(family)).toBe(5);
+    expect(afterFifty).toBeLessThanOrEqual(afterTwo);
+    // Every old token is still recognised, with its successor: reuse is still detected.
+    for (let i = 0; i < 50; i += 1) {
+      expect(await store.getRefreshToken(`fam-rt-${i}`)).toEqual({
+        ...tokens[i],
+        rotatedAt: T0 + i + 1,
+        successorId: `fam-rt-${i + 1}`,
+      });
+    }
+    expect(await store.getRefreshToken('fam-rt-50')).toEqual(tokens[50]);
+    console.info(`[redis chain] family hash after 2 rotations ${afterTwo} B, after 50 ${afterFifty} B`);
+    await store.close();
+  });
+
+  it('reads a chain written with every token in its hash, and retires it at the next rotation', async () => {
+    const prefix = uniquePrefix('legacy-chain');
+    prefixes.push(prefix);
+    const store = await openRedisStore({ url: REDIS_URL, prefix });
+    const family = `${prefix}:{s:old}:rt`;
+    // The layout before chains were bounded: every token of the chain in the hash.
+    for (let i = 0; i < 10; i += 1) {
+      await admin.set(`${prefix}:{rt:old-${i}}`, 'old', 'PX', DAY);
+      await admin.hset(family, `t:old-${i}`, `hash-${i}`, `c:old-${i}`, `${T0 + i},${T0 + DAY}`);
+      if (i < 9) await admin.hset(family, `r:old-${i}`, `${T0 + i + 1},old-${i + 1}`);
+    }
+    await admin.pexpire(family, DAY);
+    const expected = (i: number): RefreshTokenRecord => ({
+      id: `old-${i}`,
+      sessionId: 'old',
+      secretHash: `hash-${i}`,
+      createdAt: T0 + i,
+      expiresAt: T0 + DAY,
+      rotatedAt: i < 9 ? T0 + i + 1 : null,
+      successorId: i < 9 ? `old-${i + 1}` : null,
+    });
+    expect(await store.getRefreshToken('old-0')).toEqual(expected(0));
+    const next = { ...expected(10), rotatedAt: null, successorId: null };
+    expect(await store.rotateRefreshToken('old-9', next, T0 + 10)).toBe(true);
+    expect(await admin.hlen(family)).toBe(5);
+    for (let i = 0; i < 9; i += 1) expect(await store.getRefreshToken(`old-${i}`)).toEqual(expected(i));
+    expect(await store.getRefreshToken('old-9')).toEqual({
+      ...expected(9),
+      rotatedAt: T0 + 10,
+      successorId: 'old-10',
+    });
+    expect(await store.getRefreshToken('old-10')).toEqual(next);
     await store.close();
   });
 

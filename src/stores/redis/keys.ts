@@ -24,6 +24,7 @@ export interface RedisKeys {
   session(id: string): string;
   refreshTokens(sessionId: string): string;
   refreshTokenIndex(id: string): string;
+  retiredRefreshToken(id: string): string;
   userSessions(userId: string): string;
   user(id: string): string;
   email(email: string): string;
@@ -60,6 +61,7 @@ export function redisKeys(prefix: string): RedisKeys {
     session: (id) => `${prefix}:{s:${tagged(id)}}:session`,
     refreshTokens: (sessionId) => `${prefix}:{s:${tagged(sessionId)}}:rt`,
     refreshTokenIndex: (id) => `${prefix}:{rt:${tagged(id)}}`,
+    retiredRefreshToken: (id) => `${prefix}:{rt:${tagged(id)}}:r`,
     userSessions: (userId) => `${prefix}:{u:${tagged(userId)}}:sessions`,
     user: (id) => `${prefix}:{u:${tagged(id)}}:user`,
     email: (email) => `${prefix}:{e:${tagged(email)}}`,
