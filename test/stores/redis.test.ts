@@ -21,6 +21,7 @@ import { createRedisClient, createRedisStore, openRedisStore } from '../../src/s
 import * as scripts from '../../src/stores/redis/scripts.js';
 import type { RedisScript } from '../../src/stores/redis/scripts.js';
 import type { Store } from '../../src/store.js';
+import { storeTransferOf, type ExportPage } from '../../src/store-transfer.js';
 import type { RefreshTokenRecord, SessionRecord } from '../../src/records.js';
 import { freePort } from '../helpers/process.js';
 import { describeStoreConformance, T0 } from './conformance.js';
@@ -598,6 +599,47 @@ describeWithRedis('redis store', () => {
       successorId: 'old-10',
     });
     expect(await store.getRefreshToken('old-10')).toEqual(next);
+    await store.close();
+  });
+
+  it('spreads the sweep over small buckets, and still sweeps and lists the single index of earlier versions', async () => {
+    const prefix = uniquePrefix('buckets');
+    prefixes.push(prefix);
+    const store = await openRedisStore({ url: REDIS_URL, prefix });
+    for (let i = 0; i < 40; i += 1)
+      await store.createSession(session({ id: `b-${i}`, idleExpiresAt: T0 + DAY + i }));
+    const bucketKeys = (await scanKeys(admin, prefix)).filter((key) => key.includes(':{sweep:'));
+    expect(bucketKeys.length).toBeGreaterThan(30);
+    for (const key of bucketKeys) expect(await admin.object('ENCODING', key)).toBe('listpack');
+    // Two sessions as an earlier version wrote them: in the one sweep index, not in a bucket.
+    const legacy = `${prefix}:{sweep}:sessions`;
+    for (const id of ['old-1', 'old-2']) {
+      await admin.set(
+        `${prefix}:{s:${id}}:session`,
+        `${T0},${T0 + DAY},|["user-1","h","cookie",${T0},${T0 + 2 * DAY},null,null,0]`,
+      );
+      await admin.zadd(legacy, T0 + DAY, id);
+    }
+    // Revoking one lowers its score in its bucket: it is in both indexes now, listed once.
+    expect(await store.revokeSession('old-2', T0 + 1)).toBe(true);
+    const transfer = storeTransferOf(store);
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ExportPage<SessionRecord> | undefined = await transfer?.exportSessions({
+        cursor,
+        limit: 10,
+      });
+      listed.push(...(page?.records ?? []).map((record) => record.id));
+      cursor = page?.cursor ?? null;
+    } while (cursor !== null);
+    expect(listed.sort()).toEqual(
+      [...Array.from({ length: 40 }, (_, i) => `b-${i}`), 'old-1', 'old-2'].sort(),
+    );
+    // Both indexes are swept: every session is due at T0 + 2 days.
+    expect(await store.deleteExpiredSessions(T0 + 2 * DAY)).toBe(42);
+    expect(await admin.exists(legacy)).toBe(0);
+    expect((await scanKeys(admin, prefix)).filter((key) => key.includes('sweep'))).toEqual([]);
     await store.close();
   });
 
