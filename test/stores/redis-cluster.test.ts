@@ -170,6 +170,7 @@ describeWithServices(
     it('carries revocations over pub/sub between nodes, and the feed moves on when its node dies', async () => {
       const channel = `lk-cluster-${randomBytes(4).toString('hex')}`;
       const publisher = createRedisRevocationPublisher({ url: own().cluster.url, channel });
+      const store = await openRedisStore({ url: own().cluster.url, prefix: uniquePrefix('ping') });
       // The feed subscribes on the first node of the URL, then the next one at each reconnection.
       const feed = createRedisRevocationFeed({
         url: own().cluster.url,
@@ -198,6 +199,7 @@ describeWithServices(
 
         // The feed's node dies: the feed reconnects to the next node and hears the channel again.
         if (first === undefined || second === undefined) throw new Error('three nodes expected');
+        await store.ping();
         first.child.kill('SIGKILL');
         await waitFor(() => states.includes('disconnected'), 'the feed did not notice its node died');
         await waitFor(() => states.at(-1) === 'live', 'the feed did not come back');
@@ -211,10 +213,20 @@ describeWithServices(
           () => applied.includes('after-the-failover'),
           'the feed heard nothing after the failover',
         );
+        // Its slots have no replica to take over: the store says so (and /healthz answers 503).
+        let down = false;
+        while (!down) {
+          down = await store.ping().then(
+            () => false,
+            (error: unknown) => (error as { code?: string }).code === 'store_unavailable',
+          );
+          if (!down) await new Promise((resolve) => setTimeout(resolve, 100));
+        }
       } finally {
         direct.disconnect();
         await feed.close();
         await publisher.close();
+        await store.close();
       }
     });
   },

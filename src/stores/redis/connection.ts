@@ -107,6 +107,27 @@ export async function connectRedisClient(url: string): Promise<RedisClient> {
 }
 
 /**
+ * Checks that Redis answers. On a Cluster: every master the client knows answers, and the
+ * cluster says its state is `ok` (a `PING` alone answers on a node while the slots of a dead
+ * master refuse every command, so `/healthz` would say 200 while requests get 503).
+ *
+ * @example
+ * await pingRedis(client);
+ */
+export async function pingRedis(client: RedisClient): Promise<void> {
+  if (!client.isCluster) {
+    await client.ping();
+    return;
+  }
+  const cluster = client as Cluster;
+  const masters = cluster.nodes('master');
+  await Promise.all(masters.map((node) => node.ping()));
+  const info = String(await (masters[0] ?? cluster).call('CLUSTER', 'INFO'));
+  if (!/^cluster_state:ok\s*$/m.test(info))
+    throw new Error('The Redis Cluster is down (cluster_state is not ok)');
+}
+
+/**
  * Checks a key prefix: non-empty, and without `{` or `}`, which would move the hash tag.
  *
  * @example

@@ -97,7 +97,13 @@
 import type { Store } from '../../store.js';
 import { withStoreTransfer } from '../../store-transfer.js';
 import { createRedisClients } from './clients.js';
-import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient } from './connection.js';
+import {
+  connectRedisClient,
+  createRedisClient,
+  pingRedis,
+  validatePrefix,
+  type RedisClient,
+} from './connection.js';
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
 import { createRedisMails } from './mails.js';
@@ -185,9 +191,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     kind: 'redis',
 
     ping(): Promise<void> {
-      return context.run(async () => {
-        await client.ping();
-      });
+      return context.run(() => pingRedis(client));
     },
 
     async close(): Promise<void> {
