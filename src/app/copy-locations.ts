@@ -10,7 +10,7 @@
  * | `postgres://...`, `postgresql://...`  | Postgres                                               |
  * | `mysql://...`, `mariadb://...`        | MySQL / MariaDB                                        |
  * | `redis://...`, `rediss://...`         | Redis alone; `?prefix=P` for another key prefix than   |
- * |                                       | `LATCHKEY_REDIS_PREFIX`                                |
+ * | `redis+cluster://h:p,h:p` (`rediss+`) | `LATCHKEY_REDIS_PREFIX`; the `+cluster` ones a Cluster |
  * | a SQL URL and `--from-redis` / `--to-redis URL` | the composite: users, keys and clients in SQL, |
  * |                                       | sessions, refresh tokens and revocations in Redis      |
  *
@@ -24,6 +24,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LatchkeyConfig, StoreSetting } from '../config/config.js';
 import { LatchkeyError } from '../errors.js';
+import { parseRedisClusterURL } from '../lib/redis-url.js';
 import type { Store } from '../store.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { chooseStore, embeddedStorePaths, isEmbeddedStore, openStore } from './stores.js';
@@ -39,7 +40,7 @@ export interface CopyLocation {
 }
 
 const SQL_URL = /^(postgres(ql)?|mysql|mariadb):\/\//i;
-const REDIS_URL = /^rediss?:\/\//i;
+const REDIS_URL = /^rediss?(\+cluster)?:\/\//i;
 const PREFIX = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function invalid(message: string): LatchkeyError {
@@ -57,8 +58,33 @@ function withoutPassword(text: string): string {
   }
 }
 
+/**
+ * A Redis Cluster URL (`redis+cluster://h:p,h:p`, which `URL` cannot read: several hosts) and its
+ * key prefix (`?prefix=`, the only parameter, removed from the URL the driver sees).
+ */
+function redisClusterLocation(
+  text: string,
+  fallbackPrefix: string,
+): { url: string; prefix: string; label: string } {
+  const [base = '', query = ''] = text.split('?', 2);
+  const params = new URLSearchParams(query);
+  const prefix = params.get('prefix') ?? fallbackPrefix;
+  if ([...params.keys()].some((name) => name !== 'prefix'))
+    throw invalid('a Redis Cluster URL takes no other parameter than prefix');
+  if (!PREFIX.test(prefix))
+    throw invalid(`the Redis prefix "${prefix}" must be 1 to 64 of A-Z a-z 0-9 _ . : -`);
+  try {
+    parseRedisClusterURL(base);
+  } catch (error) {
+    throw invalid(error instanceof Error ? error.message : 'a Redis Cluster URL is malformed');
+  }
+  const label = base.replace(/\/\/([^@/]*:)[^@/]*@/, '//$1***@');
+  return { url: base, prefix, label: `${label} (prefix ${prefix})` };
+}
+
 /** A Redis URL and its key prefix (`?prefix=`, removed from the URL the driver sees). */
 function redisLocation(text: string, fallbackPrefix: string): { url: string; prefix: string; label: string } {
+  if (/^rediss?\+cluster:/i.test(text)) return redisClusterLocation(text, fallbackPrefix);
   let url: URL;
   try {
     url = new URL(text);

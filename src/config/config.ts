@@ -5,6 +5,7 @@ import type { KeyAlgorithm } from '../records.js';
 import { loadPagesConfig, type PagesConfig } from './pages.js';
 import { loadMetricsConfig, type MetricsConfig } from './metrics.js';
 import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn.js';
+import { isRedisURL, parseRedisClusterURL, REDIS_URL_SCHEMES } from '../lib/redis-url.js';
 
 /** What `LATCHKEY_STORE` may say. */
 export type StoreSetting = 'auto' | 'memory' | 'sqlite' | 'pglite';
@@ -115,6 +116,16 @@ function storeSetting(env: Env, databaseURL: string | null, redisURL: string | n
   return setting;
 }
 
+/** `REDIS_URL`: a standalone Redis or a Redis Cluster (`redis+cluster://host:port,host:port`). */
+function checkRedisURL(url: string): void {
+  if (!isRedisURL(url)) throw new ConfigError('REDIS_URL', `must start with ${REDIS_URL_SCHEMES}`);
+  try {
+    parseRedisClusterURL(url);
+  } catch (error) {
+    throw new ConfigError('REDIS_URL', error instanceof Error ? error.message : 'is not a Redis Cluster URL');
+  }
+}
+
 /** Reads and validates the configuration; throws a ConfigError that names the bad variable. */
 export function loadConfig(env: Env = process.env): LatchkeyConfig {
   const portText = read(env, 'PORT') ?? '8080';
@@ -141,9 +152,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     );
   }
   const redisURL = read(env, 'REDIS_URL') ?? null;
-  if (redisURL !== null && !/^rediss?:\/\//.test(redisURL)) {
-    throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
-  }
+  if (redisURL !== null) checkRedisURL(redisURL);
   const redisPrefix = read(env, 'LATCHKEY_REDIS_PREFIX') ?? 'latchkey';
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(redisPrefix)) {
     // No `{` or `}`: the Redis store adds the Cluster hash tags itself.

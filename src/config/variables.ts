@@ -40,7 +40,7 @@ export const SERVER_VARIABLES: readonly ConfigVariable[] = [
     name: 'REDIS_URL',
     default: '(unset)',
     description:
-      '`redis://...`: sessions, tokens and counters in Redis; without `DATABASE_URL`, users and keys too.',
+      '`redis://...` (or `rediss://`): sessions, tokens and counters in Redis; without `DATABASE_URL`, users and keys too. A Redis Cluster: `redis+cluster://host:port,host:port` (or `rediss+cluster://`).',
   },
   {
     name: 'LATCHKEY_REDIS_PREFIX',

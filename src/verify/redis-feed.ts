@@ -5,11 +5,17 @@
  *
  * ioredis is loaded on demand (`import()`), so the SDK's main entry point never loads it.
  *
+ * On a Redis Cluster (`redis+cluster://host:port,host:port`) the feed subscribes on one node,
+ * the next one of the URL at every (re)connection: a classic `PUBLISH` on any node reaches the
+ * subscribers of every node over the cluster bus, so one node is enough, and a node that is down
+ * costs one reconnection.
+ *
  * @see ./pubsub-feed.ts the engine: subscribe, catch up, live, reconnect
  * @see https://redis.io/docs/latest/develop/interact/pubsub/
  */
 
 import type { Redis, RedisOptions } from 'ioredis';
+import { parseRedisClusterURL, REDIS_URL_SCHEMES, type RedisClusterURL } from '../lib/redis-url.js';
 import {
   createPubSubFeed,
   type PubSubConnection,
@@ -27,11 +33,12 @@ export {
 
 /** Options of {@link createRedisRevocationFeed}: exactly one of `url` and `client`. */
 export interface RedisRevocationFeedOptions extends PubSubFeedOptions {
-  /** `redis://` or `rediss://` URL. */
+  /** `redis://`, `rediss://`, or a Cluster's `redis+cluster://host:port,...` (`rediss+cluster://`). */
   url?: string;
   /**
-   * A client used as a template: the feed subscribes on its own `duplicate()` (a subscribed
-   * connection can do nothing else) and never touches the client itself.
+   * A standalone client used as a template: the feed subscribes on its own `duplicate()` (a
+   * subscribed connection can do nothing else) and never touches the client itself. For a
+   * Cluster, pass its `url`.
    */
   client?: Redis;
   /** The channel the server publishes to. */
@@ -52,6 +59,18 @@ function connectionOptions(name: string, timeoutMs: number): Partial<RedisOption
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: true,
     maxRetriesPerRequest: 0,
+  };
+}
+
+/** The connection options of the `index`-th attempt on a Cluster: its nodes in turn. */
+function clusterNodeOptions(cluster: RedisClusterURL, index: number): RedisOptions {
+  const node = cluster.nodes[index % cluster.nodes.length] ?? { host: '', port: 0 };
+  return {
+    host: node.host,
+    port: node.port,
+    ...(cluster.username === undefined ? {} : { username: cluster.username }),
+    ...(cluster.password === undefined ? {} : { password: cluster.password }),
+    ...(cluster.tls ? { tls: {} } : {}),
   };
 }
 
@@ -80,11 +99,15 @@ export function createRedisRevocationFeed(options: RedisRevocationFeedOptions): 
   if ((url === undefined) === (client === undefined)) {
     throw new TypeError('exactly one of "url" and "client" is required');
   }
-  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new TypeError('"url" must start with redis:// or rediss://');
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?(\+cluster)?:\/\//i.test(url))) {
+    throw new TypeError(`"url" must start with ${REDIS_URL_SCHEMES}`);
   }
+  const cluster = url === undefined ? null : parseRedisClusterURL(url);
   if (client !== undefined && typeof client.duplicate !== 'function') {
     throw new TypeError('"client" must be an ioredis client');
+  }
+  if (client !== undefined && (client as { isCluster?: unknown }).isCluster === true) {
+    throw new TypeError('"client" must be a standalone ioredis client: for a Redis Cluster, pass its url');
   }
   if (typeof channel !== 'string' || channel.length === 0) {
     throw new TypeError('"channel" must be a non-empty string');
@@ -95,10 +118,13 @@ export function createRedisRevocationFeed(options: RedisRevocationFeedOptions): 
   }
   const overrides = connectionOptions(name, options.timeoutMs ?? 5_000);
 
+  let attempts = 0;
   async function open(): Promise<Redis> {
     if (client !== undefined) return client.duplicate(overrides);
     const { Redis: RedisClient } = await import('ioredis');
-    return new RedisClient(url ?? '', overrides);
+    if (cluster === null) return new RedisClient(url ?? '', overrides);
+    attempts += 1;
+    return new RedisClient({ ...clusterNodeOptions(cluster, attempts - 1), ...overrides });
   }
 
   return createPubSubFeed(async (handlers): Promise<PubSubConnection> => {

@@ -88,7 +88,7 @@ describeWithRedis('composite store on Redis', () => {
   const prefixes: string[] = [];
 
   beforeAll(() => {
-    admin = createRedisClient(REDIS_URL);
+    admin = createRedisClient(REDIS_URL) as Redis; // a redis:// URL: a standalone client
   });
 
   afterAll(async () => {

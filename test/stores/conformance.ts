@@ -546,6 +546,18 @@ export function describeStoreConformance(
           await store.createSession(record);
           await store.createRefreshToken(refreshToken({ id: `rt-${record.id}-1`, sessionId: record.id }));
           await store.createRefreshToken(refreshToken({ id: `rt-${record.id}-2`, sessionId: record.id }));
+          // Two rotations: the first token is now two steps behind its chain's current one.
+          for (const [from, to] of [
+            ['2', '3'],
+            ['3', '4'],
+          ]) {
+            const next = refreshToken({
+              id: `rt-${record.id}-${to}`,
+              sessionId: record.id,
+              createdAt: T0 + 1,
+            });
+            expect(await store.rotateRefreshToken(`rt-${record.id}-${from}`, next, T0 + 1)).toBe(true);
+          }
         }
 
         expect(await store.deleteExpiredSessions(now)).toBe(3);
@@ -554,12 +566,15 @@ export function describeStoreConformance(
           expect(await store.getSession(id)).toBeNull();
           expect(await store.getRefreshToken(`rt-${id}-1`)).toBeNull();
           expect(await store.getRefreshToken(`rt-${id}-2`)).toBeNull();
+          expect(await store.getRefreshToken(`rt-${id}-4`)).toBeNull();
         }
+        expect((await store.getRefreshToken('rt-live-2'))?.successorId).toBe('rt-live-3');
         expect(await store.getRefreshToken('rt-live-1')).not.toBeNull();
         expect(await store.getRefreshToken('rt-live-2')).not.toBeNull();
         expect(await store.deleteExpiredSessions(now)).toBe(0);
         expect(await store.deleteExpiredSessions(now + 1)).toBe(1);
         expect(await store.getRefreshToken('rt-live-1')).toBeNull();
+        expect(await store.getRefreshToken('rt-live-2')).toBeNull();
       });
     });
 
@@ -589,6 +604,33 @@ export function describeStoreConformance(
         // The successor rotates in its turn.
         expect(await store.rotateRefreshToken('refresh-2', late, T0 + 2 * HOUR)).toBe(true);
         expect(await store.getRefreshToken('refresh-3')).toEqual(late);
+      });
+
+      it('keeps every rotated token of a chain readable, with its successor (reuse detection)', async () => {
+        await store.createRefreshToken(refreshToken({ id: 'chain-0' }));
+        for (let i = 1; i <= 6; i += 1) {
+          const next = refreshToken({ id: `chain-${i}`, secretHash: `hash-${i}`, createdAt: T0 + i });
+          expect(await store.rotateRefreshToken(`chain-${i - 1}`, next, T0 + i)).toBe(true);
+        }
+        expect(await store.getRefreshToken('chain-0')).toEqual(
+          refreshToken({ id: 'chain-0', rotatedAt: T0 + 1, successorId: 'chain-1' }),
+        );
+        for (let i = 1; i < 6; i += 1) {
+          expect(await store.getRefreshToken(`chain-${i}`)).toEqual(
+            refreshToken({
+              id: `chain-${i}`,
+              secretHash: `hash-${i}`,
+              createdAt: T0 + i,
+              rotatedAt: T0 + i + 1,
+              successorId: `chain-${i + 1}`,
+            }),
+          );
+          // An old token never rotates again.
+          const late = refreshToken({ id: `late-${i}`, createdAt: T0 + 10 });
+          expect(await store.rotateRefreshToken(`chain-${i}`, late, T0 + 10)).toBe(false);
+          expect(await store.getRefreshToken(`late-${i}`)).toBeNull();
+        }
+        expect((await store.getRefreshToken('chain-6'))?.rotatedAt).toBeNull();
       });
 
       it('rejects a duplicate refresh token id', async () => {

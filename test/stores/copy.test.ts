@@ -257,6 +257,19 @@ it('names a store by its URL without the password, and refuses what it cannot na
     redisURL: 'redis://:redis-pw@cache.internal:6379',
   });
   expect(() => parseCopyLocation('redis://cache?prefix=a{b}', { base })).toThrow(/prefix/);
+  const cluster = parseCopyLocation('redis+cluster://:cluster-pw@10.0.0.1:7000,10.0.0.2:7000?prefix=green', {
+    base,
+  });
+  expect(cluster.label).not.toContain('cluster-pw');
+  expect(cluster.config).toMatchObject({
+    redisPrefix: 'green',
+    redisURL: 'redis+cluster://:cluster-pw@10.0.0.1:7000,10.0.0.2:7000',
+  });
+  expect(parseCopyLocation('mysql://db/x', { base, redis: 'rediss+cluster://h1:7000' }).config.redisURL).toBe(
+    'rediss+cluster://h1:7000',
+  );
+  expect(() => parseCopyLocation('redis+cluster://h1:7000?db=2', { base })).toThrow(/no other parameter/);
+  expect(() => parseCopyLocation('redis+cluster://h1:7000/3', { base })).toThrow(/database 0/);
   expect(() => parseCopyLocation('/tmp/data', { base, redis: 'redis://cache' })).toThrow(
     /go with a postgres/,
   );

@@ -27,6 +27,11 @@ describe('configuration', () => {
     ['LATCHKEY_ISSUER', 'not a url'],
     ['DATABASE_URL', 'mongodb://localhost/db'],
     ['REDIS_URL', 'http://localhost'],
+    ['REDIS_URL', 'redis+cluster://'],
+    ['REDIS_URL', 'redis+cluster://10.0.0.1:7000,,10.0.0.2:7000'],
+    ['REDIS_URL', 'redis+cluster://10.0.0.1:70000'],
+    ['REDIS_URL', 'redis+cluster://10.0.0.1:7000/3'],
+    ['REDIS_URL', 'redis+cluster://10.0.0.1:7000?db=1'],
     ['LATCHKEY_ALLOWED_ORIGINS', 'null'],
     ['LATCHKEY_ALLOWED_ORIGINS', '*'],
     ['LATCHKEY_TRUSTED_PROXIES', 'everyone'],
@@ -43,6 +48,26 @@ describe('configuration', () => {
       expect((error as ConfigError).variable).toBe(name);
       expect((error as Error).message.startsWith(`${name}:`)).toBe(true);
     }
+  });
+
+  it('reads REDIS_URL: a standalone Redis or a Redis Cluster named by some of its nodes', () => {
+    for (const url of [
+      'redis://127.0.0.1:6379',
+      'rediss://:secret@cache.example.com:6380/2',
+      'redis+cluster://10.0.0.1:7000,10.0.0.2:7000,[::1]:7001',
+      'rediss+cluster://user:p%40ss@cache-1.example.com:7000,cache-2.example.com/',
+    ]) {
+      expect(loadConfig({ REDIS_URL: url }).redisURL).toBe(url);
+    }
+  });
+
+  it('never repeats a Redis Cluster URL, which may hold a password, in its refusal', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis+cluster://:hunter2@10.0.0.1:7000/5' })).toThrow(
+      /^REDIS_URL: a Redis Cluster has only database 0$/,
+    );
+    expect(() => loadConfig({ REDIS_URL: 'redis+cluster://:hunter2@10.0.0.1:x' })).toThrow(
+      /^REDIS_URL: a Redis Cluster URL lists nodes as host:port, separated by commas$/,
+    );
   });
 
   it('reads LATCHKEY_SESSION_CACHE: auto by default, off, or a duration up to 1m', () => {

@@ -193,6 +193,13 @@ describe('pub/sub feed engine (no server)', () => {
     expect(() => createRedisRevocationFeed({ channel: 'c', snapshot })).toThrow(/"url" and "client"/);
     expect(() => createRedisRevocationFeed({ url: 'http://x', channel: 'c', snapshot })).toThrow(/"url"/);
     expect(() =>
+      createRedisRevocationFeed({ url: 'redis+cluster://h1:7000,', channel: 'c', snapshot }),
+    ).toThrow(/host:port/);
+    const cluster = { isCluster: true, duplicate: () => undefined } as unknown as Redis;
+    expect(() => createRedisRevocationFeed({ client: cluster, channel: 'c', snapshot })).toThrow(
+      /pass its url/,
+    );
+    expect(() =>
       createPostgresRevocationFeed({ url: 'postgres://x/y', channel: 'x'.repeat(64), snapshot }),
     ).toThrow(/"channel"/);
     expect(() =>

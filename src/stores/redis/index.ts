@@ -24,7 +24,9 @@
  * | `P:{c:<key>}`              | hash   | a counter: `c` (count), `e` (expiresAt)                   |
  * | `P:{cl:<id>}:client`       | string | a machine client as JSON (created with `SET NX`)          |
  * | `P:{clients}:by-id`        | zset   | every client id, all at score 0 (lexicographic listing)   |
- * | `P:{sweep}:sessions`       | zset   | session ids scored by when they may next be due for the sweep (2) |
+ * | `P:{sweep:<n>}:sessions`   | zset   | session ids scored by when they may next be due for the sweep (2) |
+ * | `P:{sweep}:sessions`       | zset   | the same, one set, from earlier versions (swept, not written) |
+ * | `P:{rt:<id>}:r`            | string | a retired refresh token, in place of its index (3)        |
  * | `P:{ot:<id>}`              | string | a one-time token: `[purpose, subject, data, createdAt, expiresAt]` (4) |
  * | `P:{ots:<subject>}:<purpose>` | set | the ids of the subject's one-time tokens for this purpose (4) |
  * | `P:{sweep}:one-time-tokens` | zset  | one-time token ids scored by `expiresAt`, for the sweep (4) |
@@ -44,10 +46,14 @@
  * (2) The score is never later than the session's real due time (the earliest of its idle
  * expiry, absolute expiry and revocation): touching a session does not update it, and the sweep
  * re-scores a session it finds still live. A lower score costs one extra look; a higher one
- * would delay the sweep, so writers only lower it (`ZADD LT`).
+ * would delay the sweep, so writers only lower it (`ZADD LT`). A session's bucket is a hash
+ * of its id modulo 16 384 (`./keys.ts`): small sets that Redis stores compactly (about 40 bytes
+ * an entry up to two million sessions, against 130 in one large set), spread over a Cluster.
  * (3) `t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>`, and once rotated `r:<id>` →
  * `<rotatedAt>,<successorId>`: values under 64 bytes keep the hash in Redis's compact encoding
- * (less than half the memory of one JSON value per token).
+ * (less than half the memory of one JSON value per token). The hash keeps a chain's current
+ * token and the one it replaced; older ones are retired to `P:{rt:<id>}:r`, which expires with
+ * them, so that the hash does not grow with each rotation (`./refresh-tokens.ts`).
  * (4) Each token has its own slot, so that consuming it is one script on one key; the two
  * indexes are written before it and cleaned after it (`./one-time-tokens.ts`).
  *
@@ -91,7 +97,13 @@
 import type { Store } from '../../store.js';
 import { withStoreTransfer } from '../../store-transfer.js';
 import { createRedisClients } from './clients.js';
-import { connectRedisClient, createRedisClient, validatePrefix, type RedisClient } from './connection.js';
+import {
+  connectRedisClient,
+  createRedisClient,
+  pingRedis,
+  validatePrefix,
+  type RedisClient,
+} from './connection.js';
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
 import { createRedisMails } from './mails.js';
@@ -112,7 +124,10 @@ export type { RedisClient };
 
 /** Options of {@link createRedisStore}: exactly one of `url` and `client`. */
 export interface RedisStoreOptions {
-  /** `redis://` or `rediss://` URL: the store creates its own client and closes it on `close()`. */
+  /**
+   * `redis://`, `rediss://`, or a Cluster's `redis+cluster://host:port,host:port` (`rediss+cluster://`):
+   * the store creates its own client (see {@link createRedisClient}) and closes it on `close()`.
+   */
   url?: string | undefined;
   /**
    * An existing client (standalone or Cluster). The store uses it as configured (see
@@ -177,9 +192,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     kind: 'redis',
 
     ping(): Promise<void> {
-      return context.run(async () => {
-        await client.ping();
-      });
+      return context.run(() => pingRedis(client));
     },
 
     async close(): Promise<void> {

@@ -10,6 +10,27 @@
 const TAG_ESCAPES: Record<string, string> = { '%': '%25', '{': '%7B', '}': '%7D' };
 
 /**
+ * How many sweep buckets sessions are spread over (`P:{sweep:<n>}:sessions`). Fixed for good: a
+ * session's bucket is found again from its id. 16 384 keeps each bucket under the 128 entries up
+ * to which Redis stores a sorted set compactly (listpack, about 40 bytes an entry instead of 130)
+ * until about two million sessions, and spreads the sweep over the slots of a Cluster.
+ */
+export const SWEEP_BUCKETS = 16_384;
+
+/**
+ * The sweep bucket of a session id: FNV-1a (32 bits) of its UTF-8 bytes, modulo
+ * {@link SWEEP_BUCKETS}. Never change it: existing entries would not be found again.
+ *
+ * @example
+ * sweepBucket('s1'); // a number in [0, 16384)
+ */
+export function sweepBucket(id: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % SWEEP_BUCKETS;
+}
+
+/**
  * Escapes a value for use inside a hash tag.
  *
  * @example
@@ -24,6 +45,7 @@ export interface RedisKeys {
   session(id: string): string;
   refreshTokens(sessionId: string): string;
   refreshTokenIndex(id: string): string;
+  retiredRefreshToken(id: string): string;
   userSessions(userId: string): string;
   user(id: string): string;
   email(email: string): string;
@@ -34,7 +56,10 @@ export interface RedisKeys {
   readonly revocationLog: string;
   readonly revocationExpiry: string;
   counter(key: string): string;
+  /** The sweep index of sessions written before it was split in buckets (read, never written). */
   readonly sweep: string;
+  /** The sweep bucket `n` of sessions (see {@link sweepBucket}). */
+  sweepBucket(n: number): string;
   client(id: string): string;
   readonly clientsById: string;
   oneTimeToken(id: string): string;
@@ -60,6 +85,7 @@ export function redisKeys(prefix: string): RedisKeys {
     session: (id) => `${prefix}:{s:${tagged(id)}}:session`,
     refreshTokens: (sessionId) => `${prefix}:{s:${tagged(sessionId)}}:rt`,
     refreshTokenIndex: (id) => `${prefix}:{rt:${tagged(id)}}`,
+    retiredRefreshToken: (id) => `${prefix}:{rt:${tagged(id)}}:r`,
     userSessions: (userId) => `${prefix}:{u:${tagged(userId)}}:sessions`,
     user: (id) => `${prefix}:{u:${tagged(id)}}:user`,
     email: (email) => `${prefix}:{e:${tagged(email)}}`,
@@ -71,6 +97,7 @@ export function redisKeys(prefix: string): RedisKeys {
     revocationExpiry: `${prefix}:{rev}:exp`,
     counter: (key) => `${prefix}:{c:${tagged(key)}}`,
     sweep: `${prefix}:{sweep}:sessions`,
+    sweepBucket: (n) => `${prefix}:{sweep:${n}}:sessions`,
     client: (id) => `${prefix}:{cl:${tagged(id)}}:client`,
     clientsById: `${prefix}:{clients}:by-id`,
     oneTimeToken: (id) => `${prefix}:{ot:${tagged(id)}}`,

@@ -7,15 +7,24 @@
  *
  * Because a token and its successor are written by one script on the session's slot, a
  * successor must belong to the session of the token it replaces (`internal_error` otherwise).
+ *
+ * The hash keeps a chain's current token and the one it replaced; older ones are retired to
+ * `P:{rt:<id>}:r` (`["<sessionId>", "<secretHash>", "<createdAt>,<expiresAt>",
+ * "<rotatedAt>,<successorId>"]`), which replaces their index and expires with it, so that the
+ * hash does not grow with each rotation (see `./refresh-token-scripts.ts`). Hashes written before
+ * this hold every token of the chain: they are read as they are, and retired at their next
+ * rotation.
  */
 
 import { LatchkeyError } from '../../errors.js';
 import type { RefreshTokenRecord } from '../../records.js';
 import type { RefreshTokenStore } from '../../store.js';
-import { malformed, requiredNumber } from './codec.js';
-import { duplicate, gcTTL, type RedisContext } from './context.js';
+import { malformed, replyArray, requiredNumber } from './codec.js';
+import { duplicate, gcTTL, mapInChunks, type RedisContext } from './context.js';
 import {
   createRefreshToken as createScript,
+  pruneRefreshTokens,
+  retireRefreshToken,
   rotateRefreshToken as rotateScript,
 } from './refresh-token-scripts.js';
 
@@ -63,12 +72,34 @@ async function createRefreshToken(context: RedisContext, token: RefreshTokenReco
   if (created !== 1) throw duplicate('refresh token');
 }
 
+/** A retired token's record (`P:{rt:<id>}:r`, see the module comment). */
+function decodeRetired(id: string, raw: string): RefreshTokenRecord {
+  let fields: unknown;
+  try {
+    fields = JSON.parse(raw);
+  } catch {
+    throw malformed('retired refresh token');
+  }
+  if (!Array.isArray(fields) || fields.length !== 4 || !fields.every((field) => typeof field === 'string')) {
+    throw malformed('retired refresh token');
+  }
+  const [sessionId, secretHash, times, rotation] = fields as [string, string, string, string];
+  return decodeRefreshToken(id, sessionId, { secretHash, times, rotation });
+}
+
 async function getRefreshToken(
   { client, keys }: RedisContext,
   id: string,
 ): Promise<RefreshTokenRecord | null> {
-  const sessionId = await client.get(keys.refreshTokenIndex(id));
-  if (sessionId === null) return null;
+  // One slot: the index of a live token, or the record of a retired one.
+  const [sessionId, retired] = await client.mget(keys.refreshTokenIndex(id), keys.retiredRefreshToken(id));
+  if (typeof retired === 'string') {
+    // The sweep deletes a session's hash, not the records of its retired tokens: a retired
+    // token exists while its chain's hash does (it always holds the chain's current token).
+    const record = decodeRetired(id, retired);
+    return (await client.exists(keys.refreshTokens(record.sessionId))) === 1 ? record : null;
+  }
+  if (typeof sessionId !== 'string') return null;
   const [secretHash, times, rotation] = await client.hmget(
     keys.refreshTokens(sessionId),
     `t:${id}`,
@@ -81,6 +112,38 @@ async function getRefreshToken(
     times: times ?? null,
     rotation: rotation ?? null,
   });
+}
+
+/**
+ * Retires the tokens a rotation named (flat: id, secretHash, times, rotation): each moves to its
+ * own record first, then leaves the hash, so that it is readable at every moment. A failure
+ * leaves it in the hash, to be retired at the next rotation.
+ */
+async function retire(context: RedisContext, sessionId: string, flat: readonly unknown[]): Promise<void> {
+  const { keys } = context;
+  const retired: { id: string; record: string }[] = [];
+  for (let i = 0; i + 3 < flat.length; i += 4) {
+    const [id, secretHash, times, rotation] = flat.slice(i, i + 4);
+    if (typeof id !== 'string') continue;
+    retired.push({ id, record: JSON.stringify([sessionId, secretHash, times, rotation]) });
+  }
+  if (retired.length === 0) return;
+  try {
+    await mapInChunks(retired, ({ id, record }) =>
+      context.runScript(
+        retireRefreshToken,
+        [keys.refreshTokenIndex(id), keys.retiredRefreshToken(id)],
+        [record],
+      ),
+    );
+    await context.runScript(
+      pruneRefreshTokens,
+      [keys.refreshTokens(sessionId)],
+      retired.map(({ id }) => id),
+    );
+  } catch {
+    // The rotation is done; what was not moved stays in the hash until the next rotation.
+  }
 }
 
 async function rotateRefreshToken(
@@ -119,8 +182,11 @@ async function rotateRefreshToken(
       taken ? '1' : '0',
     ],
   );
-  if (reply === -1) throw duplicate('refresh token');
-  return reply === 1;
+  const [code, ...retirable] = replyArray(reply, 'rotation');
+  if (code === -1) throw duplicate('refresh token');
+  if (code !== 1) return false;
+  await retire(context, sessionId, retirable);
+  return true;
 }
 
 /**

@@ -18,7 +18,12 @@ export {
   sweepOneTimeToken,
 } from './one-time-token-scripts.js';
 export { deletePasskey, renamePasskey, usePasskey } from './passkey-scripts.js';
-export { createRefreshToken, rotateRefreshToken } from './refresh-token-scripts.js';
+export {
+  createRefreshToken,
+  pruneRefreshTokens,
+  retireRefreshToken,
+  rotateRefreshToken,
+} from './refresh-token-scripts.js';
 export { addRevocation, deleteExpiredRevocations, listRevocations } from './revocation-scripts.js';
 export { revokeSession, sweepSession, touchSession } from './session-scripts.js';
 export { deleteKey, insertKey, updateKey } from './signing-key-scripts.js';

@@ -1,7 +1,10 @@
 /**
  * Sessions in Redis: `P:{s:<sid>}:session` (one string, see below), the user's index
- * `P:{u:<uid>}:sessions` (session ids scored by `createdAt`, no TTL) and the sweep index
- * `P:{sweep}:sessions` (session ids scored by when they may next be due).
+ * `P:{u:<uid>}:sessions` (session ids scored by `createdAt`, no TTL) and the sweep index,
+ * session ids scored by when they may next be due, spread over the buckets
+ * `P:{sweep:<n>}:sessions` (`./keys.ts` `sweepBucket`: small sorted sets, stored compactly, on
+ * every slot of a Cluster). The one sorted set `P:{sweep}:sessions` of earlier versions is
+ * still swept (and read by `latchkey copy`) until it is empty; nothing is added to it.
  *
  * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
  * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
@@ -23,6 +26,7 @@ import type { SessionStore } from '../../store.js';
 import { legacyAssurance, type Assurance } from '../../token/assurance.js';
 import { malformed, numberOrNull, oneOf, replyArray, replyNumber, requiredNumber } from './codec.js';
 import { duplicate, gcTTL, mapInChunks, sweepDue, type RedisContext } from './context.js';
+import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
 import { revokeSession as revokeSessionScript, sweepSession, touchSession } from './session-scripts.js';
 
 /**
@@ -133,7 +137,7 @@ function parseSweepReply(reply: unknown): SweepOutcome {
 /** Lowers a session's sweep score; best effort, after a revocation that already succeeded. */
 async function lowerSweepScore({ client, keys }: RedisContext, sessionId: string, at: number): Promise<void> {
   try {
-    await client.zadd(keys.sweep, 'LT', at, sessionId);
+    await client.zadd(keys.sweepBucket(sweepBucket(sessionId)), 'LT', at, sessionId);
   } catch {
     // The session is still swept at its expiry, or dropped by its TTL.
   }
@@ -159,7 +163,7 @@ async function createSession({ client, keys }: RedisContext, session: SessionRec
   // revokeUserSessions would miss it.
   await Promise.all([
     client.zadd(keys.userSessions(session.userId), session.createdAt, session.id),
-    client.zadd(keys.sweep, 'LT', sessionDueAt(session), session.id),
+    client.zadd(keys.sweepBucket(sweepBucket(session.id)), 'LT', sessionDueAt(session), session.id),
   ]);
   const ttl = gcTTL(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) - session.createdAt);
   const stored = await client.set(keys.session(session.id), encodeSession(session), 'PX', ttl, 'NX');
@@ -234,14 +238,14 @@ async function listUserSessions(
   return live.sort((a, b) => b.createdAt - a.createdAt || compareCodePoints(b.id, a.id));
 }
 
-/** Sweeps one session that the sweep index says is due; true when it was deleted. */
-async function sweepOne(context: RedisContext, id: string, now: number): Promise<boolean> {
+/** Sweeps one session that sweep index `sweepKey` says is due; true when it was deleted. */
+async function sweepOne(context: RedisContext, sweepKey: string, id: string, now: number): Promise<boolean> {
   const { client, keys, runScript } = context;
   const outcome = parseSweepReply(
     await runScript(sweepSession, [keys.session(id), keys.refreshTokens(id)], [now]),
   );
   if (outcome.kind === 'live') {
-    await client.zadd(keys.sweep, outcome.dueAt, id);
+    await client.zadd(sweepKey, outcome.dueAt, id);
     return false;
   }
   if (outcome.kind === 'deleted') {
@@ -250,12 +254,22 @@ async function sweepOne(context: RedisContext, id: string, now: number): Promise
       ...outcome.refreshTokenIds.map((tokenId) => client.unlink(keys.refreshTokenIndex(tokenId))),
     ]);
   }
-  await client.zrem(keys.sweep, id);
+  await client.zrem(sweepKey, id);
   return outcome.kind === 'deleted';
 }
 
-function deleteExpiredSessions(context: RedisContext, now: number): Promise<number> {
-  return sweepDue(context, context.keys.sweep, now, (id) => sweepOne(context, id, now));
+/** Every sweep index: the buckets, then the single index of earlier versions. */
+function sweepKeys(context: RedisContext): string[] {
+  const keys = Array.from({ length: SWEEP_BUCKETS }, (_, n) => context.keys.sweepBucket(n));
+  keys.push(context.keys.sweep);
+  return keys;
+}
+
+async function deleteExpiredSessions(context: RedisContext, now: number): Promise<number> {
+  const counts = await mapInChunks(sweepKeys(context), (key) =>
+    sweepDue(context, key, now, (id) => sweepOne(context, key, id, now)),
+  );
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 /**

@@ -1,10 +1,13 @@
 /**
  * The transfer methods of the Redis store (`../../store-transfer.ts`).
  *
- * - Sessions are found through the sweep index `P:{sweep}:sessions`, which holds the id of
- *   every session until the sweep removes it: `ZSCAN` walks it a page at a time (one key, so on
- *   a Cluster too), and each session is read from its own key. `ZSCAN` may return an id twice.
- * - The refresh tokens of a session are the fields of its hash `P:{s:<sid>}:rt`.
+ * - Sessions are found through the sweep index, which holds the id of every session until the
+ *   sweep removes it: its buckets `P:{sweep:<n>}:sessions` (each read whole, a page of buckets
+ *   at a time; one key per command, so on a Cluster too), then the single `P:{sweep}:sessions`
+ *   of earlier versions, walked with `ZSCAN`, which may return an id twice. Each session is
+ *   read from its own key.
+ * - The refresh tokens of a session are the fields of its hash `P:{s:<sid>}:rt` (a chain's
+ *   retired tokens, `P:{rt:<id>}:r`, are not copied: they are only kept to recognise reuse).
  * - A revocation with its seq is one script on the `{rev}` slot (`./transfer-scripts.ts`).
  */
 
@@ -13,6 +16,7 @@ import type { ImportOutcome, StoreTransfer } from '../../store-transfer.js';
 import { malformed } from './codec.js';
 import { mapInChunks, type RedisContext } from './context.js';
 import { decodeRefreshToken } from './refresh-tokens.js';
+import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
 import { decodeSession } from './sessions.js';
 import { importRevocation } from './transfer-scripts.js';
 
@@ -55,6 +59,51 @@ function sameRevocationJSON(stored: string, record: RevocationRecord): boolean {
   return JSON.stringify(parsed) === revocationJSON(record);
 }
 
+/** Sweep buckets read per page of {@link exportSessions}. */
+const BUCKETS_PER_PAGE = 256;
+
+/** The ids of one page of every session, and the cursor of the next page (see below). */
+async function sessionIdsPage(
+  context: RedisContext,
+  cursor: string,
+  limit: number,
+): Promise<{ ids: string[]; next: string | null }> {
+  const { client, keys } = context;
+  if (cursor.startsWith('b')) {
+    // A page of buckets (each small: read whole), then the index of earlier versions.
+    const first = Number(cursor.slice(1));
+    const last = Math.min(first + BUCKETS_PER_PAGE, SWEEP_BUCKETS);
+    const buckets = Array.from({ length: last - first }, (_, i) => keys.sweepBucket(first + i));
+    const ids = (await mapInChunks(buckets, (key) => client.zrange(key, 0, -1))).flat();
+    return { ids, next: last < SWEEP_BUCKETS ? `b${last}` : 'l0' };
+  }
+  const [next, flat] = await client.zscan(keys.sweep, cursor.slice(1), 'COUNT', limit);
+  const listed = flat.filter((_member, index) => index % 2 === 0);
+  // A session of the old index whose score was lowered since is in its bucket too: listed there.
+  const inBucket = await mapInChunks(listed, (id) => client.zscore(keys.sweepBucket(sweepBucket(id)), id));
+  return { ids: listed.filter((_, i) => inBucket[i] === null), next: next === '0' ? null : `l${next}` };
+}
+
+/**
+ * Every session, a page at a time: the sweep buckets (`b<first bucket>`), then the single sweep
+ * index of earlier versions (`l<ZSCAN cursor>`); a session is in one of them until the sweep
+ * removes it.
+ */
+async function exportSessions(
+  context: RedisContext,
+  cursor: string | null,
+  limit: number,
+): Promise<{ records: SessionRecord[]; cursor: string | null }> {
+  const { ids, next } = await sessionIdsPage(context, cursor ?? 'b0', limit);
+  const raws = await mapInChunks(ids, (id) => context.client.get(context.keys.session(id)));
+  const records: SessionRecord[] = [];
+  raws.forEach((raw, index) => {
+    const id = ids[index];
+    if (raw !== null && id !== undefined) records.push(decodeSession(id, raw));
+  });
+  return { records, cursor: next };
+}
+
 /**
  * The transfer methods over one Redis store's context.
  *
@@ -64,18 +113,7 @@ function sameRevocationJSON(stored: string, record: RevocationRecord): boolean {
 export function createRedisTransfer(context: RedisContext): StoreTransfer {
   const { client, keys, run } = context;
   return {
-    exportSessions: ({ cursor, limit }) =>
-      run(async () => {
-        const [next, flat] = await client.zscan(keys.sweep, cursor ?? '0', 'COUNT', limit);
-        const ids = flat.filter((_member, index) => index % 2 === 0);
-        const raws = await mapInChunks(ids, (id) => client.get(keys.session(id)));
-        const records: SessionRecord[] = [];
-        raws.forEach((raw, index) => {
-          const id = ids[index];
-          if (raw !== null && id !== undefined) records.push(decodeSession(id, raw));
-        });
-        return { records, cursor: next === '0' ? null : next };
-      }),
+    exportSessions: ({ cursor, limit }) => run(() => exportSessions(context, cursor, limit)),
 
     exportRefreshTokens: (sessionIds) =>
       run(async () => {
