@@ -4,12 +4,14 @@
  * the revocation channels a configuration selects; `src/cli/serve.ts` adds the HTTP server.
  */
 
+import { createAuditLog, type AuditLog } from '../audit/audit.js';
 import { createClientService, type ClientService } from '../clients/clients.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import { createKeyring, type Keyring } from '../keys/keyring.js';
 import { deriveKey } from '../lib/secrets.js';
 import { createLogger, type Logger } from '../log.js';
+import { tapLogEvents } from '../metrics/log-tap.js';
 import { createOutbox, type Outbox } from '../outbox/outbox.js';
 import type { MailTransport } from '../outbox/transport.js';
 import { createPasswordHasher, type PasswordHasher } from '../password/hash.js';
@@ -50,6 +52,8 @@ export interface Latchkey {
   outbox: Outbox;
   /** Sends queued mails; started by {@link startBackgroundTasks}. */
   mailWorker: MailWorker;
+  /** The audit trail: keeps every security event the logger sees (`../audit/audit.ts`). */
+  audit: AuditLog;
   /** Runs periodic work (sweeping, key rotation) until `close()`. */
   startBackgroundTasks(): void;
   /** Sweeps expired sessions, revocations and one-time tokens, and maintains keys, once. */
@@ -131,6 +135,9 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
   const master = Buffer.from(options.secret, 'utf8');
   const csrfKey = deriveKey(master, 'csrf');
   const feed = options.sessionCacheFeed;
+  const audit = createAuditLog({ store, clock, logger, retentionMs: config.audit.retention });
+  // The events are the log calls the core already makes: one tap keeps them, nothing logs twice.
+  const untapAudit = tapLogEvents(logger, (event, fields) => audit.record(event, fields));
 
   const sessionCache = createConfiguredSessionCache({ config, storeKind: store.kind, clock, logger, feed });
   const cache = sessionCache ?? undefined;
@@ -142,6 +149,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clock,
     rotationIntervalMs: config.keyRotationInterval,
     accessTokenTtlMs: config.accessTokenTTL,
+    logger,
   });
   await keyring.init();
   const accessTokens = createAccessTokenService({ config, keyring, clock });
@@ -203,7 +211,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
       codeKey: deriveKey(master, 'signin-code'),
     },
   });
-  const clients = createClientService({ store, clock, config, keyring });
+  const clients = createClientService({ store, clock, config, keyring, logger });
   const maintenance = createMaintenance({ store, keyring, clock, logger });
 
   return {
@@ -222,6 +230,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     csrfKey,
     outbox,
     mailWorker,
+    audit,
     maintain: () => maintenance.run(),
     startBackgroundTasks: () => {
       maintenance.start(config.sweepInterval);
@@ -230,6 +239,8 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     async close() {
       maintenance.stop();
       await mailWorker.stop();
+      untapAudit();
+      await audit.flush();
       await mailTransport.close();
       if (sessionCache !== null) await feed?.close();
       await store.close();

@@ -125,6 +125,7 @@ async function afterPasskeyChange(
       sessionId: principal.session.id,
       revokedSessions: revoked,
       ip: client.ip,
+      userAgent: client.userAgent,
     },
     'passkeys changed',
   );
@@ -216,6 +217,7 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
           sessionId: signedIn.session.id,
           mode,
           ip: client.ip,
+          userAgent: client.userAgent,
         },
         'login succeeded with a passkey',
       );

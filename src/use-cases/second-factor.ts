@@ -231,7 +231,7 @@ export function createSecondFactorVerification(
       await countFailure(user.id, client.ip);
       await putBack(data.attempts - 1);
       logger.info(
-        { event: 'mfa.failure', method, userId: user.id, ip: client.ip },
+        { event: 'mfa.failure', method, userId: user.id, ip: client.ip, userAgent: client.userAgent },
         'wrong second-factor code',
       );
       throw new LatchkeyError('invalid_code', undefined, {
@@ -252,12 +252,13 @@ export function createSecondFactorVerification(
         sessionId: signedIn.session.id,
         mode: data.mode,
         ip: client.ip,
+        userAgent: client.userAgent,
       },
       'login succeeded with a second factor',
     );
     if (method === 'recovery_code') {
       logger.warn(
-        { event: 'mfa.recovery_code_used', userId: user.id, ip: client.ip },
+        { event: 'mfa.recovery_code_used', userId: user.id, ip: client.ip, userAgent: client.userAgent },
         'a recovery code was used',
       );
     }
