@@ -156,7 +156,7 @@ describe('the latchkey command', () => {
     }
   }, 240_000);
 
-  it('adds, lists, shows the deliveries of and removes webhook endpoints; refuses a non-http URL', async () => {
+  it('adds, lists, shows the deliveries of and removes webhook endpoints; refuses a non-http URL', () => {
     expect(cli('migrate')).toMatchObject({ status: 0 });
     expect(cli('webhooks', 'add', 'file:///etc/passwd', '--events', '*').status).toBe(1);
     const added = cli(
