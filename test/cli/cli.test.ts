@@ -176,10 +176,9 @@ describe('the latchkey command', () => {
       new RegExp(`${id}\\s+https://hooks.example.com/in\\s+login.failure,user.signup`),
     );
     expect(listed.stdout).not.toContain(secret);
-    expect(cli('webhooks', 'deliveries', id)).toMatchObject({
-      status: 0,
-      stdout: expect.stringContaining('(none)'),
-    });
+    const deliveries = cli('webhooks', 'deliveries', id);
+    expect(deliveries.status).toBe(0);
+    expect(deliveries.stdout).toContain('(none)');
     expect(cli('webhooks', 'remove', id).status).toBe(0);
     expect(cli('webhooks', 'remove', id).status).toBe(1);
     expect(cli('webhooks', 'list').stdout).toContain('(none)');
