@@ -269,3 +269,81 @@ export type MailOutcome =
   | { status: 'sent'; at: number }
   | { status: 'queued'; retryAt: number; error: string }
   | { status: 'failed'; at: number; error: string };
+
+/**
+ * One entry of the audit trail: a security event (docs/security.md), who it concerns, from
+ * where, and a few bounded details. Never a secret, a token or a password.
+ */
+export interface AuditRecord {
+  /** Random; orders records of the same millisecond. */
+  id: string;
+  /** When it happened. */
+  at: number;
+  /** The event's name (`login.success`, `password.change`, ...). */
+  event: string;
+  /** The user it concerns, when there is one. */
+  userId: string | null;
+  /** The machine client it concerns, when there is one. */
+  clientId: string | null;
+  sessionId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  /** Bounded details (`reason`, `mode`, `method`, counts ...): short strings, numbers, booleans. */
+  details: Record<string, string | number | boolean>;
+  /** Swept from this time on (`LATCHKEY_AUDIT_RETENTION` after `at`). */
+  expiresAt: number;
+}
+
+/** Where a page of the audit trail ends: the last record's time and id (newest first). */
+export interface AuditCursor {
+  at: number;
+  id: string;
+}
+
+/** An endpoint that receives webhooks (Standard Webhooks): an operator registered it. */
+export interface WebhookEndpointRecord {
+  /** Random, `ep_...`. */
+  id: string;
+  /** `http:` or `https:` only. */
+  url: string;
+  /** The event names it receives; `*` for every audited event. */
+  events: string[];
+  /** The signing secret (`whsec_...`), sealed by the core under a key derived from the master secret. */
+  secret: string;
+  createdAt: number;
+}
+
+export type WebhookDeliveryStatus = 'queued' | 'delivered' | 'failed';
+
+/**
+ * One message to one endpoint, in the durable queue: queued when its event happens, claimed,
+ * sent and settled by the webhook worker of some node, kept as the endpoint's delivery log.
+ */
+export interface WebhookDeliveryRecord {
+  /** Random, `msg_...`: the `webhook-id` header, the same on every attempt. */
+  id: string;
+  endpointId: string;
+  event: string;
+  /** The JSON body, exactly as signed and sent. */
+  payload: string;
+  status: WebhookDeliveryStatus;
+  /** How many times a worker claimed it (each claim is one attempt). */
+  attempts: number;
+  createdAt: number;
+  /** While queued: no attempt before this (a claim moves it to the end of its lease). */
+  nextAttemptAt: number;
+  claimedBy: string | null;
+  settledAt: number | null;
+  /** The HTTP status of the last answer, or null (none yet, or no answer). */
+  responseStatus: number | null;
+  /** A short summary of the last failure (never a secret), or null. */
+  lastError: string | null;
+  /** Once settled, swept from this time on (a queued delivery never is). */
+  expiresAt: number;
+}
+
+/** How a claimed delivery attempt ended. */
+export type WebhookOutcome =
+  | { status: 'delivered'; at: number; responseStatus: number }
+  | { status: 'queued'; retryAt: number; error: string; responseStatus: number | null }
+  | { status: 'failed'; at: number; error: string; responseStatus: number | null };

@@ -11,6 +11,8 @@
  */
 
 import type {
+  AuditCursor,
+  AuditRecord,
   ClientRecord,
   CounterValue,
   FactorRecord,
@@ -26,6 +28,9 @@ import type {
   SigningKeyRecord,
   UserPatch,
   UserRecord,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
+  WebhookOutcome,
 } from './records.js';
 
 export interface UserStore {
@@ -218,6 +223,62 @@ export interface MailStore {
   deleteExpiredMails(now: number): Promise<number>;
 }
 
+/** The audit trail: one record per security event, kept for the retention, listed newest first. */
+export interface AuditStore {
+  /** Appends a record; rejects with `LatchkeyError('internal_error')` when the id exists. */
+  addAuditRecord(record: AuditRecord): Promise<void>;
+  /**
+   * Newest first (`at` desc, then `id` desc), of one user when `userId` is given (else of
+   * everyone); `before` is the cursor of the previous page's last record (strictly older ones).
+   * Expired records that the sweep has not removed yet may be listed.
+   */
+  listAuditRecords(options: {
+    limit: number;
+    userId?: string | undefined;
+    before?: AuditCursor | undefined;
+  }): Promise<AuditRecord[]>;
+  /** Sweeps records whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredAuditRecords(now: number): Promise<number>;
+}
+
+/**
+ * Webhook endpoints and the durable queue of their deliveries (the mail outbox's pattern):
+ * deliveries are queued when their event happens, and workers on any number of nodes claim due
+ * ones with a lease, send them and settle them; settled ones stay as the endpoint's delivery log.
+ */
+export interface WebhookStore {
+  /** Rejects with `LatchkeyError('internal_error')` when the id exists. */
+  createWebhookEndpoint(endpoint: WebhookEndpointRecord): Promise<void>;
+  getWebhookEndpoint(id: string): Promise<WebhookEndpointRecord | null>;
+  /** Every endpoint, oldest first (`createdAt`, then `id`). */
+  listWebhookEndpoints(): Promise<WebhookEndpointRecord[]>;
+  /** Removes the endpoint and its deliveries; true when it existed. */
+  deleteWebhookEndpoint(id: string): Promise<boolean>;
+  /** Queues deliveries (status `queued`); rejects with `internal_error` on a duplicate id. */
+  queueWebhookDeliveries(deliveries: readonly WebhookDeliveryRecord[]): Promise<void>;
+  /**
+   * **Atomic** per delivery, like `claimMails`: claims up to `limit` queued deliveries due at
+   * `now` (earliest due first) for `leaseMs`, adds one to `attempts`, returns them as claimed.
+   */
+  claimWebhookDeliveries(options: {
+    now: number;
+    leaseMs: number;
+    limit: number;
+    claimant: string;
+  }): Promise<WebhookDeliveryRecord[]>;
+  /**
+   * **Atomic**: settles a delivery that `claimant` still holds: delivered, failed for good, or
+   * queued again for `retryAt`; records the answer's status and clears the claim. False (and
+   * nothing changes) when the claim was lost.
+   */
+  settleWebhookDelivery(id: string, claimant: string, outcome: WebhookOutcome): Promise<boolean>;
+  getWebhookDelivery(id: string): Promise<WebhookDeliveryRecord | null>;
+  /** One endpoint's deliveries, newest first (`createdAt` desc, then `id` desc). */
+  listWebhookDeliveries(options: { endpointId: string; limit: number }): Promise<WebhookDeliveryRecord[]>;
+  /** Sweeps settled deliveries whose `expiresAt` is at or before `now`; returns how many. */
+  deleteExpiredWebhookDeliveries(now: number): Promise<number>;
+}
+
 export interface Store
   extends
     UserStore,
@@ -230,7 +291,9 @@ export interface Store
     OneTimeTokenStore,
     FactorStore,
     PasskeyStore,
-    MailStore {
+    MailStore,
+    AuditStore,
+    WebhookStore {
   /** A short name for logs and health output: `memory`, `pglite`, `postgres`, `redis`, ... */
   readonly kind: string;
   /**

@@ -4,6 +4,7 @@
  * the revocation channels a configuration selects; `src/cli/serve.ts` adds the HTTP server.
  */
 
+import type { AuditLog } from '../audit/audit.js';
 import { createClientService, type ClientService } from '../clients/clients.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { LatchkeyConfig } from '../config/config.js';
@@ -26,6 +27,10 @@ import { createAuthService, type AuthService } from '../use-cases/index.js';
 import type { RevocationFeed } from '../verify/feed.js';
 import { createMailWorker, type MailWorker, type MailWorkerOptions } from './mail-worker.js';
 import { createMaintenance } from './maintenance.js';
+import { createOperations } from './operations.js';
+import type { WebhookWorker, WebhookWorkerOptions } from './webhook-worker.js';
+import type { WebhookTransport } from '../webhooks/transport.js';
+import type { WebhookService } from '../webhooks/webhooks.js';
 import { connectSessionCache, createConfiguredSessionCache } from './session-cache.js';
 
 /** A running Latchkey core: everything the HTTP layer and the CLI need, and nothing about HTTP. */
@@ -50,6 +55,12 @@ export interface Latchkey {
   outbox: Outbox;
   /** Sends queued mails; started by {@link startBackgroundTasks}. */
   mailWorker: MailWorker;
+  /** The audit trail: keeps every security event the logger sees (`../audit/audit.ts`). */
+  audit: AuditLog;
+  /** Webhook endpoints, and the queueing of their deliveries (`../webhooks/webhooks.ts`). */
+  webhooks: WebhookService;
+  /** Sends queued webhook deliveries; started by {@link startBackgroundTasks}. */
+  webhookWorker: WebhookWorker;
   /** Runs periodic work (sweeping, key rotation) until `close()`. */
   startBackgroundTasks(): void;
   /** Sweeps expired sessions, revocations and one-time tokens, and maintains keys, once. */
@@ -74,6 +85,12 @@ export interface CreateLatchkeyOptions {
   sessionCacheFeed?: RevocationFeed;
   /** Where mails go (default: from the configuration, SMTP or the outbox directory). */
   mailTransport?: MailTransport;
+  /** Where webhooks go (default: `fetch`, `../webhooks-http/`). */
+  webhookTransport?: WebhookTransport;
+  /** Timing of the webhook worker (tests shorten it). */
+  webhookWorker?: Partial<
+    Pick<WebhookWorkerOptions, 'pollIntervalMs' | 'leaseMs' | 'retryDelayMs' | 'maxRetryDelayMs'>
+  >;
   /** Timing of the mail worker (tests shorten it). */
   mailWorker?: Partial<
     Pick<MailWorkerOptions, 'pollIntervalMs' | 'leaseMs' | 'retryDelayMs' | 'maxRetryDelayMs'>
@@ -131,7 +148,8 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
   const master = Buffer.from(options.secret, 'utf8');
   const csrfKey = deriveKey(master, 'csrf');
   const feed = options.sessionCacheFeed;
-
+  const operations = await createOperations({ config, store, clock, logger, master }, options);
+  const { audit, webhooks, webhookWorker } = operations;
   const sessionCache = createConfiguredSessionCache({ config, storeKind: store.kind, clock, logger, feed });
   const cache = sessionCache ?? undefined;
   const sessions = createSessionManager({ store, clock, cache, policies: sessionPolicies(config) });
@@ -142,6 +160,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     clock,
     rotationIntervalMs: config.keyRotationInterval,
     accessTokenTtlMs: config.accessTokenTTL,
+    logger,
   });
   await keyring.init();
   const accessTokens = createAccessTokenService({ config, keyring, clock });
@@ -203,7 +222,7 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
       codeKey: deriveKey(master, 'signin-code'),
     },
   });
-  const clients = createClientService({ store, clock, config, keyring });
+  const clients = createClientService({ store, clock, config, keyring, logger });
   const maintenance = createMaintenance({ store, keyring, clock, logger });
 
   return {
@@ -222,14 +241,19 @@ export async function createLatchkey(options: CreateLatchkeyOptions): Promise<La
     csrfKey,
     outbox,
     mailWorker,
+    audit,
+    webhooks,
+    webhookWorker,
     maintain: () => maintenance.run(),
     startBackgroundTasks: () => {
       maintenance.start(config.sweepInterval);
       mailWorker.start();
+      webhookWorker.start();
     },
     async close() {
       maintenance.stop();
       await mailWorker.stop();
+      await operations.close();
       await mailTransport.close();
       if (sessionCache !== null) await feed?.close();
       await store.close();

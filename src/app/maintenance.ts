@@ -6,7 +6,10 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store.js';
 
 export interface Maintenance {
-  /** Sweeps expired sessions, revocations, one-time tokens and settled mails, and maintains keys, once. */
+  /**
+   * Sweeps expired sessions, revocations, one-time tokens, settled mails, audit records and
+   * webhook deliveries, and maintains keys, once.
+   */
   run(): Promise<void>;
   /** Runs {@link run} every `intervalMs` (at most every minute) until {@link stop}. */
   start(intervalMs: number): void;
@@ -33,8 +36,11 @@ export function createMaintenance(options: {
     const revocationsSwept = await store.deleteExpiredRevocations(now);
     const oneTimeTokensSwept = await store.deleteExpiredOneTimeTokens(now);
     const mailsSwept = await store.deleteExpiredMails(now);
+    const auditSwept = await store.deleteExpiredAuditRecords(now);
+    const deliveriesSwept = await store.deleteExpiredWebhookDeliveries(now);
     await keyring.maintain();
-    if (swept > 0 || revocationsSwept > 0 || oneTimeTokensSwept > 0 || mailsSwept > 0) {
+    const total = swept + revocationsSwept + oneTimeTokensSwept + mailsSwept + auditSwept + deliveriesSwept;
+    if (total > 0) {
       logger.info(
         {
           event: 'sweep',
@@ -42,6 +48,8 @@ export function createMaintenance(options: {
           revocations: revocationsSwept,
           oneTimeTokens: oneTimeTokensSwept,
           mails: mailsSwept,
+          auditRecords: auditSwept,
+          webhookDeliveries: deliveriesSwept,
         },
         'swept expired records',
       );

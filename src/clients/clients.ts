@@ -17,6 +17,7 @@
  */
 
 import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
 import type { LatchkeyConfig } from '../config/config.js';
 import { LatchkeyError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -113,6 +114,8 @@ export interface ClientServiceOptions {
   maxFailures?: number;
   /** The window of `maxFailures`. Default 1 min. */
   failureWindowMs?: number;
+  /** Where creations and disablings are told (`client.created`, `client.disabled`). */
+  logger?: Pick<Logger, 'info'> | undefined;
 }
 
 /** Splits and checks a space-separated scope string; throws `invalid_scope` when malformed. */
@@ -172,12 +175,21 @@ export function createClientService(options: ClientServiceOptions): ClientServic
         disabledAt: null,
       };
       await store.createClient(client);
+      options.logger?.info(
+        { event: 'client.created', clientId: client.id, name: client.name },
+        'machine client created',
+      );
       return { client, secret };
     },
 
     list: (listOptions) => store.listClients(listOptions),
 
-    disable: (id) => store.updateClient(id, { disabledAt: clock() }),
+    async disable(id) {
+      const disabled = await store.updateClient(id, { disabledAt: clock() });
+      if (disabled)
+        options.logger?.info({ event: 'client.disabled', clientId: id }, 'machine client disabled');
+      return disabled;
+    },
 
     async authenticate({ clientId, clientSecret }) {
       if (

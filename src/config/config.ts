@@ -1,3 +1,4 @@
+import { loadAuditConfig, type AuditConfig } from './audit.js';
 import { parseDuration } from './duration.js';
 import { boolean, ConfigError, count, duration, list, origin, read, type Env } from './env.js';
 import { loadMailConfig, type MailConfig } from './mail.js';
@@ -73,6 +74,8 @@ export interface LatchkeyConfig {
   webauthn: WebAuthnConfig;
   /** Mail, and the flows that send it (`./mail.ts`). */
   mail: MailConfig;
+  /** The audit trail (`./audit.ts`). */
+  audit: AuditConfig;
 }
 
 export { ConfigError } from './env.js';
@@ -214,6 +217,7 @@ export function loadConfig(env: Env = process.env): LatchkeyConfig {
     metrics: loadMetricsConfig(env),
     webauthn: loadWebAuthnConfig(env, issuer),
     mail: loadMailConfig(env, issuer),
+    audit: loadAuditConfig(env),
   };
   if (config.sessionIdleTimeout > config.sessionAbsoluteTimeout) {
     throw new ConfigError(

@@ -1,3 +1,4 @@
+import { AUDIT_VARIABLES } from './audit.js';
 import { METRICS_VARIABLES } from './metrics.js';
 import { PAGES_VARIABLES } from './pages.js';
 import { WEBAUTHN_VARIABLES } from './webauthn.js';
@@ -145,4 +146,5 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   ...PAGES_VARIABLES,
   ...METRICS_VARIABLES,
   ...WEBAUTHN_VARIABLES,
+  ...AUDIT_VARIABLES,
 ];

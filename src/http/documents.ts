@@ -3,7 +3,7 @@
  * 8601 times, never a hash or a secret). The core returns records; only this module shapes them.
  */
 
-import type { SessionMode, SessionRecord, UserRecord } from '../records.js';
+import type { AuditRecord, SessionMode, SessionRecord, UserRecord } from '../records.js';
 
 export interface PublicUser {
   id: string;
@@ -92,5 +92,31 @@ export function tokenResponse(result: {
     token_type: 'Bearer',
     expires_in: result.accessToken.expiresIn,
     refresh_token: result.refreshToken,
+  };
+}
+
+/** One security event of the caller's history (`GET /v1/me/events`). */
+export interface PublicAuditEvent {
+  id: string;
+  event: string;
+  at: string;
+  session_id: string | null;
+  client_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: Record<string, string | number | boolean>;
+}
+
+/** An audit record as the API shows it. */
+export function publicAuditEvent(record: AuditRecord): PublicAuditEvent {
+  return {
+    id: record.id,
+    event: record.event,
+    at: iso(record.at),
+    session_id: record.sessionId,
+    client_id: record.clientId,
+    ip: record.ip,
+    user_agent: record.userAgent,
+    details: record.details,
   };
 }

@@ -9,6 +9,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
+import type { Logger } from '../log.js';
 import { LatchkeyError } from '../errors.js';
 import type { CounterStore, KeyStore } from '../store.js';
 import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
@@ -31,6 +32,7 @@ const MAX_LOCK_WAITS = 40;
  * @see https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys
  */
 export interface KeyRotationContext {
+  readonly logger?: Pick<Logger, 'info'> | undefined;
   readonly store: KeyStore & CounterStore;
   readonly encryptionKey: Uint8Array;
   readonly algorithm: KeyAlgorithm;
@@ -89,6 +91,10 @@ export function createKeyRotation(context: KeyRotationContext): KeyRotation {
     const key = await generateSigningKey(algorithm);
     const record = toSigningKeyRecord(key, { encryptionKey, createdAt: now, activatesAt });
     await store.insertKey(record);
+    context.logger?.info(
+      { event: 'key.rotated', kid: record.kid, alg: record.alg, immediate: rotateOptions.immediate === true },
+      'signing key created',
+    );
     for (const other of await store.listKeys()) {
       if (other.kid === record.kid) continue;
       if (other.retiredAt === null || other.retiredAt > activatesAt) {

@@ -16,6 +16,7 @@
 
 import { systemClock, type Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { CounterStore, KeyStore } from '../store.js';
 import type { KeyAlgorithm, SigningKeyRecord } from '../records.js';
 import { KEY_ALGORITHMS, type AccessTokenSigningKey, type VerificationKey } from './algorithms.js';
@@ -52,6 +53,8 @@ export interface KeyringOptions {
   retentionMs?: number;
   /** How often the parsed copy is reloaded from the store. Default 60 seconds. */
   refreshIntervalMs?: number;
+  /** Where a new key is told (`key.rotated`, a security event); none when omitted. */
+  logger?: Pick<Logger, 'info'> | undefined;
 }
 
 /**
@@ -267,6 +270,7 @@ function summarize(
 
 /** `KeyringOptions` checked (a `TypeError` names the first bad one), with defaults applied. */
 interface KeyringSettings {
+  readonly logger: Pick<Logger, 'info'> | undefined;
   readonly store: KeyStore & CounterStore;
   readonly encryptionKey: Uint8Array;
   readonly algorithm: KeyAlgorithm;
@@ -298,6 +302,7 @@ function readKeyringOptions(options: KeyringOptions): KeyringSettings {
   );
 
   return {
+    logger: options.logger,
     store,
     encryptionKey,
     algorithm,

@@ -95,6 +95,20 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     getMail: (id) => durable.getMail(id),
     listMails: (options) => durable.listMails(options),
     deleteExpiredMails: (now) => durable.deleteExpiredMails(now),
+    // The audit trail and the webhooks' queue: durable (an operator's record; nothing lost across a restart).
+    addAuditRecord: (record) => durable.addAuditRecord(record),
+    listAuditRecords: (options) => durable.listAuditRecords(options),
+    deleteExpiredAuditRecords: (now) => durable.deleteExpiredAuditRecords(now),
+    createWebhookEndpoint: (endpoint) => durable.createWebhookEndpoint(endpoint),
+    getWebhookEndpoint: (id) => durable.getWebhookEndpoint(id),
+    listWebhookEndpoints: () => durable.listWebhookEndpoints(),
+    deleteWebhookEndpoint: (id) => durable.deleteWebhookEndpoint(id),
+    queueWebhookDeliveries: (deliveries) => durable.queueWebhookDeliveries(deliveries),
+    claimWebhookDeliveries: (options) => durable.claimWebhookDeliveries(options),
+    settleWebhookDelivery: (id, claimant, outcome) => durable.settleWebhookDelivery(id, claimant, outcome),
+    getWebhookDelivery: (id) => durable.getWebhookDelivery(id),
+    listWebhookDeliveries: (options) => durable.listWebhookDeliveries(options),
+    deleteExpiredWebhookDeliveries: (now) => durable.deleteExpiredWebhookDeliveries(now),
 
     // Sessions, refresh tokens and counters: hot.
     createSession: (session) => hot.createSession(session),

@@ -52,6 +52,7 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
           sessionId: principal.session.id,
           revokedSessions: count,
           ip: client.ip,
+          userAgent: client.userAgent,
         },
         'password changed',
       );

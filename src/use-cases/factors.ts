@@ -127,6 +127,7 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
         sessionId: principal.session.id,
         revokedSessions: revoked,
         ip: client.ip,
+        userAgent: client.userAgent,
       },
       'second factor changed',
     );

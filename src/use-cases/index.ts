@@ -19,9 +19,11 @@
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
  * | step-up: a second factor again raises the session's assurance and renews it | `step-up.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
+ * | the user's own audit trail (security events) | `audit.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
+import { createAuditUseCases, type AuditUseCases } from './audit.js';
 import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
 import { createEmailChangeUseCases, type EmailChangeUseCases } from './email-change.js';
@@ -55,6 +57,8 @@ export type { RefreshInput, RefreshResult } from './refresh.js';
 export type { UseCaseOptions } from './context.js';
 export type { SecondFactorInput } from './second-factor.js';
 export type { TotpEnrolment } from './factors.js';
+export type { AuditPage, AuditPageInput } from './audit.js';
+export { listAuditEvents } from './audit.js';
 
 export interface AuthService
   extends
@@ -66,7 +70,8 @@ export interface AuthService
     Omit<VerificationUseCases, 'signUpPrivately'>,
     FactorUseCases,
     PasskeyUseCases,
-    StepUpUseCases {
+    StepUpUseCases,
+    AuditUseCases {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
   /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
@@ -128,6 +133,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     refresh: createRefresh(context),
     ...createFactorUseCases(context),
     ...createPasskeyUseCases(context),
+    ...createAuditUseCases(context),
     verifySecondFactor: createSecondFactorVerification(context),
     ...createStepUpUseCases(context),
   };

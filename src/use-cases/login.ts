@@ -73,6 +73,12 @@ export const ACTIVE_ACCOUNT_STEP: LoginStep = {
   },
 };
 
+/** Where a login came from, as its security events name it. */
+const whereFrom = (input: LoginInput): { ip: string; userAgent: string | null } => ({
+  ip: input.client.ip,
+  userAgent: input.client.userAgent,
+});
+
 /**
  * The login use case. `steps` default to {@link ACTIVE_ACCOUNT_STEP}.
  *
@@ -106,7 +112,7 @@ export function createLogin(
           reason: 'invalid_credentials',
           mode: input.mode,
           userId: user?.id,
-          ip: input.client.ip,
+          ...whereFrom(input),
         },
         'login failed',
       );
@@ -149,7 +155,12 @@ export function createLogin(
         if (isLatchkeyError(error, 'mfa_required')) {
           // The password was right: not a failure, and the throttle does not count it either way.
           logger.info(
-            { event: 'login.mfa_required', mode: input.mode, userId: user.id, ip: input.client.ip },
+            {
+              event: 'login.mfa_required',
+              mode: input.mode,
+              userId: user.id,
+              ...whereFrom(input),
+            },
             'password accepted; a second factor is asked for',
           );
           throw error;
@@ -161,7 +172,7 @@ export function createLogin(
             step: step.name,
             mode: input.mode,
             userId: user.id,
-            ip: input.client.ip,
+            ...whereFrom(input),
           },
           'login stopped by a login step',
         );
@@ -183,7 +194,7 @@ export function createLogin(
         userId: user.id,
         sessionId: result.session.id,
         mode: input.mode,
-        ip: input.client.ip,
+        ...whereFrom(input),
       },
       'login succeeded',
     );

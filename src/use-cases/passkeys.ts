@@ -126,6 +126,7 @@ async function afterPasskeyChange(
       sessionId: principal.session.id,
       revokedSessions: revoked,
       ip: client.ip,
+      userAgent: client.userAgent,
     },
     'passkeys changed',
   );
@@ -161,6 +162,7 @@ async function signInWithPasskey(
       sessionId: signedIn.session.id,
       mode,
       ip: client.ip,
+      userAgent: client.userAgent,
     },
     'login succeeded with a passkey',
   );

@@ -47,6 +47,7 @@ export async function renewSession(
       sessionId: renewed.session.id,
       previousSessionId: old.id,
       ip: client.ip,
+      userAgent: client.userAgent,
     },
     'session renewed after a privilege change',
   );

@@ -256,7 +256,7 @@ export function createSecondFactorVerification(
       await countCodeFailure(context, user.id, client.ip);
       await putBack(data.attempts - 1);
       logger.info(
-        { event: 'mfa.failure', method, userId: user.id, ip: client.ip },
+        { event: 'mfa.failure', method, userId: user.id, ip: client.ip, userAgent: client.userAgent },
         'wrong second-factor code',
       );
       throw new LatchkeyError('invalid_code', undefined, {
@@ -278,12 +278,13 @@ export function createSecondFactorVerification(
         sessionId: signedIn.session.id,
         mode: data.mode,
         ip: client.ip,
+        userAgent: client.userAgent,
       },
       'login succeeded with a second factor',
     );
     if (method === 'recovery_code') {
       logger.warn(
-        { event: 'mfa.recovery_code_used', userId: user.id, ip: client.ip },
+        { event: 'mfa.recovery_code_used', userId: user.id, ip: client.ip, userAgent: client.userAgent },
         'a recovery code was used',
       );
     }

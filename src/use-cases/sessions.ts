@@ -30,7 +30,13 @@ export function createSessionUseCases(context: UseCaseContext): SessionUseCases 
     async logout(principal) {
       await context.revokeSession(principal.session.id);
       logger.info(
-        { event: 'logout', userId: principal.user.id, sessionId: principal.session.id, ip: principal.ip },
+        {
+          event: 'logout',
+          userId: principal.user.id,
+          sessionId: principal.session.id,
+          ip: principal.ip,
+          userAgent: principal.session.userAgent,
+        },
         'logged out',
       );
     },
@@ -53,6 +59,7 @@ export function createSessionUseCases(context: UseCaseContext): SessionUseCases 
           sessionId,
           by: principal.session.id,
           ip: principal.ip,
+          userAgent: principal.session.userAgent,
         },
         'session revoked',
       );
@@ -70,6 +77,7 @@ export function createSessionUseCases(context: UseCaseContext): SessionUseCases 
           count,
           keepCurrent,
           ip: principal.ip,
+          userAgent: principal.session.userAgent,
         },
         'sessions revoked',
       );

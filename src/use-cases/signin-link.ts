@@ -81,6 +81,7 @@ async function signIn(
       sessionId: result.session.id,
       mode,
       ip: client.ip,
+      userAgent: client.userAgent,
     },
     'signed in by mail',
   );

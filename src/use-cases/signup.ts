@@ -54,7 +54,7 @@ export function createSignUp(context: UseCaseContext): (input: SignUpInput) => P
       emailVerifiedAt: null,
     };
     await store.createUser(user);
-    logger.info({ event: 'user.signup', userId: user.id }, 'user signed up');
+    logger.info({ event: 'user.signup', userId: user.id, ip }, 'user signed up');
     return user;
   };
 }

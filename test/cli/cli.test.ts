@@ -156,6 +156,34 @@ describe('the latchkey command', () => {
     }
   }, 240_000);
 
+  it('adds, lists, shows the deliveries of and removes webhook endpoints; refuses a non-http URL', () => {
+    expect(cli('migrate')).toMatchObject({ status: 0 });
+    expect(cli('webhooks', 'add', 'file:///etc/passwd', '--events', '*').status).toBe(1);
+    const added = cli(
+      'webhooks',
+      'add',
+      'https://hooks.example.com/in',
+      '--events',
+      'login.failure,user.signup',
+    );
+    expect(added.status, added.stderr).toBe(0);
+    const id = /id:\s+(ep_\S+)/.exec(added.stdout)?.[1] ?? '';
+    const secret = /secret:\s+(whsec_\S+)/.exec(added.stdout)?.[1] ?? '';
+    expect(id).not.toBe('');
+    expect(secret).not.toBe('');
+    const listed = cli('webhooks', 'list');
+    expect(listed.stdout).toMatch(
+      new RegExp(`${id}\\s+https://hooks.example.com/in\\s+login.failure,user.signup`),
+    );
+    expect(listed.stdout).not.toContain(secret);
+    const deliveries = cli('webhooks', 'deliveries', id);
+    expect(deliveries.status).toBe(0);
+    expect(deliveries.stdout).toContain('(none)');
+    expect(cli('webhooks', 'remove', id).status).toBe(0);
+    expect(cli('webhooks', 'remove', id).status).toBe(1);
+    expect(cli('webhooks', 'list').stdout).toContain('(none)');
+  }, 240_000);
+
   it('migrates and reads PGlite when asked for it (LATCHKEY_STORE=pglite)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'latchkey-cli-pglite-'));
     try {

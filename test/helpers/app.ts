@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { createLatchkey, type Latchkey } from '../../src/app/latchkey.js';
+import { createLatchkey, type CreateLatchkeyOptions, type Latchkey } from '../../src/app/latchkey.js';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import { defaultConfig, type LatchkeyConfig } from '../../src/config/config.js';
 import { createHTTPServer } from '../../src/http/server.js';
@@ -39,6 +39,7 @@ export async function createTestApp(
     mailTransport?: MailTransport;
     /** Runs on the server before `ready()`: a hook of the test's own (`test/helpers/openapi.ts`). */
     beforeReady?: (app: FastifyInstance) => void;
+    webhookWorker?: CreateLatchkeyOptions['webhookWorker'];
   } = {},
 ): Promise<TestApp> {
   const clock = options.clock ?? createManualClock(Date.UTC(2026, 0, 1));
@@ -60,6 +61,7 @@ export async function createTestApp(
     hasher: options.hasher ?? createPasswordHasher(FAST_HASHER_PARAMETERS),
     ...(options.sessionCacheFeed === undefined ? {} : { sessionCacheFeed: options.sessionCacheFeed }),
     ...(options.mailTransport === undefined ? {} : { mailTransport: options.mailTransport }),
+    ...(options.webhookWorker === undefined ? {} : { webhookWorker: options.webhookWorker }),
   });
   const app = createHTTPServer(latchkey);
   options.beforeReady?.(app);

@@ -25,6 +25,9 @@ export const MYSQL_TABLES = [
   'latchkey_factors',
   'latchkey_passkeys',
   'latchkey_mails',
+  'latchkey_audit_events',
+  'latchkey_webhooks',
+  'latchkey_webhook_deliveries',
 ];
 
 async function withAdmin<T>(url: string, run: (connection: mysql.Connection) => Promise<T>): Promise<T> {

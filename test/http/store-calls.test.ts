@@ -80,8 +80,10 @@ describe('store calls per request (near cache off)', () => {
 
   it('cookie mode: login, GET /v1/me, logout', async () => {
     const response = await login('cookie');
-    // The login reads the account's second factors once (none here: no challenge).
+    // The login reads the account's second factors once (none here: no challenge), and its
+    // security event is kept in the audit trail.
     expect(counting.take()).toEqual({
+      addAuditRecord: 1,
       createSession: 1,
       getCounter: 3,
       getUserByEmail: 1,
@@ -105,12 +107,18 @@ describe('store calls per request (near cache off)', () => {
       headers: { cookie, 'x-csrf-token': csrf },
     });
     expect(logout.statusCode).toBe(204);
-    expect(counting.take()).toEqual({ addRevocation: 1, getSessionWithUser: 1, revokeSession: 1 });
+    expect(counting.take()).toEqual({
+      addAuditRecord: 1,
+      addRevocation: 1,
+      getSessionWithUser: 1,
+      revokeSession: 1,
+    });
   });
 
   it('hybrid mode: POST /v1/refresh reads the token, the session and the user once each', async () => {
     const response = await login('hybrid');
     expect(counting.take()).toEqual({
+      addAuditRecord: 1,
       createRefreshToken: 1,
       createSession: 1,
       getCounter: 3,

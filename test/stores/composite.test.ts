@@ -320,7 +320,7 @@ describeWithRedis('composite store: revocations an older Latchkey kept in Redis'
       });
       expect(next.seq).toBeGreaterThan(Math.max(...old.map((r) => r.seq), 4));
     } finally {
-      const admin = createRedisClient(REDIS_URL, { lazyConnect: true });
+      const admin = createRedisClient(REDIS_URL, { lazyConnect: true }) as Redis;
       await admin.connect();
       await deleteKeys(admin, prefix);
       await admin.quit();

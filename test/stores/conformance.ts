@@ -8,6 +8,7 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/errors.js';
+import { describeAuditConformance } from './conformance-audit.js';
 import { describeFactorConformance } from './conformance-factors.js';
 import { describePasskeyConformance } from './conformance-passkeys.js';
 import type { Store } from '../../src/store.js';
@@ -919,6 +920,7 @@ export function describeStoreConformance(
     // ---- the mail outbox -----------------------------------------------------------------------
 
     describeMailConformance(() => store);
+    describeAuditConformance(() => store);
 
     // ---- one-time tokens ----------------------------------------------------------------------
 

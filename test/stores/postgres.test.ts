@@ -39,6 +39,9 @@ const TABLES = [
   'latchkey_factors',
   'latchkey_passkeys',
   'latchkey_mails',
+  'latchkey_audit_events',
+  'latchkey_webhooks',
+  'latchkey_webhook_deliveries',
 ];
 
 /** The Postgres dialect without its single-statement shortcuts. */

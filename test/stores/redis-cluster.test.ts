@@ -129,6 +129,9 @@ describeWithServices(
             ip: null,
             revokedAt: null,
             persistent: false,
+            amr: ['pwd'],
+            authTime: T0,
+            acr: '1',
           });
         }
         const perNode = await Promise.all(

@@ -43,6 +43,9 @@ const TABLES = [
   'latchkey_factors',
   'latchkey_passkeys',
   'latchkey_mails',
+  'latchkey_audit_events',
+  'latchkey_webhooks',
+  'latchkey_webhook_deliveries',
 ];
 
 /** The SQLite dialect without its single-statement shortcuts. */

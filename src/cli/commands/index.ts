@@ -5,6 +5,7 @@ import { keysCommand } from './keys.js';
 import { mailCommand } from './mail.js';
 import { sessionsCommand } from './sessions.js';
 import { usersCommand } from './users.js';
+import { webhooksCommand } from './webhooks.js';
 
 /** Every command group besides `serve`, `migrate` and `bench`, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   keysCommand,
   copyCommand,
   mailCommand,
+  webhooksCommand,
 ];

@@ -212,6 +212,28 @@ const Revocation = {
   },
 } as const;
 
+const AuditEvent = {
+  $id: 'AuditEvent',
+  description: 'One security event of the audit trail (who, what, when, from where); never a secret.',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'event', 'at', 'session_id', 'client_id', 'ip', 'user_agent', 'details'],
+  properties: {
+    id: id('aud_4Jd9sQ'),
+    event: { type: 'string', examples: ['login.success'] },
+    at: time,
+    session_id: { type: ['string', 'null'] },
+    client_id: { type: ['string', 'null'] },
+    ip: { type: ['string', 'null'], examples: ['203.0.113.7'] },
+    user_agent: { type: ['string', 'null'] },
+    details: {
+      type: 'object',
+      description: 'Bounded details: reason, mode, method, counts.',
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+  },
+} as const;
+
 /** Every shared schema, in the order they are added to the server. */
 export const COMPONENT_SCHEMAS = [
   User,
@@ -224,4 +246,5 @@ export const COMPONENT_SCHEMAS = [
   Problem,
   OAuthError,
   Revocation,
+  AuditEvent,
 ] as const;

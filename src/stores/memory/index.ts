@@ -11,6 +11,7 @@
  */
 
 import type { Store } from '../../store.js';
+import { createMemoryAudit } from './audit.js';
 import { createMemoryClients } from './clients.js';
 import { createMemoryCounters } from './counters.js';
 import { createMemoryFactors } from './factors.js';
@@ -24,6 +25,7 @@ import { createSessionState } from './session-state.js';
 import { createMemorySessions } from './sessions.js';
 import { createMemorySigningKeys } from './signing-keys.js';
 import { createMemoryUsers } from './users.js';
+import { createMemoryWebhooks } from './webhooks.js';
 
 /**
  * Creates an empty in-memory store (`kind: 'memory'`).
@@ -74,5 +76,7 @@ export function createMemoryStore(): Store {
     ...createMemoryFactors(run),
     ...createMemoryPasskeys(run),
     ...createMemoryMails(run, oneTimeTokens.writes),
+    ...createMemoryAudit(run),
+    ...createMemoryWebhooks(run),
   };
 }

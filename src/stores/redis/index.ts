@@ -37,6 +37,14 @@
  * | `P:{mail}:due`             | zset   | queued mail ids scored by `nextAttemptAt`                 |
  * | `P:{mail}:all`             | zset   | every mail id scored by `createdAt` (listing)             |
  * | `P:{mail}:exp`             | zset   | settled mail ids scored by `expiresAt`, for the sweep     |
+ * | `P:{audit}:records`        | hash   | audit records by id, JSON (`./audit-scripts.ts`)          |
+ * | `P:{audit}:all`, `P:{audit}:u:<uid>` | zset | `<at>:<id>` at score 0: everyone's, a user's records |
+ * | `P:{audit}:exp`            | zset   | the same members scored by `expiresAt`, for the sweep     |
+ * | `P:{wh}:ep:<id>`           | string | a webhook endpoint, JSON (`./webhooks.ts`)                |
+ * | `P:{wh}:endpoints`         | zset   | endpoint ids scored by `createdAt`                        |
+ * | `P:{wh}:d:<id>`            | hash   | a webhook delivery (`./webhook-scripts.ts`)               |
+ * | `P:{wh}:due`, `P:{wh}:exp` | zset   | queued deliveries by `nextAttemptAt`; settled ones by `expiresAt` |
+ * | `P:{wh}:of:<endpointId>`   | zset   | an endpoint's deliveries scored by `createdAt`            |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
  * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
@@ -107,6 +115,8 @@ import {
 import { createRedisContext } from './context.js';
 import { createRedisCounters } from './counters.js';
 import { createRedisMails } from './mails.js';
+import { createRedisAudit } from './audit.js';
+import { createRedisWebhooks } from './webhooks.js';
 import { createRedisOneTimeTokens } from './one-time-tokens.js';
 import { createRedisFactors } from './factors.js';
 import { createRedisPasskeys } from './passkeys.js';
@@ -218,6 +228,8 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
     ...createRedisFactors(context),
     ...createRedisPasskeys(context),
     ...createRedisMails(context),
+    ...createRedisAudit(context),
+    ...createRedisWebhooks(context),
   };
   return withStoreTransfer(store, createRedisTransfer(context));
 }

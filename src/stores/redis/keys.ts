@@ -72,6 +72,16 @@ export interface RedisKeys {
   readonly mailsDue: string;
   readonly mailsByCreation: string;
   readonly mailSweep: string;
+  readonly auditRecords: string;
+  readonly auditAll: string;
+  auditOf(userId: string): string;
+  readonly auditSweep: string;
+  webhook(id: string): string;
+  readonly webhooks: string;
+  webhookDelivery(id: string): string;
+  webhookDeliveriesOf(endpointId: string): string;
+  readonly webhookDeliveriesDue: string;
+  readonly webhookDeliverySweep: string;
 }
 
 /**
@@ -111,5 +121,17 @@ export function redisKeys(prefix: string): RedisKeys {
     mailsDue: `${prefix}:{mail}:due`,
     mailsByCreation: `${prefix}:{mail}:all`,
     mailSweep: `${prefix}:{mail}:exp`,
+    // The audit trail shares one slot (what follows the tag needs no escaping).
+    auditRecords: `${prefix}:{audit}:records`,
+    auditAll: `${prefix}:{audit}:all`,
+    auditOf: (userId) => `${prefix}:{audit}:u:${userId}`,
+    auditSweep: `${prefix}:{audit}:exp`,
+    // Webhook endpoints and their delivery queue share one slot too.
+    webhook: (id) => `${prefix}:{wh}:ep:${id}`,
+    webhooks: `${prefix}:{wh}:endpoints`,
+    webhookDelivery: (id) => `${prefix}:{wh}:d:${id}`,
+    webhookDeliveriesOf: (endpointId) => `${prefix}:{wh}:of:${endpointId}`,
+    webhookDeliveriesDue: `${prefix}:{wh}:due`,
+    webhookDeliverySweep: `${prefix}:{wh}:exp`,
   };
 }

@@ -8,6 +8,7 @@
  */
 
 export type { RedisScript } from './lua.js';
+export { addAuditRecord, sweepAuditRecord } from './audit-scripts.js';
 export { increment } from './counter-scripts.js';
 export { confirmFactor, deleteFactor, useFactorStep } from './factor-scripts.js';
 export { claimMail, queueMail, settleMail, sweepMail } from './mail-scripts.js';
@@ -27,4 +28,10 @@ export {
 export { addRevocation, deleteExpiredRevocations, listRevocations } from './revocation-scripts.js';
 export { revokeSession, sweepSession, touchSession } from './session-scripts.js';
 export { deleteKey, insertKey, updateKey } from './signing-key-scripts.js';
+export {
+  claimWebhookDelivery,
+  queueWebhookDelivery,
+  settleWebhookDelivery,
+  sweepWebhookDelivery,
+} from './webhook-scripts.js';
 export { createHashIfMissing, deleteIfEquals, updateHashIfExists } from './user-scripts.js';

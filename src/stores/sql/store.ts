@@ -15,6 +15,7 @@
 import type { Store } from '../../store.js';
 import { withStoreTransfer } from '../../store-transfer.js';
 import type { SqlClient } from './client.js';
+import { createAuditStore } from './audit.js';
 import { createClientStore } from './clients.js';
 import { createSqlContext } from './context.js';
 import { createCounterStore } from './counters.js';
@@ -30,6 +31,7 @@ import { createSessionStore } from './sessions.js';
 import { createKeyStore } from './signing-keys.js';
 import { createSqlTransfer } from './transfer.js';
 import { createUserStore } from './users.js';
+import { createWebhookStore } from './webhooks.js';
 
 /** Options of {@link createSqlStore}. */
 export interface SqlStoreOptions {
@@ -73,6 +75,8 @@ export function createSqlStore(client: SqlClient, options: SqlStoreOptions): Sto
     ...createFactorStore(context),
     ...createPasskeyStore(context),
     ...createMailStore(context),
+    ...createAuditStore(context),
+    ...createWebhookStore(context),
   };
   return withStoreTransfer(store, createSqlTransfer(context));
 }
