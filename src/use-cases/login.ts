@@ -150,35 +150,7 @@ export function createLogin(
       remember: input.remember === true,
       client: input.client,
     };
-    for (const step of steps) {
-      await step.check(user, attempt).catch((error: unknown) => {
-        if (isLatchkeyError(error, 'mfa_required')) {
-          // The password was right: not a failure, and the throttle does not count it either way.
-          logger.info(
-            {
-              event: 'login.mfa_required',
-              mode: input.mode,
-              userId: user.id,
-              ...whereFrom(input),
-            },
-            'password accepted; a second factor is asked for',
-          );
-          throw error;
-        }
-        logger.info(
-          {
-            event: 'login.failure',
-            reason: isLatchkeyError(error) ? error.code : 'error',
-            step: step.name,
-            mode: input.mode,
-            userId: user.id,
-            ...whereFrom(input),
-          },
-          'login stopped by a login step',
-        );
-        throw error;
-      });
-    }
+    await runLoginSteps(steps, logger, user, input, attempt);
     await rehashIfNeeded(user, input.password);
     const deviceCookie = await throttle.recordSuccess(throttled);
     const result = await establishSession(context, {
@@ -205,6 +177,45 @@ export function createLogin(
   /** An unparseable email is treated exactly like an unknown one: same status, body and work. */
   function normalizedEmail(email: string): string {
     return normalizeEmail(email) ?? email.trim().toLowerCase().slice(0, 254);
+  }
+}
+
+/** Runs the login steps (account status, second factor, ...), logging why one stops it. */
+async function runLoginSteps(
+  steps: readonly LoginStep[],
+  logger: UseCaseContext['logger'],
+  user: UserRecord,
+  input: LoginInput,
+  attempt: LoginStepInput,
+): Promise<void> {
+  for (const step of steps) {
+    await step.check(user, attempt).catch((error: unknown) => {
+      if (isLatchkeyError(error, 'mfa_required')) {
+        // The password was right: not a failure, and the throttle does not count it either way.
+        logger.info(
+          {
+            event: 'login.mfa_required',
+            mode: input.mode,
+            userId: user.id,
+            ...whereFrom(input),
+          },
+          'password accepted; a second factor is asked for',
+        );
+        throw error;
+      }
+      logger.info(
+        {
+          event: 'login.failure',
+          reason: isLatchkeyError(error) ? error.code : 'error',
+          step: step.name,
+          mode: input.mode,
+          userId: user.id,
+          ...whereFrom(input),
+        },
+        'login stopped by a login step',
+      );
+      throw error;
+    });
   }
 }
 
