@@ -36,6 +36,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'mfa.recovery_code_used',
   'mfa.factor_added',
   'mfa.factor_removed',
+  'mfa.recovery_codes_replaced',
   'passkey.failure',
   'passkey.counter_regression',
   'passkey.register_failed',

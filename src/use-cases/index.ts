@@ -15,7 +15,7 @@
  * | email verification, private sign-up | `verification.ts` |
  * | sign-in links and codes | `signin-link.ts` |
  * | email change | `email-change.ts` |
- * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
+ * | second factors: set up and remove (TOTP), recovery codes, the mail of a change | `factors.ts`, `recovery-codes.ts`, `factor-mail.ts` |
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
  */

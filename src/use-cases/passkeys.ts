@@ -36,6 +36,7 @@ import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
+import { mailFactorChange } from './factor-mail.js';
 import { establishSession, type SignedIn } from './login.js';
 import {
   acceptPasskeyAssertion,
@@ -110,14 +111,22 @@ async function issueChallenge(
   return challenge;
 }
 
-/** Revokes the user's other sessions and renews this one, after a passkey was added or removed. */
+/**
+ * Revokes the user's other sessions, mails the owner and renews this session, after a passkey
+ * was added or removed.
+ */
 async function afterPasskeyChange(
   context: UseCaseContext,
   principal: Principal,
   client: ClientInfo,
-  event: string,
+  event: 'passkey.added' | 'passkey.removed',
 ): Promise<SignedIn> {
   const revoked = await context.revokeUserSessions(principal.user.id, principal.session.id);
+  await mailFactorChange(
+    context,
+    principal.user,
+    event === 'passkey.added' ? 'passkey_added' : 'passkey_removed',
+  );
   context.logger.info(
     {
       event,
