@@ -22,7 +22,7 @@ import { toBase32 } from '../lib/base32.js';
 import { seal } from '../lib/seal.js';
 import { randomId } from '../lib/secrets.js';
 import type { FactorChange } from '../outbox/templates.js';
-import type { FactorRecord, UserRecord } from '../records.js';
+import { hasPassword, type FactorRecord, type UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
@@ -129,6 +129,8 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
 
     async enrolTotp(principal, input) {
       const user = await context.activeUser(principal.user.id);
+      // A second factor guards the password; an account without one signs in with passkeys only.
+      if (!hasPassword(user)) throw new LatchkeyError('forbidden', 'Set a password first');
       const existing = (await store.listFactors(user.id)).filter((factor) => factor.kind === 'totp');
       if (existing.some((factor) => factor.confirmedAt !== null)) throw new LatchkeyError('factor_exists');
       for (const pending of existing) await store.deleteFactor(user.id, pending.id);

@@ -18,6 +18,7 @@
  * | second factors: set up and remove (TOTP), recovery codes, the mail of a change | `factors.ts`, `recovery-codes.ts`, `factor-mail.ts` |
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
+ * | sign-up with a passkey and no password | `passkey-signup.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
@@ -33,6 +34,7 @@ import {
   type LoginStep,
   type SignedIn,
 } from './login.js';
+import { createPasskeySignupUseCases, type PasskeySignupUseCases } from './passkey-signup.js';
 import { createPasskeyUseCases, type PasskeyUseCases } from './passkeys.js';
 import { createRecoveryUseCases, type RecoveryUseCases } from './recovery.js';
 import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
@@ -63,7 +65,8 @@ export interface AuthService
     EmailChangeUseCases,
     Omit<VerificationUseCases, 'signUpPrivately'>,
     FactorUseCases,
-    PasskeyUseCases {
+    PasskeyUseCases,
+    PasskeySignupUseCases {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
   /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
@@ -125,6 +128,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     refresh: createRefresh(context),
     ...createFactorUseCases(context),
     ...createPasskeyUseCases(context),
+    ...createPasskeySignupUseCases(context, {
+      signUp,
+      sendVerification: (user) => verification.sendVerification(user),
+    }),
     verifySecondFactor: createSecondFactorVerification(context),
   };
 }
