@@ -1,5 +1,5 @@
 /**
- * The script of `/signup`: "Create account with a passkey" (the button is `hidden` until this
+ * The script of `/signup`: "Sign up with a passkey" (the button is `hidden` until this
  * runs). It takes the address typed in the form's email field, asks `/v1/passkeys/signup/options`
  * for creation options, lets the browser make a passkey, and sends it to `/v1/passkeys/signup`
  * in cookie mode: a new account is signed in and the browser goes to `/account`. Under

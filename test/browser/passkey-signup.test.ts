@@ -1,6 +1,6 @@
 /**
  * Sign-up with a passkey in real Chromium, with the DevTools protocol's virtual authenticator
- * (as in `test/browser/passkey-pages.test.ts`): "Create account with a passkey" on /signup makes
+ * (as in `test/browser/passkey-pages.test.ts`): "Sign up with a passkey" on /signup makes
  * an account with no password and signs it in; after signing out, the passkey signs in again; a
  * password login of the account is refused like a wrong password; the last passkey cannot be
  * removed. /signup carries the passkey CSP (this origin's script files, nothing inline).
@@ -69,7 +69,7 @@ describe('sign-up with a passkey in Chromium', () => {
     const { page, errors, close } = await openPage();
     const signup = await page.goto(`${t.url}/signup`);
     expect(signup?.headers()['content-security-policy']).toBe(PASSKEY_CSP);
-    const create = page.getByRole('button', { name: 'Create account with a passkey' });
+    const create = page.getByRole('button', { name: 'Sign up with a passkey' });
     await create.waitFor({ state: 'visible' });
     await page.getByLabel('Email').fill('pia@example.com');
     await create.click();
@@ -114,7 +114,7 @@ describe('sign-up with a passkey in Chromium', () => {
   it('says a taken address in words (LATCHKEY_EMAIL_VERIFICATION=optional), and stays on the page', async () => {
     const { page, close } = await openPage();
     await page.goto(`${t.url}/signup`);
-    const create = page.getByRole('button', { name: 'Create account with a passkey' });
+    const create = page.getByRole('button', { name: 'Sign up with a passkey' });
     await create.waitFor({ state: 'visible' });
     await page.getByLabel('Email').fill('pia@example.com');
     await create.click();

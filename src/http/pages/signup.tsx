@@ -1,6 +1,6 @@
 /**
  * `/signup`: create an account, then signed in at once (a browser-session cookie). With the
- * passkey script (`src/passkey-ui/signup.ts`), "Create account with a passkey" makes an account
+ * passkey script (`src/passkey-ui/signup.ts`), "Sign up with a passkey" makes an account
  * with no password from the same email field; without JavaScript the button stays hidden and the
  * password form works alone.
  */
@@ -67,7 +67,7 @@ export function SignupView(props: SignupViewProps): JSX.Element {
         </form>
         {/* Shown by the passkey script; without JavaScript it could do nothing. */}
         <button type="button" id="passkey-signup" class="lk-secondary" hidden>
-          Create account with a passkey
+          Sign up with a passkey
         </button>
         <p id="passkey-signup-status" aria-live="polite"></p>
         <p class="lk-switch">
