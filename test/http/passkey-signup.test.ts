@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTestApp, ISSUER, json, PASSWORD, signup, type TestApp } from '../helpers/app.js';
+import { CookieJar, formToken, getPage, postForm } from '../helpers/pages.js';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../helpers/soft-authenticator.js';
 
 let t: TestApp;
@@ -252,5 +253,30 @@ describe('an account without a password', () => {
       bearer(token),
     );
     expect(change.statusCode).toBe(401);
+  });
+});
+
+describe('the account pages of an account without a password', () => {
+  it('say how to set a password instead of asking for the current one, and refuse TOTP in words', async () => {
+    const authenticator = createSoftAuthenticator(ISSUER);
+    const options = json<CreationOptions>(
+      await post('/v1/passkeys/signup/options', { email: 'ada@example.com' }),
+    );
+    const answer = await post('/v1/passkeys/signup', { response: authenticator.create(options) });
+    expect(answer.statusCode).toBe(201);
+    const jar = new CookieJar();
+    jar.keep(answer);
+    const account = await getPage(t.app, jar, '/account');
+    expect(account.statusCode).toBe(200);
+    expect(account.body).toContain('id="no-password"');
+    expect(account.body).toContain('href="/forgot"');
+    expect(account.body).not.toContain('action="/account/password"');
+    const security = await getPage(t.app, jar, '/account/security');
+    const refused = await postForm(t.app, jar, '/account/security/totp', {
+      csrf_token: formToken(security.body),
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body).toContain('Your account has no password: set one first');
+    expect(await t.store.listFactors(json<Signed>(answer).user.id)).toEqual([]);
   });
 });

@@ -61,6 +61,13 @@ function factorRefusal(
   if (isLatchkeyError(error, 'invalid_credentials')) {
     return { status: error.status, message: 'The password is incorrect.' };
   }
+  if (isLatchkeyError(error, 'forbidden')) {
+    // An account without a password (made with a passkey): a second factor would guard nothing.
+    return {
+      status: error.status,
+      message: 'Your account has no password: set one first (Forgot your password? on the sign-in page).',
+    };
+  }
   return kit.refusal(reply, error);
 }
 
