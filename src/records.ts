@@ -12,7 +12,7 @@ export interface UserRecord {
   id: string;
   /** Normalized (trimmed, NFKC, lower-cased) email; unique. */
   email: string;
-  /** PHC string from argon2id. */
+  /** PHC string from argon2id; {@link NO_PASSWORD} for an account made with a passkey. */
   passwordHash: string;
   status: UserStatus;
   roles: string[];
@@ -20,6 +20,17 @@ export interface UserRecord {
   updatedAt: number;
   /** When the owner proved they read mail at `email` (a verification link), or null. */
   emailVerifiedAt: number | null;
+}
+
+/**
+ * The password hash of an account without a password (signed up with a passkey): no password
+ * verifies against it, and the verification spends the same work as a wrong password.
+ */
+export const NO_PASSWORD = '';
+
+/** Whether the user has a password (false for a passkey-only account). */
+export function hasPassword(user: Pick<UserRecord, 'passwordHash'>): boolean {
+  return user.passwordHash !== NO_PASSWORD;
 }
 
 export type SessionMode = 'cookie' | 'token' | 'hybrid';

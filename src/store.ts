@@ -133,6 +133,8 @@ export interface OneTimeTokenStore {
   consumeOneTimeToken(id: string, purpose: string, now: number): Promise<OneTimeTokenRecord | null>;
   /** Removes every token of `subject` with this `purpose`; returns how many. */
   deleteOneTimeTokens(subject: string, purpose: string): Promise<number>;
+  /** How many tokens of `subject` with this `purpose` are live at `now` (the recovery codes left). */
+  countOneTimeTokens(subject: string, purpose: string, now: number): Promise<number>;
   /** Sweeps tokens expired at `now`; returns how many were removed. */
   deleteExpiredOneTimeTokens(now: number): Promise<number>;
 }

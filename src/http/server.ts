@@ -15,6 +15,7 @@ import { registerRecoveryRoutes } from './routes/recovery.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerMFARoutes } from './routes/mfa.js';
 import { registerPasskeyRoutes } from './routes/passkeys.js';
+import { registerPasskeySignupRoutes } from './routes/passkey-signup.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { registerSDKRoutes } from './routes/sdk.js';
@@ -255,6 +256,7 @@ function registerRoutes(app: FastifyInstance, latchkey: Latchkey, options: HTTPS
   registerSessionRoutes(app, latchkey, names);
   registerMFARoutes(app, latchkey, names);
   registerPasskeyRoutes(app, latchkey, names);
+  registerPasskeySignupRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
   registerSDKRoutes(app);
   const { clients } = latchkey;

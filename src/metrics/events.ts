@@ -38,6 +38,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'mfa.factor_added',
   'mfa.factor_removed',
   'mfa.step_up',
+  'mfa.recovery_codes_replaced',
   'passkey.failure',
   'passkey.counter_regression',
   'passkey.register_failed',

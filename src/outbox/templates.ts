@@ -21,7 +21,36 @@ export interface MailValues {
   email_changed: { newEmail: string; forgotLink: string };
   /** To an existing owner: someone tried to sign up with this address. */
   signup_attempt: { loginLink: string; forgotLink: string };
+  /** A second factor was added or removed, or the recovery codes were replaced. */
+  factor_changed: { change: FactorChange; securityLink: string; forgotLink: string };
 }
+
+/** What changed in the account's factors (a `factor_changed` mail names it; never a secret). */
+export type FactorChange =
+  'totp_added' | 'totp_removed' | 'passkey_added' | 'passkey_removed' | 'recovery_codes_replaced';
+
+const FACTOR_CHANGES: { [C in FactorChange]: { subject: string; line: string } } = {
+  totp_added: {
+    subject: 'A second factor was added to your {product} account',
+    line: 'An authenticator app (TOTP) was added to your {product} account as a second factor.',
+  },
+  totp_removed: {
+    subject: 'A second factor was removed from your {product} account',
+    line: 'The authenticator app (TOTP) was removed from your {product} account.',
+  },
+  passkey_added: {
+    subject: 'A passkey was added to your {product} account',
+    line: 'A passkey was added to your {product} account: it signs in without a password.',
+  },
+  passkey_removed: {
+    subject: 'A passkey was removed from your {product} account',
+    line: 'A passkey was removed from your {product} account.',
+  },
+  recovery_codes_replaced: {
+    subject: 'New recovery codes for your {product} account',
+    line: 'New recovery codes were made for your {product} account; the old ones no longer work.',
+  },
+};
 
 export type MailKind = keyof MailValues;
 
@@ -33,6 +62,7 @@ export const MAIL_KINDS: readonly MailKind[] = [
   'email_change',
   'email_changed',
   'signup_attempt',
+  'factor_changed',
 ];
 
 /** A rendered mail: what the transport sends. */
@@ -170,6 +200,24 @@ const BODIES: { [K in MailKind]: (values: MailValues[K], product: string) => Bod
       html`<p>If it was not you, you can ignore this mail.</p>`,
     ],
   }),
+  factor_changed: ({ change, securityLink, forgotLink }, product) => {
+    const { subject, line } = FACTOR_CHANGES[change];
+    const said = line.replace('{product}', product);
+    const signedOut = 'Your other sessions were signed out.';
+    return {
+      subject: subject.replace('{product}', product),
+      lines: [
+        `${said} ${signedOut}`,
+        `Review your sign-in methods: ${securityLink}`,
+        `If this was not you, reset your password now: ${forgotLink}`,
+      ],
+      blocks: [
+        html`<p>${said} ${signedOut}</p>`,
+        html`<p><a href="${securityLink}">Review your sign-in methods</a>.</p>`,
+        html`<p>If this was not you, <a href="${forgotLink}">reset your password now</a>.</p>`,
+      ],
+    };
+  },
 };
 
 /**

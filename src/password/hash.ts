@@ -14,7 +14,11 @@ export const OWASP_ARGON2ID: PasswordHashParameters = { memoryCost: 19456, timeC
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** Verifies in constant work; false for a malformed hash. */
+  /**
+   * Verifies in constant work; false for a malformed hash (an account without a password among
+   * them), after the work of a real verification, so that such an account answers a password
+   * login in the time of a wrong password.
+   */
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** True when the hash was made with other parameters (or another algorithm) and should be redone. */
   needsRehash(passwordHash: string): boolean;
@@ -35,7 +39,10 @@ export function createPasswordHasher(parameters: PasswordHashParameters = OWASP_
   const hasher: PasswordHasher = {
     hash: (password) => hash(normalizePassword(password), options),
     async verify(passwordHash, password) {
-      if (!PHC.test(passwordHash)) return false;
+      if (!PHC.test(passwordHash)) {
+        await hasher.verifyDummy(password);
+        return false;
+      }
       try {
         return await verify(passwordHash, normalizePassword(password));
       } catch {

@@ -68,6 +68,7 @@ export function createCompositeStore(stores: { durable: Store; hot: Store }): St
     putOneTimeToken: (token) => durable.putOneTimeToken(token),
     consumeOneTimeToken: (id, purpose, now) => durable.consumeOneTimeToken(id, purpose, now),
     deleteOneTimeTokens: (subject, purpose) => durable.deleteOneTimeTokens(subject, purpose),
+    countOneTimeTokens: (subject, purpose, now) => durable.countOneTimeTokens(subject, purpose, now),
     deleteExpiredOneTimeTokens: (now) => durable.deleteExpiredOneTimeTokens(now),
 
     // Second factors: durable, like the users they belong to.

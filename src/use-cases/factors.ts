@@ -9,32 +9,33 @@
  *   stored as keyed hashes). One TOTP factor per account: a second is refused while one is
  *   confirmed; an unconfirmed one is replaced by the next enrolment.
  * - Removing needs the password and a current code (or a recovery code).
+ * - Replacing the recovery codes, and the proof of a code shared with removing (wrong codes
+ *   count against the account, then 429), are in `recovery-codes.ts`.
+ * - Every change of the factors mails the owner (`factor-mail.ts`), with no secret in it.
  * - Adding or removing a factor changes what the session is worth: the user's other sessions
  *   are revoked and this one renewed (new id and credentials), as after a password change.
  */
 
 import { LatchkeyError } from '../errors.js';
-import { generateRecoveryCodes, hashRecoveryCode } from '../factors/recovery-codes.js';
 import { generateTotpSecret, totpURI, verifyTotp } from '../factors/totp.js';
 import { toBase32 } from '../lib/base32.js';
 import { seal } from '../lib/seal.js';
 import { randomId } from '../lib/secrets.js';
-import type { FactorRecord, UserRecord } from '../records.js';
+import type { FactorChange } from '../outbox/templates.js';
+import { hasPassword, type FactorRecord, type UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
+import { mailFactorChange } from './factor-mail.js';
 import type { SignedIn } from './login.js';
 import { renewSession } from './renew.js';
 import {
-  acceptRecoveryCode,
-  acceptTotpCode,
-  openTotpSecret,
-  RECOVERY_CODE_PURPOSE,
-  totpSealLabel,
-} from './second-factor.js';
-
-/** Recovery codes do not expire by time (they are used up or replaced); the store needs an expiry. */
-const RECOVERY_CODE_LIFETIME_MS = 100 * 365 * 24 * 3_600_000;
+  createRecoveryCodeUseCases,
+  proveSecondFactor,
+  replaceRecoveryCodes,
+  type RecoveryCodeUseCases,
+} from './recovery-codes.js';
+import { openTotpSecret, RECOVERY_CODE_PURPOSE, totpSealLabel } from './second-factor.js';
 
 export interface TotpEnrolment {
   factor: FactorRecord;
@@ -44,7 +45,7 @@ export interface TotpEnrolment {
   uri: string;
 }
 
-export interface FactorUseCases {
+export interface FactorUseCases extends RecoveryCodeUseCases {
   /** The user's factors (confirmed and pending). */
   listFactors(principal: Principal): Promise<FactorRecord[]>;
   enrolTotp(principal: Principal, input: { label?: string | undefined }): Promise<TotpEnrolment>;
@@ -96,30 +97,18 @@ async function pendingEnrolment(context: UseCaseContext, user: UserRecord): Prom
 export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
   const { store, clock, logger } = context;
 
-  async function replaceRecoveryCodes(userId: string): Promise<string[]> {
-    await store.deleteOneTimeTokens(userId, RECOVERY_CODE_PURPOSE);
-    const codes = generateRecoveryCodes();
-    const now = clock();
-    for (const code of codes) {
-      await store.putOneTimeToken({
-        id: hashRecoveryCode(code, { userId, key: context.factorKeys.recovery }),
-        purpose: RECOVERY_CODE_PURPOSE,
-        subject: userId,
-        data: null,
-        createdAt: now,
-        expiresAt: now + RECOVERY_CODE_LIFETIME_MS,
-      });
-    }
-    return codes;
-  }
-
-  /** Revokes the user's other sessions and renews this one, after a factor was added or removed. */
+  /**
+   * Revokes the user's other sessions, mails the owner and renews this session, after a factor
+   * was added or removed.
+   */
   async function afterFactorChange(
     principal: Principal,
     client: ClientInfo,
+    change: FactorChange | null,
     event: string,
   ): Promise<SignedIn> {
     const revoked = await context.revokeUserSessions(principal.user.id, principal.session.id);
+    if (change !== null) await mailFactorChange(context, principal.user, change);
     logger.info(
       {
         event,
@@ -141,6 +130,8 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
 
     async enrolTotp(principal, input) {
       const user = await context.activeUser(principal.user.id);
+      // A second factor guards the password; an account without one signs in with passkeys only.
+      if (!hasPassword(user)) throw new LatchkeyError('forbidden', 'Set a password first');
       const existing = (await store.listFactors(user.id)).filter((factor) => factor.kind === 'totp');
       if (existing.some((factor) => factor.confirmedAt !== null)) throw new LatchkeyError('factor_exists');
       for (const pending of existing) await store.deleteFactor(user.id, pending.id);
@@ -185,25 +176,34 @@ export function createFactorUseCases(context: UseCaseContext): FactorUseCases {
       }
       if (!(await store.confirmFactor(user.id, factor.id, now)))
         throw new LatchkeyError('not_found', 'No pending factor');
-      const recoveryCodes = await replaceRecoveryCodes(user.id);
-      const signedIn = await afterFactorChange({ ...principal, user }, client, 'mfa.factor_added');
+      const recoveryCodes = await replaceRecoveryCodes(context, user.id);
+      const signedIn = await afterFactorChange(
+        { ...principal, user },
+        client,
+        'totp_added',
+        'mfa.factor_added',
+      );
       return { signedIn, recoveryCodes };
     },
+
+    ...createRecoveryCodeUseCases(context),
 
     async removeFactor(principal, { factorId, password, code, recoveryCode, client }) {
       const user = await context.activeUser(principal.user.id);
       const factor = (await store.listFactors(user.id)).find((f) => f.id === factorId);
       if (factor === undefined) throw new LatchkeyError('not_found', 'No such factor');
       await context.reauthenticate(user, password);
-      const proven =
-        factor.confirmedAt === null ||
-        (code !== undefined && (await acceptTotpCode(context, user, code))) ||
-        (recoveryCode !== undefined && (await acceptRecoveryCode(context, user, recoveryCode)));
-      if (!proven) throw new LatchkeyError('invalid_code');
+      if (factor.confirmedAt !== null) await proveSecondFactor(context, user, { code, recoveryCode });
       await store.deleteFactor(user.id, factor.id);
       const left = (await store.listFactors(user.id)).some((f) => f.confirmedAt !== null);
       if (!left) await store.deleteOneTimeTokens(user.id, RECOVERY_CODE_PURPOSE);
-      return afterFactorChange({ ...principal, user }, client, 'mfa.factor_removed');
+      return afterFactorChange(
+        { ...principal, user },
+        client,
+        // A set-up never confirmed guarded nothing: no mail for it.
+        factor.confirmedAt === null ? null : 'totp_removed',
+        'mfa.factor_removed',
+      );
     },
   };
 }

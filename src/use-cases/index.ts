@@ -15,11 +15,12 @@
  * | email verification, private sign-up | `verification.ts` |
  * | sign-in links and codes | `signin-link.ts` |
  * | email change | `email-change.ts` |
- * | second factors: set up and remove (TOTP, recovery codes) | `factors.ts` |
+ * | second factors: set up and remove (TOTP), recovery codes, the mail of a change | `factors.ts`, `recovery-codes.ts`, `factor-mail.ts` |
  * | second step of a login (challenge and code or passkey) | `second-factor.ts` |
  * | step-up: a second factor again raises the session's assurance and renews it | `step-up.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
  * | the user's own audit trail (security events) | `audit.ts` |
+ * | sign-up with a passkey and no password | `passkey-signup.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
@@ -37,6 +38,7 @@ import {
   type LoginStep,
   type SignedIn,
 } from './login.js';
+import { createPasskeySignupUseCases, type PasskeySignupUseCases } from './passkey-signup.js';
 import { createPasskeyUseCases, type PasskeyUseCases } from './passkeys.js';
 import { createRecoveryUseCases, type RecoveryUseCases } from './recovery.js';
 import { createRefresh, type RefreshInput, type RefreshResult } from './refresh.js';
@@ -71,7 +73,8 @@ export interface AuthService
     FactorUseCases,
     PasskeyUseCases,
     StepUpUseCases,
-    AuditUseCases {
+    AuditUseCases,
+    PasskeySignupUseCases {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
   /** Sign-up under `LATCHKEY_EMAIL_VERIFICATION=required`: the same outcome for a taken address. */
@@ -134,6 +137,10 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     ...createFactorUseCases(context),
     ...createPasskeyUseCases(context),
     ...createAuditUseCases(context),
+    ...createPasskeySignupUseCases(context, {
+      signUp,
+      sendVerification: (user) => verification.sendVerification(user),
+    }),
     verifySecondFactor: createSecondFactorVerification(context),
     ...createStepUpUseCases(context),
   };

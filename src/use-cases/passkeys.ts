@@ -8,6 +8,11 @@
  * - User verification is required: a passkey is a multi-factor authenticator by itself, so a
  *   passkey sign-in skips the password and the second-factor step, whether or not the account
  *   has a password or TOTP. The account must still be active.
+ * - The last passkey of an account without a password (made by a passkey sign-up,
+ *   `passkey-signup.ts`) cannot be removed: the account would have no way in. The check is made
+ *   before and after the removal (a concurrent removal of the other one puts this one back).
+ * - Under `LATCHKEY_EMAIL_VERIFICATION=required`, a passkey sign-in of an unverified account is
+ *   refused like a password login (`email_unverified`).
  * - Removing a passkey needs a fresh proof: the password, or an assertion of one of the user's
  *   passkeys (any, the one being removed included) made for this purpose's challenge.
  * - Adding or removing one changes what the account's sessions are worth: the user's other
@@ -31,12 +36,13 @@ import {
   type RegistrationResponseJSON,
 } from '../factors/webauthn.js';
 import { sha256 } from '../lib/secrets.js';
-import type { PasskeyRecord, SessionMode, UserRecord } from '../records.js';
+import { hasPassword, type PasskeyRecord, type SessionMode, type UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
 import { clientKey } from '../throttle/client-key.js';
 import { assuranceOf, passkeyMethod } from '../token/assurance.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
+import { mailFactorChange } from './factor-mail.js';
 import { establishSession, type SignedIn } from './login.js';
 import {
   acceptPasskeyAssertion,
@@ -44,6 +50,7 @@ import {
   PASSKEY_REGISTRATION_PURPOSE,
 } from './passkey-assertion.js';
 import { renewSession } from './renew.js';
+import { verifiedEmailStep } from './verification.js';
 
 /** Passkeys per account. */
 const MAX_PASSKEYS = 20;
@@ -81,7 +88,7 @@ export interface PasskeyUseCases {
   ): Promise<SignedIn>;
 }
 
-function cleanName(name: string | undefined): string {
+export function cleanName(name: string | undefined): string {
   return (
     (name ?? '')
       .replace(/\p{Cc}/gu, '')
@@ -91,7 +98,7 @@ function cleanName(name: string | undefined): string {
 }
 
 /** A fresh challenge, kept as a one-time token (its hash) for the ceremony's lifetime. */
-async function issueChallenge(
+export async function issueChallenge(
   context: UseCaseContext,
   purpose: string,
   subject: string,
@@ -111,14 +118,41 @@ async function issueChallenge(
   return challenge;
 }
 
-/** Revokes the user's other sessions and renews this one, after a passkey was added or removed. */
+/** The refusal to remove the only credential of an account without a password (it would be locked out). */
+function lastPasskey(): LatchkeyError {
+  return new LatchkeyError(
+    'forbidden',
+    'This is the only way to sign in to this account: set a password or add another passkey first',
+  );
+}
+
+/** Counts a challenge handed out without a session (sign-in, sign-up) against the client's address. */
+export async function countChallenge(context: UseCaseContext, ip: string): Promise<void> {
+  const { store, clock } = context;
+  const counter = await store.increment(`passkey:options:${clientKey(ip)}`, 60_000, clock());
+  if (counter.count > OPTIONS_PER_MINUTE) {
+    throw new LatchkeyError('too_many_requests', 'Too many passkey challenges; retry later', {
+      retryAfter: Math.max(1, Math.ceil((counter.expiresAt - clock()) / 1000)),
+    });
+  }
+}
+
+/**
+ * Revokes the user's other sessions, mails the owner and renews this session, after a passkey
+ * was added or removed.
+ */
 async function afterPasskeyChange(
   context: UseCaseContext,
   principal: Principal,
   client: ClientInfo,
-  event: string,
+  event: 'passkey.added' | 'passkey.removed',
 ): Promise<SignedIn> {
   const revoked = await context.revokeUserSessions(principal.user.id, principal.session.id);
+  await mailFactorChange(
+    context,
+    principal.user,
+    event === 'passkey.added' ? 'passkey_added' : 'passkey_removed',
+  );
   context.logger.info(
     {
       event,
@@ -167,6 +201,36 @@ async function signInWithPasskey(
     'login succeeded with a passkey',
   );
   return signedIn;
+}
+
+/** Removes a passkey with a fresh proof, never the last one of an account without a password. */
+async function removePasskey(
+  context: UseCaseContext,
+  principal: Principal,
+  input: Parameters<PasskeyUseCases['removePasskey']>[1],
+): Promise<SignedIn> {
+  const { store } = context;
+  const { passkeyId, password, assertion, client } = input;
+  const user = await context.activeUser(principal.user.id);
+  const passkey = await store.getPasskey(passkeyId);
+  if (passkey?.userId !== user.id) throw new LatchkeyError('not_found', 'No such passkey');
+  const passwordless = !hasPassword(user);
+  if (passwordless && (await store.listPasskeys(user.id)).length <= 1) throw lastPasskey();
+  if (assertion !== undefined) {
+    await acceptPasskeyAssertion(context, assertion, { ip: client.ip, userId: user.id });
+  } else if (password === undefined) {
+    throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
+  } else {
+    await context.reauthenticate(user, password);
+  }
+  if (!(await store.deletePasskey(user.id, passkeyId)))
+    throw new LatchkeyError('not_found', 'No such passkey');
+  if (passwordless && (await store.listPasskeys(user.id)).length === 0) {
+    // A concurrent removal took the other one: this one goes back, so one always stays.
+    await store.createPasskey(passkey);
+    throw lastPasskey();
+  }
+  return afterPasskeyChange(context, { ...principal, user }, client, 'passkey.removed');
 }
 
 /**
@@ -225,12 +289,7 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
     },
 
     async passkeyLoginOptions({ ip }) {
-      const counter = await store.increment(`passkey:options:${clientKey(ip)}`, 60_000, clock());
-      if (counter.count > OPTIONS_PER_MINUTE) {
-        throw new LatchkeyError('too_many_requests', 'Too many passkey challenges; retry later', {
-          retryAfter: Math.max(1, Math.ceil((counter.expiresAt - clock()) / 1000)),
-        });
-      }
+      await countChallenge(context, ip);
       const challenge = await issueChallenge(context, PASSKEY_AUTHENTICATION_PURPOSE, '', null);
       return authenticationOptions(webauthn, { challenge });
     },
@@ -243,6 +302,12 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
           'refused',
         );
         throw error;
+      });
+      // Under `required`, a passkey does not skip the address check a password login makes.
+      await verifiedEmailStep(context.mail?.settings.emailVerification === 'required').check(user, {
+        mode,
+        remember: remember === true,
+        client,
       });
       return signInWithPasskey(context, { user, passkey, mode, remember: remember === true, client });
     },
@@ -261,20 +326,6 @@ export function createPasskeyUseCases(context: UseCaseContext): PasskeyUseCases 
       return passkey;
     },
 
-    async removePasskey(principal, { passkeyId, password, assertion, client }) {
-      const user = await context.activeUser(principal.user.id);
-      const passkey = await store.getPasskey(passkeyId);
-      if (passkey?.userId !== user.id) throw new LatchkeyError('not_found', 'No such passkey');
-      if (assertion !== undefined) {
-        await acceptPasskeyAssertion(context, assertion, { ip: client.ip, userId: user.id });
-      } else if (password === undefined) {
-        throw new LatchkeyError('invalid_credentials', 'The password is incorrect');
-      } else {
-        await context.reauthenticate(user, password);
-      }
-      if (!(await store.deletePasskey(user.id, passkeyId)))
-        throw new LatchkeyError('not_found', 'No such passkey');
-      return afterPasskeyChange(context, { ...principal, user }, client, 'passkey.removed');
-    },
+    removePasskey: (principal, input) => removePasskey(context, principal, input),
   };
 }

@@ -3,12 +3,16 @@
  * random bits, stored as its SHA-256 in the one-time token store (purpose `password_reset`),
  * single use, valid `LATCHKEY_RESET_TTL`, replaced by a newer one (the store supersedes), and
  * dead once the password changes (the token holds a fingerprint of the hash it was issued for).
+ * A reset of an account whose address was never verified also removes its passkeys and second
+ * factors (see `dropUnprovenCredentials`). An account made with a passkey and no password gets
+ * its first password this way.
  */
 
 import { LatchkeyError } from '../errors.js';
 import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
 import type { OneTimeTokenRecord } from '../records.js';
 import type { UseCaseContext } from './context.js';
+import { RECOVERY_CODE_PURPOSE } from './second-factor.js';
 import {
   humanDuration,
   linkSecretId,
@@ -34,6 +38,26 @@ export interface RecoveryUseCases {
   resetPassword(input: { token: string; password: string; ip: string }): Promise<void>;
   /** For an operator (`latchkey users reset-link`): a reset link, not mailed. */
   createResetLink(email: string): Promise<string>;
+}
+
+/**
+ * Removes the passkeys and second factors of an account whose address was never verified, when
+ * a reset link (the first proof of the mailbox) sets its password: whoever added them never
+ * proved they own the address. Without this, someone who signed up first with another person's
+ * address (and a passkey) would keep a way in after that person takes the account back by a
+ * reset (account pre-hijacking). Returns how many were removed.
+ */
+async function dropUnprovenCredentials(context: UseCaseContext, userId: string): Promise<number> {
+  const { store } = context;
+  let dropped = 0;
+  for (const passkey of await store.listPasskeys(userId)) {
+    if (await store.deletePasskey(userId, passkey.id)) dropped += 1;
+  }
+  for (const factor of await store.listFactors(userId)) {
+    if (await store.deleteFactor(userId, factor.id)) dropped += 1;
+  }
+  if (dropped > 0) await store.deleteOneTimeTokens(userId, RECOVERY_CODE_PURPOSE);
+  return dropped;
 }
 
 export function mailFlows(context: UseCaseContext): MailFlowOptions {
@@ -122,6 +146,7 @@ export function createRecoveryUseCases(context: UseCaseContext): RecoveryUseCase
         updatedAt: now,
       });
       await store.deleteOneTimeTokens(user.id, PASSWORD_RESET);
+      const dropped = user.emailVerifiedAt === null ? await dropUnprovenCredentials(context, user.id) : 0;
       const revoked = await context.revokeUserSessions(user.id);
       await context.revocations.userRevoked(user.id);
       await mail.outbox.queue({
@@ -130,7 +155,13 @@ export function createRecoveryUseCases(context: UseCaseContext): RecoveryUseCase
         values: { forgotLink: linkTo(mail, '/forgot') },
       });
       logger.info(
-        { event: 'password.reset', userId: user.id, revokedSessions: revoked, ip },
+        {
+          event: 'password.reset',
+          userId: user.id,
+          revokedSessions: revoked,
+          droppedCredentials: dropped,
+          ip,
+        },
         'password reset',
       );
     },

@@ -1,14 +1,20 @@
-/** Sign-up: a new account with a password that meets the policy, throttled per IP. */
+/**
+ * Sign-up: a new account with a password that meets the policy, throttled per IP. A passkey
+ * sign-up (`passkey-signup.ts`) makes the account through here too, with no password.
+ */
 
 import { LatchkeyError } from '../errors.js';
 import { randomId } from '../lib/secrets.js';
 import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
-import type { UserRecord } from '../records.js';
+import { NO_PASSWORD, type UserRecord } from '../records.js';
 import type { UseCaseContext } from './context.js';
 
 export interface SignUpInput {
   email: string;
-  password: string;
+  /** Null: an account without a password (its first credential is a passkey). */
+  password: string | null;
+  /** The new user's id, when the caller chose it (a passkey's user handle); random otherwise. */
+  id?: string | undefined;
   /** The caller's address: sign-ups are counted per IP. */
   ip: string;
 }
@@ -28,14 +34,14 @@ export function createSignUp(context: UseCaseContext): (input: SignUpInput) => P
   const { store, clock, hasher, logger } = context;
   const limit = context.signupLimitPerHour ?? 20;
 
-  return async function signUp({ email, password, ip }) {
+  return async function signUp({ email, password, ip, id }) {
     const normalized = normalizeEmail(email);
     if (normalized === null) {
       throw new LatchkeyError('validation_failed', 'email is not a valid address', {
         extensions: { errors: [{ field: 'email', message: 'is not a valid address' }] },
       });
     }
-    assertPasswordPolicy(password, { email: normalized });
+    if (password !== null) assertPasswordPolicy(password, { email: normalized });
     const now = clock();
     const { count, expiresAt } = await store.increment(`signup:ip:${ip}`, HOUR, now);
     if (count > limit) {
@@ -44,9 +50,9 @@ export function createSignUp(context: UseCaseContext): (input: SignUpInput) => P
       });
     }
     const user: UserRecord = {
-      id: randomId(),
+      id: id ?? randomId(),
       email: normalized,
-      passwordHash: await hasher.hash(password),
+      passwordHash: password === null ? NO_PASSWORD : await hasher.hash(password),
       status: 'active',
       roles: [],
       createdAt: now,
@@ -54,7 +60,10 @@ export function createSignUp(context: UseCaseContext): (input: SignUpInput) => P
       emailVerifiedAt: null,
     };
     await store.createUser(user);
-    logger.info({ event: 'user.signup', userId: user.id, ip }, 'user signed up');
+    logger.info(
+      { event: 'user.signup', userId: user.id, ip, method: password === null ? 'passkey' : 'password' },
+      'user signed up',
+    );
     return user;
   };
 }

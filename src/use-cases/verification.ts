@@ -47,6 +47,22 @@ export function verifiedEmailStep(required: boolean): LoginStep {
   };
 }
 
+/** Tells the owner of `address` that someone tried to sign up with it (under `required`). */
+export async function mailSignupAttempt(context: UseCaseContext, address: string, ip: string): Promise<void> {
+  const mail = mailFlows(context);
+  const owner = await context.store.getUserByEmail(address);
+  if (owner === null) return;
+  await mail.outbox.queue({
+    kind: 'signup_attempt',
+    to: owner.email,
+    values: { loginLink: linkTo(mail, '/login'), forgotLink: linkTo(mail, '/forgot') },
+  });
+  context.logger.info(
+    { event: 'user.signup_existing', userId: owner.id, ip },
+    'sign-up with a taken address',
+  );
+}
+
 /**
  * @example
  * const verification = createVerificationUseCases(context);
@@ -127,17 +143,7 @@ export function createVerificationUseCases(context: UseCaseContext): Verificatio
         if (!isLatchkeyError(error, 'email_taken')) throw error;
         // signUp hashed the password before the store refused the address: the same work as a
         // new account. The existing owner is told; nothing of the account changes.
-        const owner = await store.getUserByEmail(address);
-        if (owner === null) return;
-        await mail.outbox.queue({
-          kind: 'signup_attempt',
-          to: owner.email,
-          values: { loginLink: linkTo(mail, '/login'), forgotLink: linkTo(mail, '/forgot') },
-        });
-        logger.info(
-          { event: 'user.signup_existing', userId: owner.id, ip: input.ip },
-          'sign-up with a taken address',
-        );
+        await mailSignupAttempt(context, address, input.ip);
       }
     },
   };

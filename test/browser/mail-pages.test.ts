@@ -115,7 +115,7 @@ describe('the mails’ pages in Chromium, JavaScript off', { timeout: 90_000 }, 
 
     for (const document of documents.filter((d) => d.status === 200)) {
       // The sign-in form carries the passkey script; every other page none.
-      const login = new URL(document.url).pathname === '/login';
+      const login = ['/login', '/signup'].includes(new URL(document.url).pathname);
       expect(document.csp, document.url).toBe(login ? PASSKEY_CSP : PAGE_CSP);
       expect(document.referrer, document.url).toBe('same-origin');
     }

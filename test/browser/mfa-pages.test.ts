@@ -72,7 +72,7 @@ afterEach(async () => {
     for (const document of documents.filter((d) => d.status !== 303)) {
       // The sign-in form loads its passkey script (test/browser/passkey-pages.test.ts); a post
       // to /login answers the form again (with it) or the second step or a refusal (without).
-      const login = new URL(document.url).pathname === '/login';
+      const login = ['/login', '/signup'].includes(new URL(document.url).pathname);
       if (login && document.method === 'GET') expect(document.csp, document.url).toBe(PASSKEY_CSP);
       else if (login) expect([PAGE_CSP, PASSKEY_CSP], document.url).toContain(document.csp);
       else expect(document.csp, document.url).toBe(PAGE_CSP);

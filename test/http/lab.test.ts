@@ -72,8 +72,8 @@ describe('/lab', () => {
   });
 
   it('leaves every other page with the strict CSP, which allows no script at all', async () => {
-    // (/login loads its passkey script: test/http/pages-passkeys.test.ts.)
-    for (const url of ['/signup']) {
+    // (/login and /signup load their passkey scripts: test/http/pages-passkeys.test.ts.)
+    for (const url of ['/forgot']) {
       const response = await t.app.inject({ method: 'GET', url, headers: { accept: 'text/html' } });
       expect(response.headers['content-security-policy']).toBe(PAGE_CSP);
       expect(PAGE_CSP).not.toContain('script-src');

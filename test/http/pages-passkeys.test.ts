@@ -66,7 +66,7 @@ describe('/account/passkeys', () => {
     expect(anonymous.headers.location).toBe('/login');
   });
 
-  it('loads its script from this origin under a CSP with script-src self (only it and /login)', async () => {
+  it('loads its script from this origin under a CSP with script-src self (only it, /login and /signup)', async () => {
     const { jar } = await signInWithForm(t.app, 'ada@example.com', PASSWORD);
     const page = await getPage(t.app, jar, '/account/passkeys');
     const csp = String(page.headers['content-security-policy']);
@@ -92,8 +92,14 @@ describe('/account/passkeys', () => {
     const account = await getPage(t.app, jar, '/account');
     expect(String(account.headers['content-security-policy'])).not.toContain('script-src');
     expect(account.body).not.toContain('<script');
+    // /signup loads its own (passkey sign-up), hidden-button first like /login's.
     const signupPage = await getPage(t.app, new CookieJar(), '/signup');
-    expect(String(signupPage.headers['content-security-policy'])).not.toContain('script-src');
+    expect(String(signupPage.headers['content-security-policy'])).toContain("script-src 'self'");
+    expect(signupPage.body).toMatch(
+      /<script type="module" src="\/assets\/passkey-signup-[\w-]+\.js"><\/script>/,
+    );
+    expect(signupPage.body).toMatch(/<button type="button" id="passkey-signup" class="[^"]*" hidden/);
+    expect(signupPage.body.match(/<script/g)).toHaveLength(1);
   });
 
   it('renames a passkey with the form, then says so', async () => {

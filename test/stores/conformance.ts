@@ -1012,6 +1012,22 @@ export function describeStoreConformance(
         expect(await store.deleteOneTimeTokens('user-1', 'password_reset')).toBe(1);
       });
 
+      it('counts the live tokens of one subject and purpose: not consumed, expired or foreign ones', async () => {
+        await store.putOneTimeToken(oneTimeToken({ id: 'c1' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'c2' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'c3', expiresAt: T0 + MINUTE }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'cv', purpose: 'email_verification' }));
+        await store.putOneTimeToken(oneTimeToken({ id: 'co', subject: 'user-2' }));
+        expect(await store.countOneTimeTokens('user-1', 'password_reset', T0)).toBe(3);
+        expect(await store.consumeOneTimeToken('c1', 'password_reset', T0)).not.toBeNull();
+        expect(await store.countOneTimeTokens('user-1', 'password_reset', T0)).toBe(2);
+        expect(await store.countOneTimeTokens('user-1', 'password_reset', T0 + MINUTE)).toBe(1);
+        expect(await store.countOneTimeTokens('nobody', 'password_reset', T0)).toBe(0);
+        await store.deleteOneTimeTokens('user-1', 'password_reset');
+        expect(await store.countOneTimeTokens('user-1', 'password_reset', T0)).toBe(0);
+        expect(await store.countOneTimeTokens('user-2', 'password_reset', T0)).toBe(1);
+      });
+
       it('sweeps expired tokens and keeps live ones', async () => {
         await store.putOneTimeToken(oneTimeToken({ id: 'old', expiresAt: T0 + MINUTE }));
         await store.putOneTimeToken(oneTimeToken({ id: 'edge', expiresAt: T0 + HOUR }));

@@ -1,7 +1,8 @@
 import { hash as argon2Hash, type Algorithm } from '@node-rs/argon2';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createPasswordHasher, OWASP_ARGON2ID } from '../../src/password/hash.js';
 import { assertPasswordPolicy, normalizeEmail } from '../../src/password/policy.js';
+import { hasPassword, NO_PASSWORD } from '../../src/records.js';
 
 describe('password hashing', () => {
   const hasher = createPasswordHasher();
@@ -39,6 +40,15 @@ describe('password hashing', () => {
     expect(weak.needsRehash(old)).toBe(false);
     expect(hasher.needsRehash('$2b$10$abcdefghijklmnopqrstuv')).toBe(true);
     expect(await hasher.verify('not a hash', 'x')).toBe(false);
+  });
+
+  it('spends the work of a real verification on a malformed hash, the no-password marker among them', async () => {
+    const spied = createPasswordHasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+    const dummy = vi.spyOn(spied, 'verifyDummy');
+    expect(await spied.verify(NO_PASSWORD, 'correct horse battery staple')).toBe(false);
+    expect(await spied.verify('not a hash', '')).toBe(false);
+    expect(dummy).toHaveBeenCalledTimes(2);
+    expect(hasPassword({ passwordHash: NO_PASSWORD })).toBe(false);
   });
 
   it('asks for a rehash when any one parameter differs, and for any string that is not a whole PHC hash', () => {

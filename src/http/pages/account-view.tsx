@@ -1,7 +1,7 @@
 /** The account page's markup: who I am, my sessions, and the password form. */
 
 import type { JSX } from 'preact';
-import type { SessionRecord, UserRecord } from '../../records.js';
+import { hasPassword, type SessionRecord, type UserRecord } from '../../records.js';
 import { Alert, CSRFField, Field, Layout, type Site, type Visitor } from './layout.js';
 import { describeUserAgent } from './user-agent.js';
 
@@ -118,6 +118,18 @@ function SessionsCard(props: AccountViewProps): JSX.Element {
 
 function PasswordCard(props: AccountViewProps): JSX.Element {
   const errorId = props.passwordError ? 'password-error' : undefined;
+  if (!hasPassword(props.user)) {
+    // An account made with a passkey: no current password to give; the reset link sets one.
+    return (
+      <section class="lk-card" aria-labelledby="password-title">
+        <h2 id="password-title">Password</h2>
+        <p id="no-password">
+          You sign in with passkeys and have no password. To set one, ask for a link at{' '}
+          <a href="/forgot">Forgot your password?</a>: it is mailed to {props.user.email}.
+        </p>
+      </section>
+    );
+  }
   return (
     <section class="lk-card" aria-labelledby="password-title">
       <h2 id="password-title">Change password</h2>

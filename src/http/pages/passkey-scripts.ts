@@ -1,7 +1,7 @@
 /**
  * The passkey pages' scripts, built by `npm run build` (esbuild, from `src/passkey-ui/`) into
- * `dist/passkey-ui/{account,login}.js` and served at `/assets/passkey-<name>-<hash>.js`: static
- * ES module files, so that the two pages that load one need `script-src 'self'` and nothing
+ * `dist/passkey-ui/{account,login,signup}.js` and served at `/assets/passkey-<name>-<hash>.js`: static
+ * ES module files, so that the pages that load one need `script-src 'self'` and nothing
  * inline. The server imports nothing of `src/passkey-ui/`; it only serves the built files.
  */
 
@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { PAGE_CSP } from './page.js';
 
+/** The passkey scripts, one per page that loads one. */
+export type PasskeyScript = 'account' | 'login' | 'signup';
+
 /** The CSP of the pages with a passkey script: the pages' own, plus this origin's scripts and requests. */
 export const PASSKEY_CSP = PAGE_CSP.replace(
   "default-src 'none';",
@@ -17,7 +20,7 @@ export const PASSKEY_CSP = PAGE_CSP.replace(
 );
 
 /** `dist/passkey-ui/<name>.js`, from `src/http/pages/` (tsx) and `dist/http/pages/` alike. */
-export function passkeyBundle(name: 'account' | 'login'): URL {
+export function passkeyBundle(name: PasskeyScript): URL {
   return new URL(`../../../dist/passkey-ui/${name}.js`, import.meta.url);
 }
 
@@ -30,7 +33,7 @@ export function passkeyBundle(name: 'account' | 'login'): URL {
  */
 export function registerPasskeyScript(
   app: FastifyInstance,
-  name: 'account' | 'login',
+  name: PasskeyScript,
   bundle: URL = passkeyBundle(name),
 ): string | null {
   let body: Buffer;

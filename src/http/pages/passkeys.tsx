@@ -40,6 +40,10 @@ function passkeyRefusal(
   if (isLatchkeyError(error, 'invalid_credentials')) {
     return { status: error.status, message: 'The password is incorrect.' };
   }
+  if (isLatchkeyError(error, 'forbidden')) {
+    // The last passkey of an account without a password, or the most passkeys an account has.
+    return { status: error.status, message: `${error.message}.` };
+  }
   return kit.refusal(reply, error);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The markup of `/account/security`: the state of two-factor authentication, setting up an
  * authenticator app (QR code, the secret for typing, the first code), the recovery codes shown
- * once, and turning it off.
+ * once, replacing them (with how many are left), and turning it off.
  */
 
 import type { JSX } from 'preact';
@@ -55,6 +55,52 @@ export interface SecurityViewProps {
   setupError?: string | null;
   /** A refusal of the turn-off form. */
   removeError?: string | null;
+  /** Unused recovery codes. */
+  codesLeft?: number;
+  /** A refusal of the form that replaces the recovery codes. */
+  codesError?: string | null;
+}
+
+/** How many recovery codes are left, and the form that replaces them (the new ones shown once). */
+function RecoveryCodes(props: SecurityViewProps & { factor: FactorRecord }): JSX.Element {
+  const errorId = props.codesError ? 'codes-error' : undefined;
+  const left = props.codesLeft ?? 0;
+  return (
+    <form method="post" action="/account/security/recovery-codes" class="lk-subform">
+      <h3>Recovery codes</h3>
+      <p id="codes-left">
+        {left === 1 ? '1 unused recovery code left.' : `${left} unused recovery codes left.`}
+        {left <= 3 ? ' Make new ones before you run out.' : null}
+      </p>
+      {props.codesError ? (
+        <Alert kind="error" id={errorId}>
+          {props.codesError}
+        </Alert>
+      ) : null}
+      <CSRFField token={props.visitor.csrfToken} />
+      <input type="text" name="username" autocomplete="username" value={props.email} hidden />
+      <Field
+        id="codes-password"
+        name="password"
+        type="password"
+        label="Password"
+        autocomplete="current-password"
+        errorId={errorId}
+      />
+      <Field
+        id="codes-code"
+        name="code"
+        type="text"
+        label="Code from your app, or a recovery code"
+        autocomplete="one-time-code"
+        hint="The old codes stop working; the new ones are shown once."
+        errorId={errorId}
+      />
+      <button type="submit" class="lk-secondary">
+        Make new recovery codes
+      </button>
+    </form>
+  );
 }
 
 function TurnOff(props: SecurityViewProps & { factor: FactorRecord }): JSX.Element {
@@ -98,7 +144,7 @@ export function SecurityView(props: SecurityViewProps): JSX.Element {
   const totp = props.factors.find((f) => f.kind === 'totp' && f.confirmedAt !== null);
   const pending = props.factors.some((f) => f.kind === 'totp' && f.confirmedAt === null);
   const setupErrorId = props.setupError ? 'setup-error' : undefined;
-  const stale = totp === undefined ? props.removeError : props.setupError;
+  const stale = totp === undefined ? (props.removeError ?? props.codesError) : props.setupError;
   return (
     <Layout site={props.site} title="Two-factor authentication" visitor={props.visitor}>
       <section class="lk-card" aria-labelledby="security-title">
@@ -173,6 +219,7 @@ export function SecurityView(props: SecurityViewProps): JSX.Element {
       ) : (
         <section class="lk-card" aria-labelledby="manage-title">
           <h2 id="manage-title">Authenticator app</h2>
+          <RecoveryCodes {...props} factor={totp} />
           <TurnOff {...props} factor={totp} />
         </section>
       )}
@@ -240,14 +287,19 @@ export function RecoveryCodesView(props: {
   site: Site;
   visitor: Visitor;
   codes: readonly string[];
+  /** New codes that replace the old ones (no factor was turned on). */
+  replaced?: boolean;
 }): JSX.Element {
   return (
     <Layout site={props.site} title="Your recovery codes" visitor={props.visitor}>
       <section class="lk-card lk-narrow" aria-labelledby="codes-title">
-        <h1 id="codes-title">Two-factor authentication is on</h1>
+        <h1 id="codes-title">
+          {props.replaced === true ? 'Your new recovery codes' : 'Two-factor authentication is on'}
+        </h1>
         <Alert kind="notice">
           Save these recovery codes now: this is the only time they are shown. Each signs you in once if you
-          lose your phone. Your other sessions are signed out.
+          lose your phone.{' '}
+          {props.replaced === true ? 'Your old codes no longer work.' : 'Your other sessions are signed out.'}
         </Alert>
         <ul class="lk-codes" aria-label="Recovery codes">
           {props.codes.map((code) => (

@@ -1,7 +1,8 @@
 /**
  * `/account/security`: two-factor authentication from the browser. Set up an authenticator app
  * (a QR code of the `otpauth://` URI drawn on the server, the secret for typing, the first code),
- * see the recovery codes once, turn it off with the password and a code. Every form carries the
+ * see the recovery codes once (and how many are left; new ones with the password and a code),
+ * turn it off with the password and a code. Every form carries the
  * session's CSRF token and makes one use-case call.
  *
  * Confirming and turning off renew the session (new id and secret, the other sessions signed
@@ -23,6 +24,12 @@ const CONFIRM_FIELDS = {
   csrf_token: { maxLength: 128 },
   factor_id: { maxLength: 64, required: true },
   code: { maxLength: 16, required: true },
+} as const;
+const CODES_FIELDS = {
+  csrf_token: { maxLength: 128 },
+  username: { maxLength: 320 },
+  password: { maxLength: 4096, required: true },
+  code: { maxLength: 40, required: true },
 } as const;
 const REMOVE_FIELDS = {
   csrf_token: { maxLength: 128 },
@@ -54,6 +61,13 @@ function factorRefusal(
   if (isLatchkeyError(error, 'invalid_credentials')) {
     return { status: error.status, message: 'The password is incorrect.' };
   }
+  if (isLatchkeyError(error, 'forbidden')) {
+    // An account without a password (made with a passkey): a second factor would guard nothing.
+    return {
+      status: error.status,
+      message: 'Your account has no password: set one first (Forgot your password? on the sign-in page).',
+    };
+  }
   return kit.refusal(reply, error);
 }
 
@@ -73,9 +87,12 @@ async function renderSecurity(
   reply: FastifyReply,
   principal: Principal,
   status: number,
-  extras: Pick<SecurityViewProps, 'notice' | 'setupError' | 'removeError'> = {},
+  extras: Pick<SecurityViewProps, 'notice' | 'setupError' | 'removeError' | 'codesError'> = {},
 ): Promise<FastifyReply> {
-  const factors = await kit.latchkey.auth.listFactors(principal);
+  const [factors, codesLeft] = await Promise.all([
+    kit.latchkey.auth.listFactors(principal),
+    kit.latchkey.auth.recoveryCodesLeft(principal),
+  ]);
   return kit.render(
     reply,
     status,
@@ -84,6 +101,7 @@ async function renderSecurity(
       visitor={kit.visitor(principal)}
       email={principal.user.email}
       factors={factors}
+      codesLeft={codesLeft}
       {...extras}
     />,
   );
@@ -193,6 +211,39 @@ export const securityPage: PageModule = {
           visitor={kit.visitor({ ...signedIn, via: principal.via })}
           codes={recoveryCodes}
         />,
+      );
+    });
+
+    // The new codes are the answer itself (200, not a 303), like the confirm post's.
+    scope.post('/account/security/recovery-codes', async (request, reply) => {
+      const begun = await beginForm(kit, request, reply, CODES_FIELDS, (principal, message) =>
+        renderSecurity(kit, reply, principal, CSRF_REFUSAL.status, { codesError: message }),
+      );
+      if (begun === null) return reply;
+      const { principal, form } = begun;
+      const totp = isTotpCode(form.code);
+      let codes;
+      try {
+        if (form.code.trim() === '') throw new LatchkeyError('invalid_code');
+        codes = await auth.regenerateRecoveryCodes(principal, {
+          password: form.password,
+          code: totp ? form.code : undefined,
+          recoveryCode: totp ? undefined : form.code,
+          client: kit.clientInfo(request),
+        });
+      } catch (error) {
+        const refusal = isLatchkeyError(error, 'not_found')
+          ? {
+              status: error.status,
+              message: 'Two-factor authentication is off: there are no codes to replace.',
+            }
+          : factorRefusal(kit, reply, error);
+        return renderSecurity(kit, reply, principal, refusal.status, { codesError: refusal.message });
+      }
+      return kit.render(
+        reply,
+        200,
+        <RecoveryCodesView site={kit.site} visitor={kit.visitor(principal)} codes={codes} replaced />,
       );
     });
 

@@ -1,4 +1,9 @@
-/** `/signup`: create an account, then signed in at once (a browser-session cookie). */
+/**
+ * `/signup`: create an account, then signed in at once (a browser-session cookie). With the
+ * passkey script (`src/passkey-ui/signup.ts`), "Sign up with a passkey" makes an account
+ * with no password from the same email field; without JavaScript the button stays hidden and the
+ * password form works alone.
+ */
 
 import type { JSX } from 'preact';
 import { isLatchkeyError } from '../../errors.js';
@@ -6,6 +11,7 @@ import { deviceCookie, sessionCookie } from '../auth-cookies.js';
 import { readForm } from './form-body.js';
 import { Alert, CSRFField, Field, Layout, type Site } from './layout.js';
 import { CSRF_REFUSAL, type PageModule } from './page.js';
+import { PASSKEY_CSP, registerPasskeyScript } from './passkey-scripts.js';
 
 const SIGNUP_FIELDS = {
   email: { maxLength: 320, required: true },
@@ -18,6 +24,8 @@ interface SignupViewProps {
   csrfToken: string;
   email?: string | undefined;
   error?: string | null;
+  /** The passkey script's path (`src/passkey-ui/signup.ts`), or null when it is not built. */
+  passkeyScript?: string | null;
 }
 
 export function SignupView(props: SignupViewProps): JSX.Element {
@@ -57,10 +65,16 @@ export function SignupView(props: SignupViewProps): JSX.Element {
             Create account
           </button>
         </form>
+        {/* Shown by the passkey script; without JavaScript it could do nothing. */}
+        <button type="button" id="passkey-signup" class="lk-secondary" hidden>
+          Sign up with a passkey
+        </button>
+        <p id="passkey-signup-status" aria-live="polite"></p>
         <p class="lk-switch">
           Already have an account? <a href="/login">Sign in</a>
         </p>
       </section>
+      {props.passkeyScript ? <script type="module" src={props.passkeyScript}></script> : null}
     </Layout>
   );
 }
@@ -69,13 +83,19 @@ export const signupPage: PageModule = {
   name: 'signup',
   register(scope, kit) {
     const { latchkey, names } = kit;
+    const passkeyScript = registerPasskeyScript(scope, 'signup');
 
     scope.get('/signup', async (request, reply) => {
       if ((await kit.signedIn(request, reply)) !== null) return kit.redirect(reply, '/account');
       return kit.render(
         reply,
         200,
-        <SignupView site={kit.site} csrfToken={kit.preSession.issue(request, reply)} />,
+        <SignupView
+          site={kit.site}
+          csrfToken={kit.preSession.issue(request, reply)}
+          passkeyScript={passkeyScript}
+        />,
+        { csp: PASSKEY_CSP },
       );
     });
 
@@ -90,7 +110,9 @@ export const signupPage: PageModule = {
             csrfToken={kit.preSession.issue(request, reply)}
             email={form.email}
             error={error}
+            passkeyScript={passkeyScript}
           />,
+          { csp: PASSKEY_CSP },
         );
       if (!kit.preSession.verify(request, form.csrf_token)) {
         request.log.warn({ event: 'csrf.login_refused', ip: request.ip }, 'sign-up form refused: CSRF token');

@@ -1,5 +1,6 @@
 /**
- * The routes of second factors: listing, setting up and removing a TOTP factor from a signed-in
+ * The routes of second factors: listing, setting up and removing a TOTP factor, and replacing the
+ * recovery codes (`POST /v1/mfa/recovery-codes`: the password and a code), from a signed-in
  * session (cookie + CSRF, bearer or hybrid, like every account route), and finishing a login
  * that answered `mfa_required` (`POST /v1/mfa/verify`: the challenge is the credential, so no
  * session is needed), and raising a signed-in session's assurance (`POST /v1/mfa/step-up`). Each
@@ -114,6 +115,21 @@ const removeSchema = {
   },
 } as const;
 
+/** The password and a proof of the second factor: a current code or a recovery code. */
+const regenerateSchema = {
+  body: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['password'],
+    properties: {
+      password: { type: 'string', minLength: 1, maxLength: 4096 },
+      code,
+      recovery_code: recoveryCode,
+    },
+    oneOf: [{ required: ['code'] }, { required: ['recovery_code'] }],
+  },
+} as const;
+
 const verifySchema = {
   tags: TAG,
   summary: 'Finish a sign-in with a second factor',
@@ -171,8 +187,11 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
 
   app.get('/v1/mfa', { schema: listSchema }, async (request, reply) => {
     const principal = await authenticateRequest(request, latchkey, names);
-    const factors = await auth.listFactors(principal);
-    return reply.send({ factors: factors.map(factorDocument) });
+    const [factors, left] = await Promise.all([
+      auth.listFactors(principal),
+      auth.recoveryCodesLeft(principal),
+    ]);
+    return reply.send({ factors: factors.map(factorDocument), recovery_codes_left: left });
   });
 
   app.post<{ Body: { label?: string } | null }>(
@@ -230,6 +249,21 @@ export function registerMFARoutes(app: FastifyInstance, latchkey: Latchkey, name
     });
     return sendSignedIn(reply, renewed);
   });
+
+  app.post<{ Body: { password: string; code?: string; recovery_code?: string } }>(
+    '/v1/mfa/recovery-codes',
+    { schema: regenerateSchema },
+    async (request, reply) => {
+      const principal = await authenticateRequest(request, latchkey, names);
+      const codes = await auth.regenerateRecoveryCodes(principal, {
+        password: request.body.password,
+        code: request.body.code,
+        recoveryCode: request.body.recovery_code,
+        client: clientInfo(request),
+      });
+      return reply.send({ recovery_codes: codes });
+    },
+  );
 
   app.post<{ Body: VerifyBody }>('/v1/mfa/verify', { schema: verifySchema }, async (request, reply) => {
     const signedIn = await auth.verifySecondFactor({

@@ -13,6 +13,8 @@
  * | `GET /v1/passkeys` | the user's passkeys |
  * | `PATCH /v1/passkeys/:id`, `POST /v1/passkeys/:id/rename` | `{ name }` |
  * | `POST /v1/passkeys/:id/remove` | `{ password }` or `{ assertion }`: renews the session |
+ * | `POST /v1/passkeys/signup/options` | `{ email }`: creation options for a new account |
+ * | `POST /v1/passkeys/signup` | `{ response, name?, mode?, remember? }`: 201 signed in, or 202 under `required` |
  */
 
 import type { FastifyInstance } from 'fastify';
@@ -28,7 +30,7 @@ import { PUBLIC, SIGNED_IN, SIGNED_IN_READ, json, problems, ref, signedIn } from
 const b64url = (maxLength: number) =>
   ({ type: 'string', minLength: 1, maxLength, pattern: '^[A-Za-z0-9_-]+$' }) as const;
 const credentialId = b64url(1400);
-const name = { type: 'string', maxLength: 100, pattern: '^[^\\u0000]*$' } as const;
+export const name = { type: 'string', maxLength: 100, pattern: '^[^\\u0000]*$' } as const;
 const extensions = { type: 'object', maxProperties: 16 } as const;
 const attachment = { type: ['string', 'null'], enum: ['platform', 'cross-platform', null] } as const;
 
@@ -58,7 +60,7 @@ export const assertionSchema = {
 } as const;
 
 /** A `PublicKeyCredential` from `navigator.credentials.create()`, as JSON. */
-const attestationSchema = {
+export const attestationSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'rawId', 'type', 'response'],

@@ -89,6 +89,16 @@ export function createMemoryOneTimeTokens(run: RunOperation): {
       return run(() => writes.deleteOf(subject, purpose));
     },
 
+    countOneTimeTokens(subject: string, purpose: string, now: number): Promise<number> {
+      return run(() => {
+        let live = 0;
+        for (const id of idsBySubjectPurpose.get(subjectPurposeKey(subject, purpose)) ?? []) {
+          if ((tokens.get(id)?.expiresAt ?? now) > now) live += 1;
+        }
+        return live;
+      });
+    },
+
     deleteExpiredOneTimeTokens(now: number): Promise<number> {
       return run(() => {
         let removed = 0;

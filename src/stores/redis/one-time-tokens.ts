@@ -120,6 +120,28 @@ export async function deleteOneTimeTokens(
   return deleted.length;
 }
 
+/**
+ * Counts the live tokens filed under a subject and purpose: each entry's token is read (one
+ * `GET` each: the tokens live in other slots) and counted only when it is still there, is of
+ * this subject and purpose, and has not expired.
+ */
+async function countOneTimeTokens(
+  context: RedisContext,
+  subject: string,
+  purpose: string,
+  now: number,
+): Promise<number> {
+  const { client, keys } = context;
+  const ids = await client.smembers(keys.oneTimeTokensOf(subject, purpose));
+  const raws = await mapInChunks(ids, (id) => client.get(keys.oneTimeToken(id)));
+  return ids.filter((id, i) => {
+    const raw = raws[i];
+    if (raw === null || raw === undefined) return false;
+    const token = decodeOneTimeToken(id, raw);
+    return token.subject === subject && token.purpose === purpose && token.expiresAt > now;
+  }).length;
+}
+
 /** Sweeps one token that the sweep index says is due; true when this call deleted it. */
 async function sweepOne(context: RedisContext, id: string, now: number): Promise<boolean> {
   const { client, keys } = context;
@@ -156,6 +178,8 @@ export function createRedisOneTimeTokens(context: RedisContext): OneTimeTokenSto
     putOneTimeToken: (token) => run(() => putOneTimeToken(context, token)),
     consumeOneTimeToken: (id, purpose, now) => run(() => consumeOneTimeToken(context, id, purpose, now)),
     deleteOneTimeTokens: (subject, purpose) => run(() => deleteOneTimeTokens(context, subject, purpose)),
+    countOneTimeTokens: (subject, purpose, now) =>
+      run(() => countOneTimeTokens(context, subject, purpose, now)),
     deleteExpiredOneTimeTokens: (now) => run(() => deleteExpiredOneTimeTokens(context, now)),
   };
 }

@@ -54,6 +54,9 @@ export function createOneTimeTokenStore(context: SqlContext): OneTimeTokenStore 
     insert: d.prepare(d.insert({ table: 'latchkey_one_time_tokens', columns: COLUMNS.oneTimeTokens })),
     deleteOfSubject: d.prepare('DELETE FROM latchkey_one_time_tokens WHERE subject = $1 AND purpose = $2'),
     deleteExpired: d.prepare('DELETE FROM latchkey_one_time_tokens WHERE expires_at <= $1'),
+    countOfSubject: d.prepare(
+      'SELECT COUNT(*) AS live FROM latchkey_one_time_tokens WHERE subject = $1 AND purpose = $2 AND expires_at > $3',
+    ),
   };
 
   return {
@@ -77,6 +80,15 @@ export function createOneTimeTokenStore(context: SqlContext): OneTimeTokenStore 
 
     deleteOneTimeTokens: (subject, purpose) =>
       guarded(async () => rowCountOf(await run(client, statements.deleteOfSubject, [subject, purpose]))),
+
+    countOneTimeTokens: (subject, purpose, now) =>
+      guarded(async () => {
+        const rows = (
+          await run<{ live: unknown }>(client, statements.countOfSubject, [subject, purpose, now])
+        ).rows;
+        // COUNT(*) comes back as a number, a bigint or a numeric string, depending on the driver.
+        return Number(rows[0]?.live ?? 0);
+      }),
 
     deleteExpiredOneTimeTokens: (now) =>
       guarded(async () => rowCountOf(await run(client, statements.deleteExpired, [now]))),
