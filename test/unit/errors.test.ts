@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BearerError } from '../../src/http/authenticate.js';
+import type * as errors from '../../src/errors.js';
 import { isLatchkeyError, LatchkeyError } from '../../src/errors.js';
 
 /**
@@ -8,8 +9,10 @@ import { isLatchkeyError, LatchkeyError } from '../../src/errors.js';
  * A second instance of the module (a query string makes Vite load it again) stands for the
  * other package's copy.
  */
-async function otherCopy(): Promise<typeof import('../../src/errors.js')> {
-  const copy = (await import('../../src/errors.js?other-package')) as typeof import('../../src/errors.js');
+async function otherCopy(): Promise<typeof errors> {
+  // A specifier in a variable: TypeScript does not resolve it, Vite loads it as another module.
+  const specifier = '../../src/errors.js?other-package';
+  const copy = (await import(specifier)) as typeof errors;
   expect(copy.LatchkeyError).not.toBe(LatchkeyError);
   return copy;
 }
@@ -25,7 +28,11 @@ describe('LatchkeyError across copies of the module', () => {
   });
 
   it('refuses what is not one: a plain Error, a look-alike, null, a primitive', () => {
-    const lookAlike = Object.assign(new Error('x'), { name: 'LatchkeyError', code: 'invalid_token', status: 401 });
+    const lookAlike = Object.assign(new Error('x'), {
+      name: 'LatchkeyError',
+      code: 'invalid_token',
+      status: 401,
+    });
     for (const value of [new Error('x'), lookAlike, null, undefined, 'LatchkeyError', 401, {}])
       expect(value instanceof LatchkeyError).toBe(false);
   });
