@@ -64,7 +64,21 @@ export interface LatchkeyErrorOptions {
   extensions?: Record<string, unknown>;
 }
 
+/**
+ * The mark every LatchkeyError carries, in the global symbol registry: the server (`latchkey`)
+ * and the SDK (`@latchkey/verify`) are built from these same sources into two packages, so an
+ * application that installs both holds two copies of this class. `instanceof LatchkeyError`
+ * checks the mark, so an error thrown by either copy is an instance of both.
+ */
+const LATCHKEY_ERROR = Symbol.for('latchkey.error');
+
 export class LatchkeyError extends Error {
+  /** `instanceof` across copies of this module (see {@link LATCHKEY_ERROR}); subclasses keep the usual check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== LatchkeyError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && LATCHKEY_ERROR in value;
+  }
+
   readonly code: ErrorCode;
   readonly status: number;
   readonly retryAfter: number | undefined;
@@ -77,6 +91,7 @@ export class LatchkeyError extends Error {
     this.status = ERROR_CATALOGUE[code].status;
     this.retryAfter = options.retryAfter;
     this.extensions = options.extensions;
+    Object.defineProperty(this, LATCHKEY_ERROR, { value: true });
   }
 }
 

@@ -12,6 +12,7 @@
 import type { LatchkeyConfig } from '../config/config.js';
 import { DEFAULT_REVOCATION_CHANNEL, type RevocationPublisher } from '../revocation/publishers.js';
 import type { Store } from '../store.js';
+import { importDriver } from './drivers.js';
 import type { RevocationFeed } from '../verify/feed.js';
 import type { RevocationSnapshot } from '../verify/pubsub-feed.js';
 
@@ -48,11 +49,17 @@ export async function openRevocationPublisher(
   channel: string,
 ): Promise<RevocationPublisher | null> {
   if (config.redisURL !== null) {
-    const { createRedisRevocationPublisher } = await import('../stores/redis/publisher.js');
+    const { createRedisRevocationPublisher } = await importDriver(
+      'redis',
+      () => import('../stores/redis/publisher.js'),
+    );
     return createRedisRevocationPublisher({ url: config.redisURL, channel });
   }
   if (isPostgresURL(config.databaseURL)) {
-    const { createPostgresRevocationPublisher } = await import('../stores/postgres/publisher.js');
+    const { createPostgresRevocationPublisher } = await importDriver(
+      'postgres',
+      () => import('../stores/postgres/publisher.js'),
+    );
     return createPostgresRevocationPublisher({ url: config.databaseURL, channel });
   }
   return null;
@@ -87,7 +94,10 @@ export async function openSessionCacheFeed(
   // A ping and a catch-up read every second: a publish that never arrived is noticed within ~1 s.
   const timing = { heartbeatMs: 1_000, resyncMs: 1_000, timeoutMs: 2_000 };
   if (config.redisURL !== null && config.store !== 'memory') {
-    const { createRedisRevocationFeed } = await import('../verify/redis-feed.js');
+    const { createRedisRevocationFeed } = await importDriver(
+      'redis',
+      () => import('../verify/redis-feed.js'),
+    );
     return createRedisRevocationFeed({
       url: config.redisURL,
       channel,
@@ -97,7 +107,10 @@ export async function openSessionCacheFeed(
     });
   }
   if (isPostgresURL(config.databaseURL) && config.store !== 'memory') {
-    const { createPostgresRevocationFeed } = await import('../verify/postgres-feed.js');
+    const { createPostgresRevocationFeed } = await importDriver(
+      'postgres',
+      () => import('../verify/postgres-feed.js'),
+    );
     return createPostgresRevocationFeed({
       url: config.databaseURL,
       channel,

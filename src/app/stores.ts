@@ -29,6 +29,7 @@ import type { LatchkeyConfig } from '../config/config.js';
 import { LatchkeyError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store.js';
+import { importDriver } from './drivers.js';
 
 /** Which backends a configuration selects. */
 export type StoreChoice =
@@ -111,22 +112,22 @@ export interface OpenStoreOptions {
 }
 
 /**
- * The SQLite store's module. Its driver, better-sqlite3, is a native optional dependency: when
- * it did not install (no prebuilt binary and no compiler), say so and what to do instead.
+ * The SQLite store's module, its driver's native addon loaded (better-sqlite3 loads it at the
+ * first open): a driver that did not build fails here, with `missingDriver`'s message (./drivers.ts).
  */
-async function importSQLite() {
-  try {
-    return await import('../stores/sqlite/index.js');
-  } catch (error) {
-    throw new LatchkeyError(
-      'store_unavailable',
-      'SQLite, the embedded store, needs the optional dependency better-sqlite3, which could not be ' +
-        `loaded (${error instanceof Error ? error.message : String(error)}): reinstall it ` +
-        '(npm install better-sqlite3), or set LATCHKEY_STORE=pglite',
-      { cause: error },
-    );
-  }
+function importSQLite() {
+  return importDriver('sqlite', async () => {
+    const sqlite = await import('../stores/sqlite/index.js');
+    sqlite.loadSQLiteDriver();
+    return sqlite;
+  });
 }
+
+/** The store modules of the other drivers, through {@link importDriver}. */
+const importPGlite = () => importDriver('pglite', () => import('../stores/pglite/index.js'));
+const importPostgres = () => importDriver('postgres', () => import('../stores/postgres/index.js'));
+const importMySQL = () => importDriver('mysql', () => import('../stores/mysql/index.js'));
+const importRedis = () => importDriver('redis', () => import('../stores/redis/index.js'));
 
 function required(value: string | null, name: string): string {
   if (value === null) throw new Error(`${name} is not set`);
@@ -155,15 +156,15 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
       return openSQLiteStore({ path: embeddedStorePaths(config).sqlite, migrate });
     }
     case 'pglite': {
-      const { openPGliteStore } = await import('../stores/pglite/index.js');
+      const { openPGliteStore } = await importPGlite();
       return openPGliteStore({ dataDir: embeddedStorePaths(config).pglite, migrate });
     }
     case 'postgres': {
-      const { openPostgresStore } = await import('../stores/postgres/index.js');
+      const { openPostgresStore } = await importPostgres();
       return openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
     }
     case 'redis': {
-      const { openRedisStore, readRedisPersistence } = await import('../stores/redis/index.js');
+      const { openRedisStore, readRedisPersistence } = await importRedis();
       const url = required(config.redisURL, 'REDIS_URL');
       const store = await openRedisStore({ url, prefix: config.redisPrefix });
       try {
@@ -176,16 +177,16 @@ export async function openStore(config: LatchkeyConfig, options: OpenStoreOption
       return store;
     }
     case 'postgres+redis': {
-      const { openPostgresStore } = await import('../stores/postgres/index.js');
+      const { openPostgresStore } = await importPostgres();
       const durable = await openPostgresStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
       return withRedis(config, durable, options.logger);
     }
     case 'mysql': {
-      const { openMySQLStore } = await import('../stores/mysql/index.js');
+      const { openMySQLStore } = await importMySQL();
       return openMySQLStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
     }
     case 'mysql+redis': {
-      const { openMySQLStore } = await import('../stores/mysql/index.js');
+      const { openMySQLStore } = await importMySQL();
       const durable = await openMySQLStore({ url: required(config.databaseURL, 'DATABASE_URL'), migrate });
       return withRedis(config, durable, options.logger);
     }
@@ -249,7 +250,7 @@ export function checkRedisDurability(
 async function withRedis(config: LatchkeyConfig, durable: Store, logger?: Logger): Promise<Store> {
   try {
     const [{ openRedisStore }, { adoptHotRevocations, createCompositeStore }] = await Promise.all([
-      import('../stores/redis/index.js'),
+      importRedis(),
       import('../stores/composite.js'),
     ]);
     const hot = await openRedisStore({
@@ -297,12 +298,12 @@ export async function migrateStore(
       return { store: choice, ...(await migrateSQLite({ path: embeddedStorePaths(config).sqlite })) };
     }
     case 'pglite': {
-      const { migratePGlite } = await import('../stores/pglite/index.js');
+      const { migratePGlite } = await importPGlite();
       return { store: choice, ...(await migratePGlite({ dataDir: embeddedStorePaths(config).pglite })) };
     }
     case 'postgres':
     case 'postgres+redis': {
-      const { migratePostgres } = await import('../stores/postgres/index.js');
+      const { migratePostgres } = await importPostgres();
       return {
         store: choice,
         ...(await migratePostgres({ url: required(config.databaseURL, 'DATABASE_URL') })),
@@ -310,7 +311,7 @@ export async function migrateStore(
     }
     case 'mysql':
     case 'mysql+redis': {
-      const { migrateMySQL } = await import('../stores/mysql/index.js');
+      const { migrateMySQL } = await importMySQL();
       return {
         store: choice,
         ...(await migrateMySQL({ url: required(config.databaseURL, 'DATABASE_URL') })),

@@ -1,7 +1,8 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reachablePackages, resolveLocal, SRC, staticImports } from '../helpers/imports.js';
+import { ROOT } from '../helpers/process.js';
 
 const BANNED = ['fastify', 'express', 'hono', '@hono/node-server', 'pg', 'ioredis', '@electric-sql/pglite'];
 
@@ -40,6 +41,36 @@ describe('layering: the resource-service SDK', () => {
     for (const name of adapters) {
       const packages = reachablePackages(join(dir, name));
       expect([...packages.keys()], name).toEqual([]);
+    }
+  });
+
+  it('@latchkey/verify: each entry point it compiles loads no package but its own optional peer', () => {
+    const sdk = join(ROOT, 'packages', 'verify');
+    const tsconfig = JSON.parse(readFileSync(join(sdk, 'tsconfig.json'), 'utf8')) as { files: string[] };
+    const manifest = JSON.parse(readFileSync(join(sdk, 'package.json'), 'utf8')) as {
+      dependencies?: object;
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    expect(manifest.dependencies).toBeUndefined();
+    for (const peer of Object.keys(manifest.peerDependencies))
+      expect(manifest.peerDependenciesMeta[peer]?.optional, peer).toBe(true);
+    // The feeds load their driver with import(): the only package each entry may reach.
+    const allowed: Record<string, string[]> = { 'redis-feed.ts': ['ioredis'], 'postgres-feed.ts': ['pg'] };
+    const entries = tsconfig.files.map((file) => relative(join(SRC, 'verify'), join(sdk, file)));
+    expect(entries.sort()).toEqual([
+      'adapters/express.ts',
+      'adapters/fastify.ts',
+      'adapters/hono.ts',
+      'adapters/node-http.ts',
+      'index.ts',
+      'postgres-feed.ts',
+      'redis-feed.ts',
+    ]);
+    for (const entry of entries) {
+      const packages = [...reachablePackages(join(SRC, 'verify', entry), { dynamic: true }).keys()];
+      expect(packages, entry).toEqual(allowed[entry] ?? []);
+      for (const name of packages) expect(Object.keys(manifest.peerDependencies), entry).toContain(name);
     }
   });
 });

@@ -48,6 +48,14 @@ export interface SQLiteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
 /**
+ * Loads better-sqlite3's native addon, which it otherwise loads at the first open: throws when
+ * the optional dependency installed without its binary (no prebuilt one, no compiler).
+ */
+export function loadSQLiteDriver(): void {
+  new Database(':memory:').close();
+}
+
+/**
  * A startup failure, with what went wrong in the message (the file, the SQLite code), so that
  * the operator reading `latchkey: store_unavailable: ...` knows what to fix.
  */
