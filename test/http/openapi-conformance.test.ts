@@ -17,6 +17,16 @@ import {
   type OpenAPIDocument,
   type RecordedResponse,
 } from '../helpers/openapi.js';
+import {
+  bearer,
+  oauthFlows,
+  origin,
+  ownEvents,
+  passkeySignup,
+  stepUpAndRecoveryCodes,
+  type Body,
+  type Caller,
+} from './openapi-conformance-flows.js';
 
 const mails: OutgoingMail[] = [];
 const transport: MailTransport = {
@@ -33,14 +43,6 @@ let responses: RecordedResponse[];
 let document: OpenAPIDocument;
 /** Operations exercised outside `inject` (the event stream takes the reply over: no onSend). */
 const exercisedElsewhere = new Set<string>();
-
-type Body = Record<string, unknown>;
-const origin = { origin: ISSUER };
-const bearer = (token: string) => ({ ...origin, authorization: `Bearer ${token}` });
-const basic = (id: string, secret: string) => ({
-  ...origin,
-  authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
-});
 
 function call(
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
@@ -61,6 +63,8 @@ async function expectStatus(response: Promise<LightMyRequestResponse>, status: n
   expect(answer.statusCode, answer.body).toBe(status);
   return answer.body === '' ? {} : (JSON.parse(answer.body) as Body);
 }
+
+const caller = (): Caller => ({ t, call, expectStatus });
 
 /** The newest mail's `token=` (and its code, for a sign-in link), after the worker delivered it. */
 async function mailed(): Promise<{ token: string; code: string | undefined }> {
@@ -241,7 +245,7 @@ describe('every documented operation, as the server answers it', () => {
     await expectStatus(call('POST', '/v1/login/link/redeem', { token: 'unknown' }), 400);
   });
 
-  it('TOTP: set up, confirm, the second step of a sign-in, removal', async () => {
+  it('TOTP: set up, confirm, the second step of a sign-in, step-up, recovery codes, events, removal', async () => {
     await signup(t.app, 'cy@example.com');
     const login = await expectStatus(
       call('POST', '/v1/login', { email: 'cy@example.com', password: PASSWORD, mode: 'token' }),
@@ -278,6 +282,8 @@ describe('every documented operation, as the server answers it', () => {
       call('POST', '/v1/mfa/verify', { challenge: 'spent-or-unknown', code: '123456' }),
       401,
     );
+    access = await stepUpAndRecoveryCodes(caller(), access, next);
+    await ownEvents(caller(), access);
 
     await expectStatus(
       call(
@@ -333,104 +339,15 @@ describe('every documented operation, as the server answers it', () => {
     );
   });
 
+  it('passkey sign-up, passkey sign-in and a step-up with the passkey, by a software authenticator', async () => {
+    await passkeySignup(caller());
+  });
+
   it('OAuth: the token endpoint, introspection and the revocation feed', async () => {
-    const { client, secret } = await t.latchkey.clients.create({
-      name: 'orders',
-      scopes: ['orders:read'],
-      audiences: [ISSUER],
-    });
-    const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
-    const formPost = (url: string, fields: Record<string, string>, headers: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url,
-        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form(fields),
-      });
-    const issued = await expectStatus(
-      formPost('/oauth/token', { grant_type: 'client_credentials' }, basic(client.id, secret)),
-      200,
-    );
-    await expectStatus(
-      formPost('/oauth/token', { grant_type: 'client_credentials' }, basic(client.id, 'wrong')),
-      401,
-    );
-    await expectStatus(formPost('/oauth/token', { grant_type: 'password' }, origin), 400);
-    await signup(t.app, 'eve@example.com');
-    const login = await expectStatus(
-      call('POST', '/v1/login', { email: 'eve@example.com', password: PASSWORD, mode: 'token' }),
-      200,
-    );
-    await expectStatus(
-      formPost(
-        '/oauth/token',
-        { grant_type: 'refresh_token', refresh_token: String(login.refresh_token) },
-        origin,
-      ),
-      200,
-    );
-    await expectStatus(
-      call('POST', '/oauth/token', 'not json', { ...origin, 'content-type': 'text/plain' }),
-      415,
-    );
-
-    await expectStatus(
-      formPost('/v1/introspect', { token: String(issued.access_token) }, basic(client.id, secret)),
-      200,
-    );
-    const inactive = await expectStatus(
-      formPost('/v1/introspect', { token: 'nope' }, basic(client.id, secret)),
-      200,
-    );
-    expect(inactive).toEqual({ active: false });
-    await expectStatus(formPost('/v1/introspect', { token: 'nope' }, origin), 401);
-
-    await expectStatus(call('GET', '/v1/revocations/snapshot', undefined, basic(client.id, secret)), 200);
-    await expectStatus(
-      call('GET', '/v1/revocations/snapshot?after=x', undefined, basic(client.id, secret)),
-      400,
-    );
-    await expectStatus(call('GET', '/v1/revocations/snapshot'), 401);
-    await expectStatus(call('GET', '/v1/revocations'), 401);
-    await streamOnce(basic(client.id, secret));
+    await oauthFlows(caller(), document);
+    exercisedElsewhere.add('get /v1/revocations 200');
   });
 });
-
-/** Opens the event stream on a real socket and reads it up to its `synced` event. */
-async function streamOnce(headers: Record<string, string>): Promise<void> {
-  const { createHTTPServer } = await import('../../src/http/server.js');
-  const app = createHTTPServer(t.latchkey);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const controller = new AbortController();
-  try {
-    const { port } = app.server.address() as { port: number };
-    const response = await fetch(`http://127.0.0.1:${port}/v1/revocations`, {
-      headers,
-      signal: controller.signal,
-    });
-    const mediaType = (response.headers.get('content-type') ?? '').split(';')[0] ?? '';
-    const reader = response.body?.getReader();
-    let text = '';
-    while (reader !== undefined && !text.includes('event: synced')) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      text += new TextDecoder().decode(chunk.value);
-    }
-    const problems = createConformance(document).check({
-      method: 'GET',
-      route: '/v1/revocations',
-      status: response.status,
-      mediaType,
-      body: text,
-    });
-    expect(problems).toEqual([]);
-    expect(text).toContain('event: synced');
-    exercisedElsewhere.add('get /v1/revocations 200');
-  } finally {
-    controller.abort();
-    await app.close();
-  }
-}
 
 describe('the record', () => {
   it('is checked for real: an undocumented member, status or media type is refused', () => {

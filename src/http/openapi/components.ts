@@ -31,11 +31,35 @@ const User = {
 
 const SessionSummary = {
   $id: 'SessionSummary',
-  description: 'The short form of a session; `expires_at` is when it ends if nothing slides it.',
+  description:
+    'The short form of a session; `expires_at` is when it ends if nothing slides it. `amr`, `auth_time` and `acr` are its assurance, as its access tokens carry it (RFC 9470): raised by `POST /v1/mfa/step-up`.',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'mode', 'expires_at'],
-  properties: { id: id('ses_CTDc41'), mode, expires_at: time },
+  required: ['id', 'mode', 'expires_at', 'amr', 'auth_time', 'acr'],
+  properties: {
+    id: id('ses_CTDc41'),
+    mode,
+    expires_at: time,
+    amr: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'How the user authenticated (RFC 8176): `pwd`, `otp`, `hwk`, `swk`, `email`, `mfa`.',
+      examples: [['pwd', 'otp', 'mfa']],
+    },
+    auth_time: {
+      type: 'integer',
+      minimum: 0,
+      description:
+        'When the user last authenticated (the sign-in or the last step-up), in seconds since the epoch.',
+      examples: [1767225600],
+    },
+    acr: {
+      type: 'string',
+      description:
+        'The assurance level: `1` (one factor) or `mfa` (two factors, or a user-verified passkey).',
+      examples: ['1', 'mfa'],
+    },
+  },
 } as const;
 
 const Session = {

@@ -39,10 +39,17 @@ const listSchema = {
       {
         type: 'object',
         additionalProperties: false,
-        required: ['factors'],
-        properties: { factors: { type: 'array', items: ref('Factor') } },
+        required: ['factors', 'recovery_codes_left'],
+        properties: {
+          factors: { type: 'array', items: ref('Factor') },
+          recovery_codes_left: {
+            type: 'integer',
+            minimum: 0,
+            description: 'Recovery codes not yet used (0 without a second factor).',
+          },
+        },
       },
-      'The factors, confirmed or not.',
+      'The factors, confirmed or not, and the recovery codes left.',
     ),
     ...problems(401, 403, 429),
   },
@@ -117,6 +124,23 @@ const removeSchema = {
 
 /** The password and a proof of the second factor: a current code or a recovery code. */
 const regenerateSchema = {
+  tags: TAG,
+  summary: 'Replace my recovery codes',
+  description:
+    'Needs the password and a current code (or a recovery code); the old codes stop working. `not_found` without a confirmed TOTP factor.',
+  security: SIGNED_IN,
+  response: {
+    200: json(
+      {
+        type: 'object',
+        additionalProperties: false,
+        required: ['recovery_codes'],
+        properties: { recovery_codes: recoveryCodes },
+      },
+      'The new recovery codes.',
+    ),
+    ...problems(401, 403, 404, 429),
+  },
   body: {
     type: 'object',
     additionalProperties: false,
@@ -152,6 +176,15 @@ const verifySchema = {
 } as const;
 
 const stepUpSchema = {
+  tags: TAG,
+  summary: 'Step up my session with a second factor',
+  description:
+    'RFC 9470: after a resource answered `insufficient_user_authentication`, prove a second factor again (a TOTP code, a recovery code or a passkey); the session is renewed with `acr` `mfa`, `amr` gaining the method and `auth_time` now. `no_factor` for an account without that kind of factor.',
+  security: SIGNED_IN,
+  response: {
+    200: signedIn('Stepped up; the renewed session at its raised assurance.'),
+    ...problems(401, 403, 409, 429),
+  },
   body: {
     type: 'object',
     additionalProperties: false,

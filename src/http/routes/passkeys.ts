@@ -91,7 +91,7 @@ const idParams = { type: 'object', required: ['id'], properties: { id: credentia
 
 const TAG = ['Passkeys'];
 /** Options for the browser's WebAuthn call, as `@simplewebauthn/server` makes them. */
-const webauthnOptions = (name: string) =>
+export const webauthnOptions = (name: string) =>
   json(
     {
       type: 'object',
