@@ -187,7 +187,7 @@ describeWithServices('three nodes sharing one MariaDB', [await probeMySQL()], ()
       expect(new Set(jwks.map((body) => JSON.stringify(body))).size).toBe(1);
       expect((jwks[0]?.keys as unknown[]).length).toBe(1);
       for (const server of nodes) expect((await request(`${server.url}/healthz`)).body.store).toBe('mysql');
-      expect(node(2).output()).toContain('the cache stays off');
+      expect(node(2).output()).toContain('the session near cache is off: MySQL has no revocation channel');
     },
   );
 

@@ -183,7 +183,13 @@ describeWithServices(
       let server: ServerProcess | undefined;
       try {
         server = await startServer(
-          { ...withoutDatabase, LATCHKEY_REDIS_PREFIX: `${PREFIX}-alone`, LATCHKEY_SESSION_CACHE: '0' },
+          {
+            ...withoutDatabase,
+            LATCHKEY_REDIS_PREFIX: `${PREFIX}-alone`,
+            LATCHKEY_SESSION_CACHE: '0',
+            // The test's cluster does not persist: without the flag serve refuses (redis-durability.test.ts).
+            LATCHKEY_REDIS_ALLOW_VOLATILE: 'true',
+          },
           { timeoutMs: 90_000 },
         );
         expect((await request(`${server.url}/healthz`)).body.store).toBe('redis');

@@ -358,6 +358,59 @@ async function exerciseEveryMethod(store: Store): Promise<void> {
   await store.settleMail(`m-${odd}`, 'worker', { status: 'sent', at: T0 + 1 });
   await store.getMail(`m-${odd}`);
   await store.listMails({ limit: 10 });
+
+  await store.addAuditRecord({
+    id: `a-${odd}`,
+    at: T0,
+    event: 'login.success',
+    userId: `user-${odd}`,
+    clientId: null,
+    sessionId: `s-${odd}`,
+    ip: '127.0.0.1',
+    userAgent: null,
+    details: { mode: 'cookie' },
+    expiresAt: T0 + 1,
+  });
+  await store.listAuditRecords({ limit: 10, userId: `user-${odd}` });
+  await store.listAuditRecords({ limit: 10 });
+  await store.deleteExpiredAuditRecords(now);
+
+  await store.createWebhookEndpoint({
+    id: `ep-${odd}`,
+    url: 'https://hooks.example.com/latchkey',
+    events: ['*'],
+    secret: 'v1.sealed.secret',
+    createdAt: T0,
+  });
+  await store.getWebhookEndpoint(`ep-${odd}`);
+  await store.listWebhookEndpoints();
+  await store.queueWebhookDeliveries([
+    {
+      id: `msg-${odd}`,
+      endpointId: `ep-${odd}`,
+      event: 'login.success',
+      payload: '{}',
+      status: 'queued',
+      attempts: 0,
+      createdAt: T0,
+      nextAttemptAt: T0,
+      claimedBy: null,
+      settledAt: null,
+      responseStatus: null,
+      lastError: null,
+      expiresAt: T0 + 1,
+    },
+  ]);
+  await store.claimWebhookDeliveries({ now: T0, leaseMs: 60_000, limit: 10, claimant: 'worker' });
+  await store.settleWebhookDelivery(`msg-${odd}`, 'worker', {
+    status: 'delivered',
+    at: T0 + 1,
+    responseStatus: 204,
+  });
+  await store.getWebhookDelivery(`msg-${odd}`);
+  await store.listWebhookDeliveries({ endpointId: `ep-${odd}`, limit: 10 });
+  await store.deleteExpiredWebhookDeliveries(now);
+  await store.deleteWebhookEndpoint(`ep-${odd}`);
   await store.deleteExpiredMails(T0 + 2 * DAY);
 }
 
@@ -470,7 +523,8 @@ describeWithRedis('redis store', () => {
       }
       if (block.length > 0) checkedBlocks += 1;
     });
-    expect([...seenScripts].sort()).toEqual(allScripts.map((script) => script.sha).sort());
+    // By SHA: one script may be exported under two names (a compatibility alias).
+    expect([...seenScripts].sort()).toEqual([...new Set(allScripts.map((script) => script.sha))].sort());
     expect(checkedBlocks).toBeGreaterThanOrEqual(allScripts.length);
     await store.close();
   });
