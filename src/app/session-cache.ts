@@ -79,7 +79,14 @@ export function connectSessionCache(
   revocations.onRevocation((record) => cache.apply(record));
   let everLive = false;
   feed?.start(
-    (record) => cache.apply(record),
+    (record) => {
+      cache.apply(record);
+      // At debug (no line at the default level): the metrics tap turns it into the feed's lag.
+      logger.debug(
+        { event: 'session_cache.record', kind: record.kind, lagMs: Date.now() - record.createdAt },
+        'revocation delivered to the session cache',
+      );
+    },
     (state) => {
       const wasLive = cache.live;
       cache.setLive(state.status === 'live');

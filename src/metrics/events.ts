@@ -83,6 +83,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'config.insecure_cookies',
   'config.session_cache',
   'session_cache.channel_up',
+  'session_cache.record',
   'revocations.publisher',
   'store.pglite_kept',
   'store.redis_volatile',
@@ -183,6 +184,16 @@ export function countSecurityEvent(
       break;
     case 'security.refresh_token_reuse':
       metrics.refreshReuse.inc();
+      break;
+    case 'session_cache.record':
+      // Clocks of two nodes may differ a little: a negative lag counts as none.
+      if (typeof fields.lagMs === 'number') metrics.feedLag.observe(Math.max(0, fields.lagMs) / 1000);
+      break;
+    case 'session_cache.channel_up':
+      metrics.cacheChannelLive.set(1);
+      break;
+    case 'session_cache.channel_down':
+      metrics.cacheChannelLive.set(0);
       break;
     default:
   }

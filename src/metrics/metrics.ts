@@ -26,6 +26,8 @@ export interface LatchkeyMetrics {
   storeErrors: Counter<'store' | 'operation'>;
   passwordHashDuration: Histogram<'operation'>;
   feedSubscribers: Gauge;
+  feedLag: Histogram;
+  cacheChannelLive: Gauge;
   revocationRecords: Counter<'kind'>;
   /** The text a scrape answers, and its content type. */
   scrape(): Promise<{ contentType: string; body: string }>;
@@ -33,6 +35,7 @@ export interface LatchkeyMetrics {
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const STORE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1];
+const LAG_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60];
 const HASH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 2];
 
 /**
@@ -110,6 +113,17 @@ export function createLatchkeyMetrics(): LatchkeyMetrics {
     feedSubscribers: new Gauge({
       name: 'latchkey_revocation_feed_connections',
       help: 'Open connections to the revocation feed (GET /v1/revocations)',
+      registers,
+    }),
+    feedLag: new Histogram({
+      name: 'latchkey_revocation_feed_lag_seconds',
+      help: "From a revocation (on any node) to its delivery to this node's near session cache over the channel",
+      buckets: LAG_BUCKETS,
+      registers,
+    }),
+    cacheChannelLive: new Gauge({
+      name: 'latchkey_session_cache_channel_live',
+      help: 'Whether the revocation channel of the near session cache is live (1) or down, the cache bypassed (0)',
       registers,
     }),
     revocationRecords: counter(
