@@ -106,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       'from-redis': { type: 'string' },
       'to-redis': { type: 'string' },
       events: { type: 'string' },
+      search: { type: 'string' },
     },
     allowPositionals: true,
   });

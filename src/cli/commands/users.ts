@@ -3,7 +3,8 @@ import { table, usageError, type Command } from './command.js';
 /** `latchkey users list | disable | enable | roles | verify | reset-link`. */
 export const usersCommand: Command = {
   name: 'users',
-  usage: `  users list                 List users
+  usage: `  users list [--search <text>]
+                             List users (whose email contains the text)
   users disable <email>      Disable a user and revoke all their sessions and tokens
   users enable <email>       Enable a disabled user
   users roles <email> [a,b]  Set a user's roles (none without a list); revokes their access tokens
@@ -13,7 +14,10 @@ export const usersCommand: Command = {
   async run(latchkey, { sub, positionals, values }) {
     const email = positionals[0];
     if (sub === 'list') {
-      const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
+      const { users } = await latchkey.auth.adminListUsers({
+        limit: Number(values.limit) || 100,
+        emailContains: values.search,
+      });
       console.log(
         table(
           users.map((u) => ({
