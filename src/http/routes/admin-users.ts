@@ -116,7 +116,7 @@ const REVOKE_SESSION = {
   tags: TAG,
   summary: 'Revoke one of a user’s sessions',
   security: ADMIN,
-  params: { type: 'object', required: ['id', 'sessionId'], properties: { id: ID, sessionId: ID } },
+  params: { type: 'object', required: ['id', 'sid'], properties: { id: ID, sid: ID } },
   response: { 204: empty('Revoked.'), ...problems(401, 403, 404, 429) },
 };
 
@@ -239,13 +239,13 @@ export function registerAdminUserRoutes(app: FastifyInstance, latchkey: Latchkey
     },
   );
 
-  app.delete<{ Params: { id: string; sessionId: string } }>(
-    '/v1/admin/users/:id/sessions/:sessionId',
+  app.delete<{ Params: { id: string; sid: string } }>(
+    '/v1/admin/users/:id/sessions/:sid',
     { schema: REVOKE_SESSION },
     async (request, reply) => {
       const actor = await admin(request);
-      await auth.adminRevokeSession({ id: request.params.id }, request.params.sessionId);
-      auth.recordAdminAction(actor, 'session_revoke', request.params.sessionId);
+      await auth.adminRevokeSession({ id: request.params.id }, request.params.sid);
+      auth.recordAdminAction(actor, 'session_revoke', request.params.sid);
       return reply.code(204).send();
     },
   );
