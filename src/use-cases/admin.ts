@@ -123,9 +123,12 @@ function decodeCursor(text: string): string {
 
 /** A string just below every string that starts with `prefix` (the store lists after it). */
 function justBefore(prefix: string): string | undefined {
-  const last = prefix.codePointAt(prefix.length - 1);
+  const chars = Array.from(prefix);
+  const last = chars.pop()?.codePointAt(0);
   if (last === undefined || last === 0) return undefined;
-  return prefix.slice(0, -1) + String.fromCodePoint(last - 1) + '\u{10FFFF}';
+  // Never a lone surrogate: below U+E000 comes U+D7FF.
+  const below = last === 0xe000 ? 0xd7ff : last - 1;
+  return chars.join('') + String.fromCodePoint(below) + '\u{10FFFF}';
 }
 
 /**
@@ -149,12 +152,9 @@ export function createAdminUseCases(context: UseCaseContext): AdminUseCases {
       const batchSize = filtered ? READ_BATCH : limit - users.length + 1;
       const batch = await store.listUsers({ limit: batchSize, ...(after === undefined ? {} : { after }) });
       for (const user of batch) {
-        if (prefix !== '' && !user.email.startsWith(prefix)) {
-          // Email order: once past the prefix, nothing further can match.
-          if (user.email > prefix) return { users, next: null };
-          after = user.email;
-          continue;
-        }
+        // The stores list in code-point order from just below the prefix: the emails that start
+        // with it come first, so the first that does not ends the search.
+        if (prefix !== '' && !user.email.startsWith(prefix)) return { users, next: null };
         if (contains === '' || user.email.includes(contains)) {
           if (users.length === limit) return { users, next: encodeCursor(after ?? '') };
           users.push(user);

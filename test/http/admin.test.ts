@@ -9,6 +9,7 @@
 
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeEachStore, probeStores } from '../helpers/stores.js';
 import {
   createTestApp,
   heldRevocations,
@@ -22,6 +23,8 @@ import {
 
 type Headers = Record<string, string>;
 type Body = Record<string, unknown>;
+
+const stores = await probeStores();
 
 let t: TestApp;
 let adminId: string;
@@ -370,5 +373,73 @@ describe('attacks: no admin, nothing changes', () => {
     expect((JSON.parse(afterDisable) as { alice: unknown }).alice).toEqual(
       (JSON.parse(before) as { alice: unknown }).alice,
     );
+  });
+});
+
+describeEachStore('the admin API', stores, (factory) => {
+  let s: TestApp;
+  afterEach(async () => {
+    await s.close();
+  });
+
+  it('pages and searches users by prefix and substring, disables one, refuses a non-admin', async () => {
+    s = await createTestApp({ store: await factory.open() });
+    const emails = [
+      'al@x.test',
+      'alb@x.test',
+      'alice@x.test',
+      'alicia@y.test',
+      'am@x.test',
+      'ak@x.test',
+      'zoe@al.test',
+    ];
+    for (const email of emails) await signup(s.app, email);
+    const made = await s.latchkey.clients.create({ name: 'ops', scopes: ['admin'], audiences: [ISSUER] });
+    const ops = {
+      authorization: `Basic ${Buffer.from(`${made.client.id}:${made.secret}`).toString('base64')}`,
+    };
+    const list = async (query: string): Promise<{ emails: string[]; next: string | null }> => {
+      const response = await s.app.inject({ url: `/v1/admin/users?${query}`, headers: ops });
+      expect(response.statusCode, response.body).toBe(200);
+      const page = json<{ users: { email: string }[]; next_cursor: string | null }>(response);
+      return { emails: page.users.map((u) => u.email), next: page.next_cursor };
+    };
+    expect((await list('email_prefix=al')).emails).toEqual([
+      'al@x.test',
+      'alb@x.test',
+      'alice@x.test',
+      'alicia@y.test',
+    ]);
+    const first = await list('email_prefix=ali&limit=1');
+    expect(first.emails).toEqual(['alice@x.test']);
+    expect((await list(`email_prefix=ali&limit=1&cursor=${String(first.next)}`)).emails).toEqual([
+      'alicia@y.test',
+    ]);
+    expect((await list('email_contains=@al.')).emails).toEqual(['zoe@al.test']);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await list(`limit=3${cursor === null ? '' : `&cursor=${cursor}`}`);
+      seen.push(...page.emails);
+      cursor = page.next;
+    } while (cursor !== null);
+    expect(seen).toEqual([...emails].sort());
+
+    const alice = (await s.store.getUserByEmail('alice@x.test'))?.id ?? '';
+    const user = await loginToken(s.app, 'am@x.test');
+    const refused = await s.app.inject({
+      method: 'POST',
+      url: `/v1/admin/users/${alice}/disable`,
+      headers: { authorization: `Bearer ${user.access_token}` },
+    });
+    expect(refused.statusCode).toBe(403);
+    expect((await s.store.getUserById(alice))?.status).toBe('active');
+    const disabled = await s.app.inject({
+      method: 'POST',
+      url: `/v1/admin/users/${alice}/disable`,
+      headers: ops,
+    });
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    expect((await s.store.getUserById(alice))?.status).toBe('disabled');
   });
 });
