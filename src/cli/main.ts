@@ -107,6 +107,8 @@ async function main(argv: string[]): Promise<number> {
       'to-redis': { type: 'string' },
       events: { type: 'string' },
       search: { type: 'string' },
+      user: { type: 'string' },
+      cursor: { type: 'string' },
     },
     allowPositionals: true,
   });
