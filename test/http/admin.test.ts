@@ -201,6 +201,40 @@ describe('users and sessions, by every kind of admin', () => {
   });
 });
 
+describe('a search by substring over many users', () => {
+  it('reads a bounded number of users a page: a short page with a cursor, and every match in the end', async () => {
+    const now = t.clock();
+    for (let i = 0; i < 4_500; i++) {
+      const email = `u${String(i).padStart(5, '0')}${i % 1_000 === 7 ? '-needle' : ''}@bulk.test`;
+      await t.store.createUser({
+        id: `bulk${i}`,
+        email,
+        passwordHash: 'x',
+        status: 'active',
+        roles: [],
+        createdAt: now,
+        updatedAt: now,
+        emailVerifiedAt: null,
+      });
+    }
+    const found: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await t.latchkey.auth.adminListUsers({ emailContains: 'NEEDLE', limit: 3, cursor });
+      expect(page.users.length).toBeLessThanOrEqual(3);
+      found.push(...page.users.map((user) => user.email));
+      cursor = page.next ?? undefined;
+      pages++;
+    } while (cursor !== undefined);
+    expect(found).toEqual(
+      [7, 1007, 2007, 3007, 4007].map((i) => `u${String(i).padStart(5, '0')}-needle@bulk.test`),
+    );
+    // 2000 users read a page at most: three pages at least, one of them short.
+    expect(pages).toBeGreaterThanOrEqual(3);
+  });
+});
+
 describe('machine clients and webhooks', () => {
   it('creates a client (its secret shown once, and working), lists and disables it', async () => {
     for (const [name, headers] of await admins()) {
