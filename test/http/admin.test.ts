@@ -380,7 +380,7 @@ describe('attacks: no admin, nothing changes', () => {
     expect(refusals.some((r) => r.event.startsWith('admin.') && r.event !== 'admin.forbidden')).toBe(false);
   });
 
-  it('refuses an admin cookie without its CSRF token, no credential, a bad secret, another audience, a disabled client', async () => {
+  it('refuses an admin cookie without its CSRF token or cross-site, no credential, a bad secret, a token without the scope, another audience, a disabled client', async () => {
     const alice = await loginToken(t.app, 'alice@example.com');
     const before = await snapshot();
     const admin = await cookieOf('admin@example.com');
@@ -389,6 +389,26 @@ describe('attacks: no admin, nothing changes', () => {
     expect(response.statusCode).toBe(403);
     expect(json<{ code: string }>(response).code).toBe('csrf_failed');
     expectJSON(await call('GET', '/v1/admin/users', noCsrf), 200);
+    // A cross-site request with the admin's cookie and token (a forged form or fetch).
+    const crossSite = await call('POST', `/v1/admin/users/${aliceId}/disable`, {
+      ...admin,
+      origin: 'https://evil.example',
+    });
+    expect(crossSite.statusCode).toBe(403);
+    expect(json<{ code: string }>(crossSite).code).toBe('cross_site_request');
+    // A client with the scope whose token was asked for another scope only.
+    const both = await t.latchkey.clients.create({
+      name: 'y',
+      scopes: ['admin', 'orders:read'],
+      audiences: [ISSUER],
+    });
+    const narrow = await t.app.inject({
+      method: 'POST',
+      url: '/oauth/token',
+      headers: { ...basic(both.client.id, both.secret), 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'grant_type=client_credentials&scope=orders%3Aread',
+    });
+    await everyOperation(bearer(json<{ access_token: string }>(narrow).access_token), 403, alice.session.id);
     await everyOperation({}, 401, alice.session.id);
     await everyOperation(basic(adminClient.id, 'wrong secret'), 401, alice.session.id, 4);
     const other = await t.latchkey.clients.create({
