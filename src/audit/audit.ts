@@ -63,6 +63,24 @@ export const AUDITED_EVENTS: ReadonlySet<string> = new Set([
   'client.created',
   'client.disabled',
   'key.rotated',
+  'user.roles',
+  'admin.forbidden',
+  'admin.user_list',
+  'admin.user_show',
+  'admin.user_disable',
+  'admin.user_enable',
+  'admin.user_roles',
+  'admin.session_list',
+  'admin.session_revoke_all',
+  'admin.session_revoke',
+  'admin.event_list',
+  'admin.client_list',
+  'admin.client_create',
+  'admin.client_disable',
+  'admin.webhook_list',
+  'admin.webhook_add',
+  'admin.webhook_remove',
+  'admin.webhook_deliveries',
 ]);
 
 /**
@@ -90,6 +108,8 @@ export const DETAIL_FIELDS: readonly string[] = [
   'storedCounter',
   'kid',
   'name',
+  'actor',
+  'target',
 ];
 
 const MAX_DETAIL_LENGTH = 100;

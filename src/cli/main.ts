@@ -106,6 +106,9 @@ async function main(argv: string[]): Promise<number> {
       'from-redis': { type: 'string' },
       'to-redis': { type: 'string' },
       events: { type: 'string' },
+      search: { type: 'string' },
+      user: { type: 'string' },
+      cursor: { type: 'string' },
     },
     allowPositionals: true,
   });

@@ -103,6 +103,12 @@ export interface ClientService {
    * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
    */
   introspect(caller: ClientRecord, token: string, hint?: string): Promise<IntrospectionResponse>;
+  /**
+   * A client-credentials access token issued for this server's own audience (the admin API):
+   * its enabled client and the scopes it grants (those the client still holds); null for
+   * anything else, a user's token included.
+   */
+  authenticateToken(token: string): Promise<{ client: ClientRecord; scopes: string[] } | null>;
 }
 
 export interface ClientServiceOptions {
@@ -246,5 +252,6 @@ export function createClientService(options: ClientServiceOptions): ClientServic
     },
 
     introspect: (caller, token, hint) => introspector.introspect(caller, token, hint),
+    authenticateToken: (token) => introspector.machineToken(token),
   };
 }

@@ -17,6 +17,11 @@ const MAX_VERIFIERS = 100;
 
 export interface Introspector {
   introspect(caller: ClientRecord, token: string, hint?: string): Promise<IntrospectionResponse>;
+  /**
+   * A machine access token for this server's own audience: its enabled client and the scopes
+   * it grants; null for anything else (a user's token, a bad or expired one, a disabled client).
+   */
+  machineToken(token: string): Promise<{ client: ClientRecord; scopes: string[] } | null>;
 }
 
 /**
@@ -106,6 +111,20 @@ export function createIntrospector(
   }
 
   return {
+    async machineToken(token) {
+      let claims;
+      try {
+        claims = verifierFor([config.audience]).verify(token).claims;
+      } catch {
+        return null;
+      }
+      if (claims.sid !== undefined || claims.client_id === undefined) return null;
+      const client = await store.getClient(claims.client_id);
+      if (client === null || client.disabledAt !== null || client.id !== claims.sub) return null;
+      const scopes = (claims.scope ?? '').split(' ').filter((scope) => client.scopes.includes(scope));
+      return { client, scopes };
+    },
+
     async introspect(caller, token, hint) {
       if (hint === 'refresh_token') return { active: false };
       const parts = token.split('.').length;

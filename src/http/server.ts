@@ -19,6 +19,8 @@ import { registerPasskeySignupRoutes } from './routes/passkey-signup.js';
 import { registerWellKnownRoutes } from './routes/well-known.js';
 import { registerRevocationRoutes, type RevocationRoutesOptions } from './routes/revocations.js';
 import { registerSDKRoutes } from './routes/sdk.js';
+import { registerAdminOperationRoutes } from './routes/admin-operations.js';
+import { registerAdminUserRoutes } from './routes/admin-users.js';
 import { authenticateClientBasic, registerOAuthRoutes } from './routes/oauth.js';
 import { cookieNames } from './auth-cookies.js';
 import { BearerError, serverTiming } from './authenticate.js';
@@ -257,6 +259,8 @@ function registerRoutes(app: FastifyInstance, latchkey: Latchkey, options: HTTPS
   registerMFARoutes(app, latchkey, names);
   registerPasskeyRoutes(app, latchkey, names);
   registerPasskeySignupRoutes(app, latchkey, names);
+  registerAdminUserRoutes(app, latchkey, names);
+  registerAdminOperationRoutes(app, latchkey, names);
   registerWellKnownRoutes(app, latchkey);
   registerSDKRoutes(app);
   const { clients } = latchkey;

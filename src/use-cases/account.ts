@@ -1,9 +1,10 @@
 /** The account itself: change the password, enable or disable a user (an operator's command). */
 
 import { LatchkeyError } from '../errors.js';
-import { assertPasswordPolicy, normalizeEmail } from '../password/policy.js';
+import { assertPasswordPolicy } from '../password/policy.js';
 import type { UserRecord } from '../records.js';
 import type { ClientInfo } from '../session/sessions.js';
+import { findUser, type UserRef } from './admin.js';
 import type { Principal } from './authenticate.js';
 import type { UseCaseContext } from './context.js';
 import type { SignedIn } from './login.js';
@@ -19,14 +20,14 @@ export interface AccountUseCases {
     principal: Principal,
     input: { currentPassword: string; newPassword: string; client: ClientInfo },
   ): Promise<SignedIn>;
-  /** Enables or disables a user by email; disabling revokes every session and token. */
-  setUserStatus(email: string, status: 'active' | 'disabled'): Promise<UserRecord>;
+  /** Enables or disables a user (by email or id); disabling revokes every session and token. */
+  setUserStatus(user: UserRef, status: 'active' | 'disabled'): Promise<UserRecord>;
   /**
-   * Sets a user's roles by email. Access tokens carry the roles, so every token issued before
+   * Sets a user's roles (by email or id). Access tokens carry the roles, so every token issued before
    * is revoked (a user revocation: the feed tells resource services and every node's near cache);
    * sessions stay, and their next request reads the new roles.
    */
-  setUserRoles(email: string, roles: readonly string[]): Promise<UserRecord>;
+  setUserRoles(user: UserRef, roles: readonly string[]): Promise<UserRecord>;
 }
 
 /**
@@ -64,8 +65,8 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       );
     },
 
-    async setUserStatus(email, status) {
-      const user = await userByEmail(email);
+    async setUserStatus(ref, status) {
+      const user = await findUser(context, ref);
       if (status === 'disabled') {
         // The user revocation tells every node (and resource service) at once: no second notice.
         await store.updateUser(user.id, { status, updatedAt: clock() });
@@ -82,8 +83,8 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       return { ...user, status };
     },
 
-    async setUserRoles(email, roles) {
-      const user = await userByEmail(email);
+    async setUserRoles(ref, roles) {
+      const user = await findUser(context, ref);
       const clean = [...new Set(roles.map((role) => role.trim()).filter((role) => role.length > 0))];
       if (clean.some((role) => !ROLE.test(role))) {
         throw new LatchkeyError('bad_request', 'A role is 1 to 64 letters, digits, or . _ : -');
@@ -95,13 +96,6 @@ export function createAccountUseCases(context: UseCaseContext): AccountUseCases 
       return { ...user, roles: clean };
     },
   };
-
-  async function userByEmail(email: string): Promise<UserRecord> {
-    const normalized = normalizeEmail(email);
-    const user = normalized === null ? null : await store.getUserByEmail(normalized);
-    if (user === null) throw new LatchkeyError('not_found', 'No such user');
-    return user;
-  }
 }
 
 /** What a role may be: a short name, no spaces or commas (the CLI splits on commas). */

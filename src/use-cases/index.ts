@@ -20,10 +20,12 @@
  * | step-up: a second factor again raises the session's assurance and renews it | `step-up.ts` |
  * | passkeys: register, sign in, list, rename, remove | `passkeys.ts`, `passkey-assertion.ts` |
  * | the user's own audit trail (security events) | `audit.ts` |
+ * | an operator's calls (CLI and admin API): users, their sessions, the audit trail | `admin.ts` |
  * | sign-up with a passkey and no password | `passkey-signup.ts` |
  */
 
 import { createAccountUseCases, type AccountUseCases } from './account.js';
+import { createAdminUseCases, type AdminUseCases } from './admin.js';
 import { createAuditUseCases, type AuditUseCases } from './audit.js';
 import { createAuthenticator, type Principal } from './authenticate.js';
 import { createUseCaseContext, type UseCaseOptions } from './context.js';
@@ -61,6 +63,7 @@ export type { SecondFactorInput } from './second-factor.js';
 export type { TotpEnrolment } from './factors.js';
 export type { AuditPage, AuditPageInput } from './audit.js';
 export { listAuditEvents } from './audit.js';
+export type { AdminActor, UserOverview, UserPage, UserPageInput, UserRef } from './admin.js';
 
 export interface AuthService
   extends
@@ -74,6 +77,7 @@ export interface AuthService
     PasskeyUseCases,
     StepUpUseCases,
     AuditUseCases,
+    AdminUseCases,
     PasskeySignupUseCases {
   /** Sign-up; sends a verification link unless verification is off. */
   signup(input: SignUpInput): Promise<UserRecord>;
@@ -137,6 +141,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     ...createFactorUseCases(context),
     ...createPasskeyUseCases(context),
     ...createAuditUseCases(context),
+    ...createAdminUseCases(context),
     ...createPasskeySignupUseCases(context, {
       signUp,
       sendVerification: (user) => verification.sendVerification(user),

@@ -87,6 +87,15 @@ describe('the latchkey command', () => {
     expect(disable.stdout).toContain('alice@example.com is now disabled');
     expect(cli('users', 'list').stdout).toMatch(/alice@example\.com\s+disabled/);
     expect(cli('sessions', 'list', 'alice@example.com').stdout).toContain('(none)');
+    const shown = cli('users', 'show', 'alice@example.com');
+    expect(shown.stdout).toMatch(/status:\s+disabled/);
+    expect(shown.stdout).toMatch(/sessions:\s+0/);
+    expect(cli('users', 'list', '--search', 'bob').stdout).not.toContain('alice@example.com');
+    const audit = cli('audit', 'list', '--user', 'alice@example.com');
+    expect(audit.status).toBe(0);
+    expect(audit.stdout).toContain('user.disable');
+    expect(audit.stdout).not.toContain('bob');
+    expect(cli('users', 'show', 'nobody@example.com')).toMatchObject({ status: 1 });
 
     const keysBefore = cli('keys', 'list');
     expect(keysBefore.status).toBe(0);

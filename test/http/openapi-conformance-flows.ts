@@ -227,3 +227,70 @@ async function streamOnce(
     await app.close();
   }
 }
+
+/**
+ * The admin API, by a user with the `admin` role (bearer) and a machine client with the `admin`
+ * scope (Basic), and its refusals: no credential (401), a user without the role (403).
+ */
+export async function adminFlows(c: Caller): Promise<void> {
+  const { t, call, expectStatus } = c;
+  await signup(t.app, 'root@example.com');
+  await signup(t.app, 'mallory@example.com');
+  await t.latchkey.auth.setUserRoles('root@example.com', ['admin']);
+  const login = async (email: string): Promise<Record<string, string>> => {
+    const answer = await expectStatus(
+      call('POST', '/v1/login', { email, password: PASSWORD, mode: 'token' }),
+      200,
+    );
+    return bearer(String(answer.access_token));
+  };
+  const admin = await login('root@example.com');
+  const mallory = await login('mallory@example.com');
+  const made = await t.latchkey.clients.create({ name: 'ops', scopes: ['admin'], audiences: [ISSUER] });
+  const ops = basic(made.client.id, made.secret);
+
+  const page = await expectStatus(
+    call('GET', '/v1/admin/users?limit=1&email_prefix=mal', undefined, ops),
+    200,
+  );
+  const target = (page.users as { id: string }[])[0]?.id ?? '';
+  await expectStatus(call('GET', '/v1/admin/users?email_contains=example', undefined, admin), 200);
+  await expectStatus(call('GET', '/v1/admin/users?cursor=!', undefined, admin), 400);
+  await expectStatus(call('GET', '/v1/admin/users'), 401);
+  await expectStatus(call('GET', '/v1/admin/users', undefined, mallory), 403);
+  await expectStatus(call('GET', `/v1/admin/users/${target}`, undefined, admin), 200);
+  await expectStatus(call('GET', '/v1/admin/users/nobody', undefined, admin), 404);
+  const sessions = await expectStatus(call('GET', `/v1/admin/users/${target}/sessions`, undefined, ops), 200);
+  const sid = (sessions.sessions as { id: string }[])[0]?.id ?? '';
+  await expectStatus(call('DELETE', `/v1/admin/users/${target}/sessions/${sid}`, undefined, ops), 204);
+  await expectStatus(call('DELETE', `/v1/admin/users/${target}/sessions/${sid}`, undefined, ops), 404);
+  await expectStatus(call('DELETE', `/v1/admin/users/${target}/sessions`, undefined, admin), 200);
+  await expectStatus(call('POST', `/v1/admin/users/${target}/roles`, { roles: ['support'] }, ops), 200);
+  await expectStatus(call('POST', `/v1/admin/users/${target}/roles`, { roles: ['a b'] }, ops), 400);
+  await expectStatus(call('POST', `/v1/admin/users/${target}/disable`, undefined, admin), 200);
+  await expectStatus(call('POST', `/v1/admin/users/${target}/enable`, undefined, admin), 200);
+  await expectStatus(call('POST', '/v1/admin/users/nobody/enable', undefined, admin), 404);
+  await t.latchkey.audit.flush();
+  await expectStatus(call('GET', `/v1/admin/events?limit=5&user_id=${target}`, undefined, admin), 200);
+  await expectStatus(call('GET', '/v1/admin/events?cursor=!', undefined, admin), 400);
+
+  const created = await expectStatus(
+    call('POST', '/v1/admin/clients', { name: 'svc', scopes: ['x:read'] }, ops),
+    201,
+  );
+  await expectStatus(call('POST', '/v1/admin/clients', { name: 'svc', scopes: ['bad scope'] }, ops), 400);
+  await expectStatus(call('GET', '/v1/admin/clients', undefined, admin), 200);
+  const clientId = (created.client as { id: string }).id;
+  await expectStatus(call('POST', `/v1/admin/clients/${clientId}/disable`, undefined, admin), 204);
+  await expectStatus(call('POST', '/v1/admin/clients/nobody/disable', undefined, admin), 404);
+
+  const hook = { url: 'http://127.0.0.1:9/hook', events: ['user.disable'] };
+  const added = await expectStatus(call('POST', '/v1/admin/webhooks', hook, ops), 201);
+  await expectStatus(call('POST', '/v1/admin/webhooks', { ...hook, events: ['nope'] }, ops), 400);
+  await expectStatus(call('GET', '/v1/admin/webhooks', undefined, ops), 200);
+  const hookId = (added.webhook as { id: string }).id;
+  await expectStatus(call('GET', `/v1/admin/webhooks/${hookId}/deliveries?limit=10`, undefined, ops), 200);
+  await expectStatus(call('DELETE', `/v1/admin/webhooks/${hookId}`, undefined, ops), 204);
+  await expectStatus(call('DELETE', `/v1/admin/webhooks/${hookId}`, undefined, ops), 404);
+  await expectStatus(call('GET', `/v1/admin/webhooks/${hookId}/deliveries`, undefined, ops), 404);
+}

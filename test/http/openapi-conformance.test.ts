@@ -18,6 +18,7 @@ import {
   type RecordedResponse,
 } from '../helpers/openapi.js';
 import {
+  adminFlows,
   bearer,
   oauthFlows,
   origin,
@@ -346,6 +347,10 @@ describe('every documented operation, as the server answers it', () => {
   it('OAuth: the token endpoint, introspection and the revocation feed', async () => {
     await oauthFlows(caller(), document);
     exercisedElsewhere.add('get /v1/revocations 200');
+  });
+
+  it('the admin API: users, sessions, the audit trail, machine clients and webhooks', async () => {
+    await adminFlows(caller());
   });
 });
 

@@ -14,6 +14,9 @@ export interface CommandOptions {
   'from-redis'?: string | undefined;
   'to-redis'?: string | undefined;
   events?: string | undefined;
+  search?: string | undefined;
+  user?: string | undefined;
+  cursor?: string | undefined;
 }
 
 /** What a command run is given: the opened core (when it asked for one), its words and options. */

@@ -1,3 +1,4 @@
+import { auditCommand } from './audit.js';
 import { clientsCommand } from './clients.js';
 import type { Command } from './command.js';
 import { copyCommand } from './copy.js';
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   copyCommand,
   mailCommand,
   webhooksCommand,
+  auditCommand,
 ];

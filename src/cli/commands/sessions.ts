@@ -1,6 +1,6 @@
 import { table, usageError, type Command } from './command.js';
 
-/** `latchkey sessions list | revoke <email>`. */
+/** `latchkey sessions list | revoke <email>`: the admin use cases, as the admin API calls them. */
 export const sessionsCommand: Command = {
   name: 'sessions',
   usage: `  sessions list <email>      List a user's live sessions
@@ -9,19 +9,12 @@ export const sessionsCommand: Command = {
   async run(latchkey, { sub, positionals }) {
     const email = positionals[0];
     if ((sub !== 'list' && sub !== 'revoke') || email === undefined) return usageError(sessionsCommand);
-    const user = await latchkey.store.getUserByEmail(email.trim().toLowerCase());
-    if (user === null) {
-      console.error(`no user ${email}`);
-      return 1;
-    }
     if (sub === 'revoke') {
-      const ids = await latchkey.store.revokeUserSessions(user.id, latchkey.clock());
-      for (const id of ids) await latchkey.revocations.sessionRevoked(id);
-      await latchkey.revocations.userRevoked(user.id);
-      console.log(`revoked ${ids.length} session(s) of ${user.email}`);
+      const { user, revoked } = await latchkey.auth.adminRevokeSessions(email);
+      console.log(`revoked ${revoked} session(s) of ${user.email}`);
       return 0;
     }
-    const sessions = await latchkey.store.listUserSessions(user.id, latchkey.clock());
+    const { sessions } = await latchkey.auth.adminListSessions(email);
     console.log(
       table(
         sessions.map((s) => ({

@@ -3,7 +3,9 @@ import { table, usageError, type Command } from './command.js';
 /** `latchkey users list | disable | enable | roles | verify | reset-link`. */
 export const usersCommand: Command = {
   name: 'users',
-  usage: `  users list                 List users
+  usage: `  users list [--search <text>]
+                             List users (whose email contains the text)
+  users show <email>         A user, with their live sessions and factors counted
   users disable <email>      Disable a user and revoke all their sessions and tokens
   users enable <email>       Enable a disabled user
   users roles <email> [a,b]  Set a user's roles (none without a list); revokes their access tokens
@@ -13,7 +15,10 @@ export const usersCommand: Command = {
   async run(latchkey, { sub, positionals, values }) {
     const email = positionals[0];
     if (sub === 'list') {
-      const users = await latchkey.store.listUsers({ limit: Number(values.limit) || 100 });
+      const { users } = await latchkey.auth.adminListUsers({
+        limit: Number(values.limit) || 100,
+        emailContains: values.search,
+      });
       console.log(
         table(
           users.map((u) => ({
@@ -24,6 +29,16 @@ export const usersCommand: Command = {
           })),
         ),
       );
+      return 0;
+    }
+    if (sub === 'show' && email !== undefined) {
+      const { user, sessions, factors } = await latchkey.auth.adminDescribeUser(email);
+      console.log(`id:       ${user.id}`);
+      console.log(`email:    ${user.email}${user.emailVerifiedAt === null ? '' : ' (verified)'}`);
+      console.log(`status:   ${user.status}`);
+      console.log(`roles:    ${user.roles.length === 0 ? '(none)' : user.roles.join(', ')}`);
+      console.log(`sessions: ${sessions}`);
+      console.log(`factors:  ${factors.totp} TOTP, ${factors.passkeys} passkey(s)`);
       return 0;
     }
     if ((sub === 'disable' || sub === 'enable') && email !== undefined) {

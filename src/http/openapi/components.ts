@@ -6,6 +6,7 @@
  */
 
 import { ERROR_CATALOGUE } from '../../errors.js';
+import { ADMIN_COMPONENT_SCHEMAS } from './admin-components.js';
 
 const noNul = '^[^\\u0000]*$';
 const time = { type: 'string', format: 'date-time', examples: ['2026-01-01T12:00:00.000Z'] } as const;
@@ -271,4 +272,5 @@ export const COMPONENT_SCHEMAS = [
   OAuthError,
   Revocation,
   AuditEvent,
+  ...ADMIN_COMPONENT_SCHEMAS,
 ] as const;

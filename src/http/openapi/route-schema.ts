@@ -32,6 +32,10 @@ export const TAGS = [
   { name: 'Passkeys', description: 'WebAuthn passkeys: registration, sign-in and management.' },
   { name: 'OAuth', description: 'Machine clients and resource services (RFC 6749, 7662, 8414).' },
   { name: 'Revocations', description: 'The revocation feed that resource services follow.' },
+  {
+    name: 'Admin',
+    description: 'Users, sessions, machine clients, webhooks and the audit trail, for admins.',
+  },
   { name: 'Discovery', description: 'Keys, metadata, this document, health and the browser SDK.' },
 ] as const;
 
@@ -58,6 +62,15 @@ export const PUBLIC: never[] = [];
 
 /** A machine client by HTTP Basic (or, on the OAuth endpoints, `client_id`/`client_secret` in the body). */
 export const CLIENT_BASIC = [{ clientBasic: [] }];
+
+/**
+ * The admin API, safe methods: a machine client with the `admin` scope (Basic, or its bearer
+ * token), or a user with the `admin` role (a cookie or a bearer token).
+ */
+export const ADMIN_READ = [{ clientBasic: [] }, ...SIGNED_IN_READ];
+
+/** The admin API, unsafe methods: the same, a cookie with its CSRF token. */
+export const ADMIN = [{ clientBasic: [] }, ...SIGNED_IN];
 
 /** `$ref` to a shared schema of `./components.ts`. */
 export function ref(name: string): { $ref: string } {
