@@ -7,6 +7,7 @@
  * another node sends the mail (the one case where a mail may arrive twice).
  */
 
+import { createPollingLoop } from './polling-loop.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -62,10 +63,6 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
   const giveUpAfterMs = options.giveUpAfterMs ?? 24 * 3_600_000;
   const retryDelayMs = options.retryDelayMs ?? 5_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let started = false;
-  let again = false;
 
   function outcomeOf(mail: MailRecord, error: unknown, now: number): MailOutcome {
     const reason = error instanceof MailDeliveryError ? error.message : 'delivery failed';
@@ -110,45 +107,11 @@ export function createMailWorker(options: MailWorkerOptions): MailWorker {
     return sent;
   }
 
-  function schedule(delay: number): void {
-    if (!started) return;
-    clearTimeout(timer);
-    timer = setTimeout(tick, delay);
-    timer.unref();
-  }
-
-  function tick(): void {
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = round()
-      .catch((error: unknown) => {
-        logger.warn({ err: error, event: 'mail.worker_failed' }, 'mail round failed; will retry');
-      })
-      .finally(() => {
-        running = undefined;
-        const next = again ? 0 : pollIntervalMs;
-        again = false;
-        schedule(next);
-      });
-  }
-
-  return {
-    runOnce: round,
-    start() {
-      if (started) return;
-      started = true;
-      schedule(0);
+  return createPollingLoop({
+    round,
+    pollIntervalMs,
+    onError: (error) => {
+      logger.warn({ err: error, event: 'mail.worker_failed' }, 'mail round failed; will retry');
     },
-    kick() {
-      if (running !== undefined) again = true;
-      else schedule(0);
-    },
-    async stop() {
-      started = false;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  });
 }

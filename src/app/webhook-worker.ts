@@ -8,6 +8,7 @@
  * restart: the queue is in the store, and a node that dies mid-send loses its lease to another.
  */
 
+import { createPollingLoop } from './polling-loop.js';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -63,10 +64,6 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
   const giveUpAfterMs = options.giveUpAfterMs ?? 3 * 24 * 3_600_000;
   const retryDelayMs = options.retryDelayMs ?? 5_000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 3_600_000;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let started = false;
-  let again = false;
 
   function failure(delivery: WebhookDeliveryRecord, error: string, status: number | null): WebhookOutcome {
     const now = clock();
@@ -132,45 +129,11 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     return delivered;
   }
 
-  function schedule(delay: number): void {
-    if (!started) return;
-    clearTimeout(timer);
-    timer = setTimeout(tick, delay);
-    timer.unref();
-  }
-
-  function tick(): void {
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = round()
-      .catch((error: unknown) => {
-        logger.warn({ err: error, event: 'webhook.worker_failed' }, 'webhook round failed; will retry');
-      })
-      .finally(() => {
-        running = undefined;
-        const next = again ? 0 : pollIntervalMs;
-        again = false;
-        schedule(next);
-      });
-  }
-
-  return {
-    runOnce: round,
-    start() {
-      if (started) return;
-      started = true;
-      schedule(0);
+  return createPollingLoop({
+    round,
+    pollIntervalMs,
+    onError: (error) => {
+      logger.warn({ err: error, event: 'webhook.worker_failed' }, 'webhook round failed; will retry');
     },
-    kick() {
-      if (running !== undefined) again = true;
-      else schedule(0);
-    },
-    async stop() {
-      started = false;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  });
 }

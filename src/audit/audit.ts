@@ -21,6 +21,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { AuditRecord } from '../records.js';
 import type { AuditStore } from '../store.js';
+import { ADMIN_EVENTS } from './admin-events.js';
 
 /** The events kept in the audit trail: the security events of docs/security.md. */
 export const AUDITED_EVENTS: ReadonlySet<string> = new Set([
@@ -64,23 +65,7 @@ export const AUDITED_EVENTS: ReadonlySet<string> = new Set([
   'client.disabled',
   'key.rotated',
   'user.roles',
-  'admin.forbidden',
-  'admin.user_list',
-  'admin.user_show',
-  'admin.user_disable',
-  'admin.user_enable',
-  'admin.user_roles',
-  'admin.session_list',
-  'admin.session_revoke_all',
-  'admin.session_revoke',
-  'admin.event_list',
-  'admin.client_list',
-  'admin.client_create',
-  'admin.client_disable',
-  'admin.webhook_list',
-  'admin.webhook_add',
-  'admin.webhook_remove',
-  'admin.webhook_deliveries',
+  ...ADMIN_EVENTS,
 ]);
 
 /**

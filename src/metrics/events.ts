@@ -5,6 +5,7 @@
  * field value outside them counts as `other`.
  */
 
+import { ADMIN_EVENTS } from '../audit/admin-events.js';
 import type { LatchkeyMetrics } from './metrics.js';
 
 /**
@@ -61,23 +62,7 @@ export const SECURITY_EVENTS: readonly string[] = [
   'client.created',
   'client.disabled',
   'key.rotated',
-  'admin.forbidden',
-  'admin.user_list',
-  'admin.user_show',
-  'admin.user_disable',
-  'admin.user_enable',
-  'admin.user_roles',
-  'admin.session_list',
-  'admin.session_revoke_all',
-  'admin.session_revoke',
-  'admin.event_list',
-  'admin.client_list',
-  'admin.client_create',
-  'admin.client_disable',
-  'admin.webhook_list',
-  'admin.webhook_add',
-  'admin.webhook_remove',
-  'admin.webhook_deliveries',
+  ...ADMIN_EVENTS,
   'audit.write_failed',
   'webhook.delivered',
   'webhook.retry',

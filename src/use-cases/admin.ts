@@ -11,6 +11,7 @@
  * while `next` is not null.
  */
 
+import type { AdminAction } from '../audit/admin-events.js';
 import { LatchkeyError } from '../errors.js';
 import { normalizeEmail } from '../password/policy.js';
 import type { SessionRecord, UserRecord } from '../records.js';
@@ -28,24 +29,7 @@ export type AdminActor =
   | { kind: 'user'; userId: string; sessionId: string; ip?: string | undefined }
   | { kind: 'client'; clientId: string; ip?: string | undefined };
 
-/** What an admin call did: its audit event is `admin.<action>` (`admin.forbidden`: a refusal). */
-export type AdminAction =
-  | 'user_list'
-  | 'user_show'
-  | 'user_disable'
-  | 'user_enable'
-  | 'user_roles'
-  | 'session_list'
-  | 'session_revoke_all'
-  | 'session_revoke'
-  | 'event_list'
-  | 'client_list'
-  | 'client_create'
-  | 'client_disable'
-  | 'webhook_list'
-  | 'webhook_add'
-  | 'webhook_remove'
-  | 'webhook_deliveries';
+export type { AdminAction } from '../audit/admin-events.js';
 
 /** A user, by email (the CLI) or by id (the admin API). */
 export type UserRef = string | { id: string };
