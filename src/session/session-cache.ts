@@ -37,8 +37,13 @@ export interface SessionCache {
     id: string,
     load: () => Promise<{ session: SessionRecord; user: UserRecord | null } | null>,
   ): Promise<{ session: SessionRecord; user?: UserRecord | null | undefined } | null>;
-  /** Replaces a cached session after this process changed it (a slid expiry). */
-  update(session: SessionRecord): void;
+  /**
+   * Replaces the cached session `from` by `to` after this process changed it (a slid expiry).
+   * Only when the entry still holds `from` itself: an entry dropped and read again since (the
+   * session revoked meanwhile, say) is never overwritten by a copy of the older record; it is
+   * dropped instead.
+   */
+  update(from: SessionRecord, to: SessionRecord): void;
   invalidateSession(id: string): void;
   /** Removes the user and every cached session of theirs. */
   invalidateUser(userId: string): void;
@@ -137,10 +142,14 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
     session: (id, load) => read(sessions, id, load),
     user: (id, load) => read(users, id, load),
     sessionWithUser: readWithUser,
-    update(session) {
-      const entry = sessions.get(session.id);
-      // Only refresh an entry that is there: its age stays that of the store read.
-      if (entry !== undefined) entry.value = session;
+    update(from, to) {
+      const entry = sessions.get(from.id);
+      if (entry === undefined) return;
+      // Its age stays that of the store read. A copy of another record (read before a
+      // revocation that dropped the entry, which was then read again) would bring back what
+      // the store no longer says: drop the entry instead.
+      if (entry.value === from && to.id === from.id) entry.value = to;
+      else sessions.delete(from.id);
     },
     invalidateSession(id) {
       generation++;

@@ -111,7 +111,7 @@ function backgroundToucher(options: {
     if (now - session.lastSeenAt < policy.touchInterval) return session;
     const idleExpiresAt = Math.min(now + policy.idleTimeout, session.absoluteExpiresAt);
     const touched = { ...session, lastSeenAt: now, idleExpiresAt };
-    cache?.update(touched);
+    cache?.update(session, touched);
     if (!touching.has(session.id)) {
       touching.add(session.id);
       void store
@@ -232,7 +232,9 @@ export function createSessionManager(options: {
       const idleExpiresAt = Math.min(now + policy.idleTimeout, session.absoluteExpiresAt);
       await store.touchSession(session.id, { lastSeenAt: now, idleExpiresAt });
       const touched = { ...session, lastSeenAt: now, idleExpiresAt };
-      cache?.update(touched);
+      // `session` was read from the store, before this write: the cached entry, if any, is
+      // replaced only when it is that very record, else dropped (see SessionCache.update).
+      cache?.update(session, touched);
       return touched;
     },
   };

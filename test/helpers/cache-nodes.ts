@@ -52,6 +52,25 @@ export interface CacheNode {
   onState: ((state: RevocationFeedState) => void) | undefined;
   /** Records this node recorded itself (its revocations), in order. */
   recorded: RevocationRecord[];
+  /**
+   * Holds the feed's catch-up: its snapshot reads wait until the returned function is called
+   * (a held read ends in the feed's timeout, and the feed tries again), so that a node whose
+   * feed was cut stays subscribed-but-not-caught-up, i.e. not live, for as long as a test needs.
+   */
+  holdSnapshots(): () => void;
+}
+
+/** `store`, whose `listRevocations` (the feed's snapshot) waits while `held()` says so. */
+function gatedSnapshots(store: Store, held: () => Promise<void> | null): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      if (property !== 'listRevocations') return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<Store['listRevocations']>) => {
+        for (let gate = held(); gate !== null; gate = held()) await gate;
+        return target.listRevocations(...args);
+      };
+    },
+  });
 }
 
 /** Wraps a feed so that `observer` sees what it delivers and reports. */
@@ -100,7 +119,9 @@ export async function startCacheNode(
     ...config,
   });
   const counted = countReads(store);
-  const feed = await openSessionCacheFeed(full, counted.store, settings.channel);
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
+  const feedStore = gatedSnapshots(counted.store, () => gate?.promise ?? null);
+  const feed = await openSessionCacheFeed(full, feedStore, settings.channel);
   if (feed === undefined) throw new Error('the default configuration opened no feed on a shared store');
   const observer: CacheNode = {
     name,
@@ -110,6 +131,16 @@ export async function startCacheNode(
     states: [],
     onState: undefined,
     recorded: [],
+    holdSnapshots() {
+      let open = (): void => undefined;
+      const promise = new Promise<void>((resolve) => (open = resolve));
+      const current = { promise, open };
+      gate = current;
+      return () => {
+        if (gate === current) gate = null;
+        current.open();
+      };
+    },
   };
   observer.node = await createTestApp({
     store: counted.store,

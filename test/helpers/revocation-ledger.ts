@@ -33,8 +33,13 @@ export interface RevocationLedger {
   expectRoles(userId: string, roles: string[]): void;
   expectVerified(userId: string): void;
   expectDisabled(userId: string): void;
-  /** What a request of `sessionId` (user `userId`) on `node`, starting now, must answer. */
-  expectation(node: CacheNode, sessionId: string, userId: string): Expectation;
+  /**
+   * What a request of `sessionId` (user `userId`) on `node`, starting now, must answer: what the
+   * records the node's feed delivered say, or, with `bypassed` (the node's cache is not live as
+   * the request starts, so whatever it answers comes from a store read made after this moment),
+   * what every acknowledged call says.
+   */
+  expectation(node: CacheNode, sessionId: string, userId: string, bypassed?: boolean): Expectation;
   /** Seqs acknowledged so far. */
   acknowledged(): number[];
   /** The last user record a call made (`kind: 'user'`), for the expectations above. */
@@ -72,8 +77,9 @@ export function createRevocationLedger(): RevocationLedger {
     expectRoles: (userId, roles) => expectUser(userId, { roles }),
     expectVerified: (userId) => expectUser(userId, { emailVerified: true }),
     expectDisabled: (userId) => expectUser(userId, { disabled: true }),
-    expectation(node, sessionId, userId) {
-      const known = (seq: number | undefined): boolean => seq !== undefined && node.delivered.has(seq);
+    expectation(node, sessionId, userId, bypassed = false) {
+      const known = (seq: number | undefined): boolean =>
+        seq !== undefined && (bypassed || node.delivered.has(seq));
       const expectation: Expectation = { refuse: known(sessions.get(sessionId)) };
       for (const change of users.get(userId) ?? []) {
         if (!known(change.seq)) continue;

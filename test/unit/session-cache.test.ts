@@ -155,14 +155,38 @@ describe('session cache', () => {
 
   it('updates only an entry it holds, and keeps at most maxEntries', async () => {
     const cache = createSessionCache({ maxAge: 5_000, clock, maxEntries: 2 });
-    cache.update(session('ghost'));
+    cache.update(session('ghost'), session('ghost'));
     expect(cache.peekSession('ghost')).toBeUndefined();
     for (const id of ['a', 'b', 'c']) await cache.session(id, () => Promise.resolve(session(id)));
     expect(cache.peekSession('a')).toBeUndefined();
     expect(cache.size).toBe(2);
-    const moved = { ...session('c'), idleExpiresAt: clock() + 1 };
-    cache.update(moved);
+    const held = cache.peekSession('c') ?? session('c');
+    const moved = { ...held, idleExpiresAt: clock() + 1 };
+    cache.update(held, moved);
     expect(cache.peekSession('c')).toBe(moved);
+  });
+
+  it('never brings a revoked session back through update (a touch of a copy read before the revocation)', async () => {
+    // A token refresh read the live session from the store, then wrote its slid expiry; meanwhile
+    // the session was revoked (the entry dropped) and read again (the revoked record cached).
+    const cache = createSessionCache({ maxAge: 5_000, clock });
+    const live = session('s1');
+    const revoked = { ...live, revokedAt: clock() };
+    let stored: SessionRecord = live;
+    await cache.session('s1', () => Promise.resolve(stored));
+    const readBefore = { ...live };
+    stored = revoked;
+    cache.apply(revocation('session', 's1'));
+    expect(await cache.session('s1', () => Promise.resolve(stored))).toBe(revoked);
+    cache.update(readBefore, { ...readBefore, lastSeenAt: clock(), idleExpiresAt: clock() + 1_800_000 });
+    expect(cache.peekSession('s1')?.revokedAt).not.toBeNull(); // dropped (undefined) or revoked
+    // Also when the caller holds the very object the cache held before the revocation.
+    await cache.session('s2', () => Promise.resolve(session('s2')));
+    const held = cache.peekSession('s2') ?? session('s2');
+    cache.apply(revocation('session', 's2'));
+    await cache.session('s2', () => Promise.resolve({ ...held, revokedAt: clock() }));
+    cache.update(held, { ...held, lastSeenAt: clock() });
+    expect(cache.peekSession('s2')?.revokedAt).not.toBeNull();
   });
 
   it('refuses a maxAge that is not positive', () => {

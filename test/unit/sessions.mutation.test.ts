@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
 import type { SessionMode } from '../../src/records.js';
 import { createSessionManager, type SessionManager, type SessionPolicy } from '../../src/session/sessions.js';
+import { createSessionCache } from '../../src/session/session-cache.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/store.js';
 import { assuranceOf } from '../../src/token/assurance.js';
@@ -154,5 +155,31 @@ describe('validateId', () => {
 
     clock.advance(1440 * MINUTE);
     await expectCode(sessions.validateId(session.id), 'session_expired');
+  });
+});
+
+describe('with the near cache', () => {
+  it('a touch of a session read before its revocation never brings it back into the cache', async () => {
+    // The refresh use case reads the session from the store, rotates, then touches it; meanwhile
+    // the session is revoked (the cache drops it) and read again (the revoked record is cached).
+    const cache = createSessionCache({ maxAge: 3_600_000, clock });
+    const cached = createSessionManager({ store, clock, policies, cache });
+    const { session } = await cached.create({ userId: 'u1', mode: 'token', client, assurance: PWD });
+    await cached.validateId(session.id);
+    const readByRefresh = await store.getSession(session.id);
+    if (readByRefresh === null) throw new Error('the session was not stored');
+    await store.revokeSession(session.id, clock());
+    cache.apply({
+      seq: 1,
+      kind: 'session',
+      subject: session.id,
+      issuedBefore: null,
+      createdAt: clock(),
+      expiresAt: clock() + 60_000,
+    });
+    await expectCode(cached.validateId(session.id), 'session_revoked');
+    clock.advance(policies.token.touchInterval);
+    await cached.touch(readByRefresh);
+    await expectCode(cached.validateId(session.id), 'session_revoked');
   });
 });
