@@ -3,8 +3,9 @@ import type { RevocationRecord, SessionRecord, UserRecord } from '../records.js'
 
 /**
  * A near cache of the two reads behind every authenticated request: the session record and its
- * user. Off by default (`LATCHKEY_SESSION_CACHE`); with it, a node answers repeated requests of
- * a session from memory instead of a store round trip.
+ * user. On by default wherever a channel keeps it right (`LATCHKEY_SESSION_CACHE`, wired in
+ * `src/app/session-cache.ts`): a node answers repeated requests of a session from memory instead
+ * of a store round trip.
  *
  * Why it stays safe to use for authentication:
  * - an entry is served for at most `maxAge`, then read again from the store;
