@@ -43,6 +43,8 @@ export interface MillionOptions {
 export interface MillionRow {
   id: string;
   label: string;
+  /** A session picked at random each request (else one session, the same cookie every request). */
+  random: boolean;
   rps: number;
   p50: number;
   p99: number;
@@ -169,16 +171,38 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
     progress(
       `million: seeded in ${seeded.seedSeconds.toFixed(1)} s, ${seeded.bytesPerSession.toFixed(0)} bytes per session`,
     );
+    // Each server also with one session, the same cookie every request: what the store's size
+    // and the spread of the requests cost, on the same servers and the same Redis.
+    const hot = seeded.cookies[0] ?? '';
     const rows = [
-      { id: 'million-default', label: 'the default (near cache on)', server: cached },
-      { id: 'million-nocache', label: 'near cache off (LATCHKEY_SESSION_CACHE=0)', server: plain },
+      { id: 'million-default', label: 'the default (near cache on)', server: cached, random: true },
+      {
+        id: 'million-nocache',
+        label: 'near cache off (LATCHKEY_SESSION_CACHE=0)',
+        server: plain,
+        random: true,
+      },
+      {
+        id: 'million-default-hot',
+        label: 'the default (near cache on), one session (the same cookie every request)',
+        server: cached,
+        random: false,
+      },
+      {
+        id: 'million-nocache-hot',
+        label: 'near cache off, one session (the same cookie every request)',
+        server: plain,
+        random: false,
+      },
     ];
     const loads = rows.map((row) => {
       const load: LoadOptions = {
         url: `${row.server.url}/v1/me`,
         connections: options.connections,
         seconds: options.seconds,
-        rotate: { header: 'cookie', values: seeded.cookies, random: true },
+        ...(row.random
+          ? { rotate: { header: 'cookie', values: seeded.cookies, random: true } }
+          : { headers: { cookie: hot } }),
       };
       return {
         ...row,
@@ -223,6 +247,7 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
       rows: loads.map((l) => ({
         id: l.id,
         label: l.label,
+        random: l.random,
         rps: median(l.runs.map((r) => r.rps)),
         p50: median(l.runs.map((r) => r.p50)),
         p99: median(l.runs.map((r) => r.p99)),
