@@ -501,9 +501,14 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       if (postgresURL !== null) {
         // Two nodes on one database: the default, and the near cache off for the store's own cost.
         const server = await latchkey('postgres', { DATABASE_URL: postgresURL });
+        // The same data directory too: the master secret there seals the signing keys in the database.
         const uncached = await latchkey(
           'postgres-nocache',
-          { DATABASE_URL: postgresURL, LATCHKEY_SESSION_CACHE: '0' },
+          {
+            DATABASE_URL: postgresURL,
+            LATCHKEY_SESSION_CACHE: '0',
+            LATCHKEY_DATA_DIR: join(dataDir, 'postgres'),
+          },
           { signup: false },
         );
         scenarios.push(
