@@ -1,5 +1,6 @@
 /**
- * The benchmark harness: `npm run bench [-- --quick] [--write]` (and, later, `latchkey bench`).
+ * The benchmark harness: `npm run bench [-- --quick] [--write] [--only http,million,cluster]
+ * [--sessions N] [--rounds N] [--seconds N] [--out DIR]` (and, later, `latchkey bench`).
  *
  * Session against JWT, and Latchkey against what people use today, on this machine:
  * - verification in process, per algorithm (ours cold and cached, raw node:crypto, jose,
@@ -11,14 +12,18 @@
  *   express-session + connect-redis, @fastify/jwt and hono/jwt; each against its own ceiling
  *   (the same server process, a no-auth route with the same body) and a bare Fastify reference;
  * - login and refresh throughput, revocation lag, storage per session, the added latency of the
- *   auth step at one connection, and the resident memory of the Latchkey servers (now and peak).
+ *   auth step at one connection, and the resident memory of the Latchkey servers (now and peak);
+ * - (full mode) the Redis rows again on a 3-master Redis Cluster of the run's own (`cluster`),
+ *   and a million sessions in a Redis of the run's own, read at random (`million`,
+ *   `--sessions N` for another count): bytes per session and `GET /v1/me` p50/p99.
  *
  * Every server runs in its own process and the load generator (wrk, or autocannon without it)
  * in another; every figure is the median of interleaved rounds, and every comparison a ratio
  * against a baseline measured in the same run (for a protected route: the same server's no-auth
  * route, loaded just before it). `--quick` runs a few scenarios with 1-s loads and
  * one round (under a minute, for CI) and writes its report to a temporary directory unless
- * `--write` is given. A full run writes docs/benchmarks.md and docs/benchmarks.svg.
+ * `--write` is given. `--only` runs the sections named (`http` is everything but the other
+ * two), to a temporary directory too. A full run writes docs/benchmarks.md and docs/benchmarks.svg.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -460,9 +465,9 @@ export async function runBenchmarks(args: string[]): Promise<number> {
     });
     // Without `full` (`--only million,cluster`): the bare reference and the Redis rows alone.
     if (full) {
-      // Memory, SQLite and PGlite run with their default near cache (LATCHKEY_SESSION_CACHE=auto:
-      // on, 5 s, since only this process writes them); SQLite and PGlite also run without it, for
-      // the store's own cost.
+      // Every store runs in its default configuration (LATCHKEY_SESSION_CACHE=auto: the near
+      // cache on, 60 s, except on MariaDB alone); SQLite, PGlite, Postgres and Redis also run
+      // without it (a second server with LATCHKEY_SESSION_CACHE=0), for the store's own cost.
       scenarios.push(
         await cookieSession(
           'session-memory',
@@ -1011,7 +1016,7 @@ export async function runBenchmarks(args: string[]): Promise<number> {
         });
     }
     for (const [id, what] of [
-      ['session-postgres', 'Postgres cookie session'],
+      ['session-postgres', 'Postgres cookie session, the default (near cache on)'],
       ['session-mysql', 'MariaDB cookie session'],
     ] as const)
       if (express.length > 0 && rps(id).length > 0)
