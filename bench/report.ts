@@ -1,6 +1,7 @@
 /** Renders the benchmark report: docs/benchmarks.md and the SVG chart docs/benchmarks.svg. */
 
 import { formatCount, formatMicros, formatMs, formatRatio } from './lib/stats.js';
+import type { MillionReport } from './lib/million.js';
 import type { ProfileSummary } from './lib/profile.js';
 import type { VerifyResults } from './verify-compare.js';
 
@@ -77,6 +78,8 @@ export interface BenchReport {
   } | null;
   revocationExternal: string | null;
   storage: { redis: string | null; sql: string | null } | null;
+  /** The `million` section: many sessions in a Redis of the run's own, read at random. */
+  million: MillionReport | null;
   /** Resident memory of the Latchkey servers after the loads, and their peak since start (Linux). */
   memory: Array<{ label: string; rssMiB: number; peakMiB: number }> | null;
   targets: TargetRow[];
@@ -251,7 +254,7 @@ export function renderMarkdown(report: BenchReport): string {
       'the server is saturated under this load, so one no-auth request costs it 1/ceiling seconds, and one raw verify costs 1/(raw verifies per second) from the in-process table. ' +
       'Bound = 1 / (1/ceiling + 1/raw), computed per round from the adjacent same-server ceiling load. It is a bound because it leaves out everything but the signature: parsing, claim checks, the adapter. ' +
       "The **express-session** targets are plain throughput: Latchkey's Redis cookie-session req/s over express-session + connect-redis req/s, both measured in the same round, then the median over rounds (each against its own ceiling is in the table below). " +
-      "`LATCHKEY_SESSION_CACHE` defaults to `auto`: the near session cache is on (5 s) for the memory store, SQLite and PGlite, which only this process writes, and off for Postgres and Redis. The Redis near-cache row is a separate server on its own key prefix with `LATCHKEY_SESSION_CACHE=5s`; the Redis rows marked NO cache are the default configuration; the SQLite and PGlite rows marked off set `LATCHKEY_SESSION_CACHE=0` to show the store's own cost. " +
+      '`LATCHKEY_SESSION_CACHE` defaults to `auto`: the near session cache is on (entries served for at most 60 s, 10 000 sessions) for every store but MySQL/MariaDB alone: the memory store, SQLite and PGlite, which only this process writes, and Redis, Postgres and MySQL + Redis, whose revocation channel (Redis pub/sub, Postgres NOTIFY) drops an entry on every node; MariaDB alone has no channel and runs without it. Rows marked "the default" run that configuration (nothing set); rows marked "near cache off" are a second server with `LATCHKEY_SESSION_CACHE=0` alone, to show the store\'s own cost. ' +
       'The revocation target is taken from the logout response to the first refusal (propagation); the figure from the moment the logout is sent, which adds the logout request and its store write, is below.',
     '',
     '## Protected route over HTTP',
@@ -397,6 +400,7 @@ export function renderMarkdown(report: BenchReport): string {
       '',
     );
   }
+  if (report.million !== null) out.push(...renderMillion(report.million, report.connections));
   out.push('## Storage per session', '');
   if (report.storage !== null && (report.storage.redis !== null || report.storage.sql !== null)) {
     out.push(
@@ -424,7 +428,7 @@ export function renderMarkdown(report: BenchReport): string {
     `- Each load is bounded in time (${report.seconds} s at ${report.connections} connections, ${report.ceilingSeconds} s for a ceiling; ${report.latencySeconds} s at one connection). A 1-s warm-up of every route (protected and ceiling) comes first and is discarded.`,
     "- Rounds are interleaved and the order of the setups rotates from round to round, so drift on this shared machine hits all setups alike. Figures are medians over rounds. Ratios are medians of per-round ratios against a load of the same server's no-auth route run right next to each setup (the capacity of this machine drifts within a round, so a ceiling measured a minute earlier is not a fair baseline). The bare Fastify reference row is the median of its own full-length loads, and the ratio to it is taken per round.",
     "- Server CPU per request: the server process's utime + stime from `/proc/<pid>/stat` (clock ticks, usually 10 ms) read before and after each load, divided by the requests the load generator counted; on Linux only.",
-    '- Latchkey servers: `LATCHKEY_STORE=memory`; SQLite (the default: nothing configured) and PGlite (`LATCHKEY_STORE=pglite`) in temporary data directories; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the extra session servers set `LATCHKEY_SESSION_CACHE` (`5s` for Redis, `0` for SQLite and PGlite) and nothing else (and their own data directory or prefix). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
+    '- Latchkey servers: `LATCHKEY_STORE=memory`; SQLite (the default: nothing configured) and PGlite (`LATCHKEY_STORE=pglite`) in temporary data directories; Postgres in a database created for the run and dropped after; Redis (`REDIS_URL` alone: users in Redis too) under a key prefix of its own, deleted after; the "near cache off" servers set `LATCHKEY_SESSION_CACHE=0` and nothing else (and their own data directory or prefix; the Postgres one shares the database of the default one). The Redis Cluster rows run `latchkey serve` with `REDIS_URL=redis+cluster://...` on a cluster of three masters started for the run (free loopback ports, no persistence, stopped after). express-session uses its own prefix too. Nothing is flushed. The store variables of the calling environment are cleared, so each server gets exactly the store its scenario names.',
     '- The machine has 2 cores shared by the server, the load generator and other tenants, so absolute req/s are low and noisy; ratios and CPU per request hold better than absolute numbers.',
     '',
   );
@@ -481,4 +485,31 @@ export function renderMarkdown(report: BenchReport): string {
   if (report.dropped.length > 0)
     out.push('## Not measured in this run', '', ...report.dropped.map((d) => `- ${d}`), '');
   return out.join('\n');
+}
+
+/** The section of the million sessions in Redis. */
+function renderMillion(m: MillionReport, connections: number): string[] {
+  return [
+    `## ${formatCount(m.sessions)} sessions in Redis`,
+    '',
+    `A redis-server of the run's own (\`--save '' --appendonly no\`, stopped after), two \`latchkey serve\` on it under one key prefix: the default configuration and \`LATCHKEY_SESSION_CACHE=0\`. ` +
+      `${formatCount(m.sessions)} cookie sessions of ${formatCount(m.users)} users were written through the Redis store's own \`createSession\` (${formatCount(m.batch)} at a time over one auto-pipelined connection) in **${m.seedSeconds.toFixed(0)} s**; ` +
+      `Redis \`used_memory\` grew by **${m.bytesPerSession.toFixed(0)} bytes per session** (the session record, its entry in its user's index and in the expiry sweep index; no refresh token: a cookie session has none), ${m.usedMemoryMiB.toFixed(0)} MiB in all. ` +
+      `Then \`GET /v1/me\` at ${connections} connections, each request with the cookie of a session picked at random among all of them (not one hot session), interleaved rounds, medians. ` +
+      'The near cache keeps 10 000 sessions, so at this size nearly every request misses it: the default row shows the store at scale, not a cache hit. ' +
+      "Every session was last seen two minutes before the loads, so the first request of each slides its expiry (a background write the response does not wait for), as a returning user's does.",
+    '',
+    table(
+      ['Setup', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors'],
+      m.rows.map((r) => [
+        `Latchkey cookie session, ${r.label}`,
+        formatCount(r.rps),
+        formatMs(r.p50),
+        formatMs(r.p99),
+        formatMicros(r.cpuPerRequest),
+        String(r.errors),
+      ]),
+    ),
+    '',
+  ];
 }

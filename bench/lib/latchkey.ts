@@ -33,13 +33,14 @@ export interface LatchkeyServer {
 
 /**
  * Starts `bench/servers/latchkey-serve.ts` with `env` (the environment `latchkey serve` reads),
- * issuer `http://127.0.0.1:<port>`, and signs up the bench user. The store variables of this
+ * issuer `http://127.0.0.1:<port>`, and signs up the bench user (unless `signup: false`: a
+ * second server on a store that already has it). The store variables of this
  * process's environment are cleared first, so a scenario gets the store its `env` names.
  */
 export async function startLatchkey(
   name: string,
   env: Record<string, string>,
-  options: { feedClient?: boolean; nodeArgs?: readonly string[] } = {},
+  options: { feedClient?: boolean; nodeArgs?: readonly string[]; signup?: boolean } = {},
 ): Promise<LatchkeyServer> {
   const port = String(await freePort());
   const url = `http://127.0.0.1:${port}`;
@@ -72,6 +73,7 @@ export async function startLatchkey(
     timeoutMs: 120_000,
     ...(options.nodeArgs === undefined ? {} : { nodeArgs: options.nodeArgs }),
   });
+  if (options.signup === false) return { name, url, server, feedAuthorization };
   const signup = await postJSON(`${url}/v1/signup`, { email: BENCH_EMAIL, password: BENCH_PASSWORD });
   await signup.arrayBuffer();
   if (signup.status !== 201) {

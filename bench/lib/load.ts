@@ -18,8 +18,12 @@ export interface LoadOptions {
   method?: 'GET' | 'POST';
   headers?: Readonly<Record<string, string>>;
   body?: string;
-  /** One request per value, in turn: the value of header `rotate.header` (e.g. a pool of tokens). */
-  rotate?: { header: string; values: readonly string[] };
+  /**
+   * One request per value, in turn: the value of header `rotate.header` (e.g. a pool of tokens).
+   * With `random`, each request picks a value at random instead (e.g. one of a million session
+   * cookies: no hot entry); wrk then reads the values from a file, one a line.
+   */
+  rotate?: { header: string; values: readonly string[]; random?: boolean };
   /** POST /v1/refresh chains: each response's `refresh_token` is sent by a later request. */
   refreshChain?: { tokens: readonly string[] };
 }
@@ -45,11 +49,22 @@ export function hasWrk(): boolean {
 
 const luaString = (s: string): string => JSON.stringify(s);
 
-function wrkScript(options: LoadOptions): string | null {
+function wrkScript(options: LoadOptions, valuesFile: string | null): string | null {
   const lines: string[] = [];
   if (options.method !== undefined) lines.push(`wrk.method = ${luaString(options.method)}`);
   if (options.body !== undefined) lines.push(`wrk.body = ${luaString(options.body)}`);
-  if (options.rotate !== undefined) {
+  if (options.rotate?.random === true && valuesFile !== null) {
+    // Read from a file: a table constructor of a million string constants is beyond LuaJIT.
+    lines.push(
+      `local values = {}`,
+      `for line in io.lines(${luaString(valuesFile)}) do values[#values + 1] = line end`,
+      `math.randomseed(os.time())`,
+      `request = function()`,
+      `  wrk.headers[${luaString(options.rotate.header)}] = values[math.random(#values)]`,
+      `  return wrk.format()`,
+      `end`,
+    );
+  } else if (options.rotate !== undefined) {
     lines.push(`local values = {`, ...options.rotate.values.map((v) => `${luaString(v)},`), `}`);
     lines.push(
       `local i = 0`,
@@ -107,10 +122,14 @@ async function runWrk(options: LoadOptions): Promise<LoadResult> {
     '5s',
   ];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}: ${value}`);
-  const script = wrkScript(options);
-  let dir: string | null = null;
+  const dir = await mkdtemp(join(tmpdir(), 'latchkey-wrk-'));
+  let valuesFile: string | null = null;
+  if (options.rotate?.random === true) {
+    valuesFile = join(dir, 'values.txt');
+    await writeFile(valuesFile, options.rotate.values.join('\n') + '\n');
+  }
+  const script = wrkScript(options, valuesFile);
   if (script !== null) {
-    dir = await mkdtemp(join(tmpdir(), 'latchkey-wrk-'));
     const file = join(dir, 'script.lua');
     await writeFile(file, script);
     args.push('-s', file);
@@ -133,7 +152,7 @@ async function runWrk(options: LoadOptions): Promise<LoadResult> {
     });
     return { ...parseWrkOutput(output), tool: 'wrk' };
   } finally {
-    if (dir !== null) await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -146,8 +165,9 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
     ...(options.body !== undefined ? { body: options.body } : {}),
   };
   if (rotate !== undefined) {
+    const count = rotate.values.length;
     request.setupRequest = (req) => {
-      i = (i + 1) % rotate.values.length;
+      i = rotate.random === true ? Math.floor(Math.random() * count) : (i + 1) % count;
       return { ...req, headers: { ...req.headers, [rotate.header]: rotate.values[i] ?? '' } };
     };
   }
@@ -162,18 +182,37 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
       if (token !== undefined) queue.push(token);
     };
   }
-  const result = await autocannon({
-    url: options.url,
-    connections: options.connections,
-    duration: options.seconds,
-    headers: { ...options.headers },
-    requests: [request],
+  // autocannon's own percentiles are whole milliseconds (its histogram's unit): keep every 2xx
+  // response time (a float, ms) to give p50 and p99 to the microsecond, as wrk does.
+  const times: number[] = [];
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        duration: options.seconds,
+        headers: { ...options.headers },
+        requests: [request],
+      },
+      (error: unknown, done) =>
+        error === null || error === undefined
+          ? resolve(done)
+          : reject(error instanceof Error ? error : new Error('autocannon failed')),
+    );
+    instance.on('response', (_client, status, _bytes, time) => {
+      if (status >= 200 && status < 300) times.push(time);
+    });
   });
+  times.sort((a, b) => a - b);
+  const exact = (p: number): number =>
+    times.length === 0
+      ? Number.NaN
+      : (times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))] ?? Number.NaN);
   return {
     rps: result.requests.average,
     requests: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: times.length === 0 ? result.latency.p50 : exact(50),
+    p99: times.length === 0 ? result.latency.p99 : exact(99),
     errors: result.non2xx + result.errors,
     tool: 'autocannon',
   };
