@@ -166,6 +166,16 @@ describe('session cache', () => {
     expect(cache.peekSession('c')).toBe(moved);
   });
 
+  it('drops the oldest tenth of a full cache at once, the newest entries stay', async () => {
+    const cache = createSessionCache({ maxAge: 5_000, clock, maxEntries: 20 });
+    for (let i = 0; i < 21; i++) await cache.session(`s${i}`, () => Promise.resolve(session(`s${i}`)));
+    // The 21st entry found 20: the two oldest went, the 21st was added.
+    expect(cache.size).toBe(19);
+    expect(cache.peekSession('s0')).toBeUndefined();
+    expect(cache.peekSession('s1')).toBeUndefined();
+    for (let i = 2; i < 21; i++) expect(cache.peekSession(`s${i}`)?.id).toBe(`s${i}`);
+  });
+
   it('never brings a revoked session back through update (a touch of a copy read before the revocation)', async () => {
     // A token refresh read the live session from the store, then wrote its slid expiry; meanwhile
     // the session was revoked (the entry dropped) and read again (the revoked record cached).
