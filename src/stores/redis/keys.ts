@@ -47,6 +47,8 @@ export interface RedisKeys {
   refreshTokenIndex(id: string): string;
   retiredRefreshToken(id: string): string;
   userSessions(userId: string): string;
+  /** A user agent that sessions name by its reference (`./user-agents.ts`). */
+  userAgent(ref: string): string;
   user(id: string): string;
   email(email: string): string;
   readonly usersByEmail: string;
@@ -97,6 +99,7 @@ export function redisKeys(prefix: string): RedisKeys {
     refreshTokenIndex: (id) => `${prefix}:{rt:${tagged(id)}}`,
     retiredRefreshToken: (id) => `${prefix}:{rt:${tagged(id)}}:r`,
     userSessions: (userId) => `${prefix}:{u:${tagged(userId)}}:sessions`,
+    userAgent: (ref) => `${prefix}:{ua:${tagged(ref)}}`,
     user: (id) => `${prefix}:{u:${tagged(id)}}:user`,
     email: (email) => `${prefix}:{e:${tagged(email)}}`,
     usersByEmail: `${prefix}:{users}:by-email`,

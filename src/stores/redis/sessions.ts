@@ -10,7 +10,8 @@
  * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
  * significant digits); `revokedAt` is empty while null. The JSON is the array
  * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`
- * (`amr` space-separated; sessions written before `persistent` have the first seven, before the
+ * (`amr` space-separated; `userAgent` is the string, null, or `["<ref>"]` naming the shared key
+ * `P:{ua:<ref>}` that holds it, see `./user-agents.ts`; sessions written before `persistent` have the first seven, before the
  * assurance the first eight: they read as not persistent, and as a password login at their
  * creation, the lowest assurance they can have had): one string rather
  * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
@@ -27,6 +28,7 @@ import { legacyAssurance, type Assurance } from '../../token/assurance.js';
 import { malformed, numberOrNull, oneOf, replyArray, replyNumber, requiredNumber } from './codec.js';
 import { duplicate, gcTTL, mapInChunks, sweepDue, type RedisContext } from './context.js';
 import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
+import { readUserAgents, storeUserAgent } from './user-agents.js';
 import { revokeSession as revokeSessionScript, sweepSession, touchSession } from './session-scripts.js';
 
 /**
@@ -38,14 +40,14 @@ const STALE_INDEX_ENTRY_MS = 60 * 60 * 1_000;
 
 const SESSION_MODES: readonly SessionMode[] = ['cookie', 'token', 'hybrid'];
 
-function encodeSession(session: SessionRecord): string {
+function encodeSession(session: SessionRecord, userAgent: string | [string] | null): string {
   const json = JSON.stringify([
     session.userId,
     session.secretHash,
     session.mode,
     session.createdAt,
     session.absoluteExpiresAt,
-    session.userAgent,
+    userAgent,
     session.ip,
     session.persistent ? 1 : 0,
     session.amr.join(' '),
@@ -55,7 +57,23 @@ function encodeSession(session: SessionRecord): string {
   return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
 }
 
-export function decodeSession(id: string, raw: string): SessionRecord {
+/** A session as stored, before its user agent is looked up when it names it by reference. */
+export interface ParsedSession {
+  /** The record; its `userAgent` is null while `userAgentRef` is set. */
+  session: SessionRecord;
+  userAgentRef: string | null;
+}
+
+/** The user-agent slot of a session's JSON: a string, null, or `[ref]` (`./user-agents.ts`). */
+function parseUserAgent(value: unknown): { inline: string | null; ref: string | null } {
+  if (value === null || typeof value === 'string') return { inline: value, ref: null };
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') {
+    return { inline: null, ref: value[0] };
+  }
+  throw malformed('session');
+}
+
+export function parseSession(id: string, raw: string): ParsedSession {
   const what = 'session';
   const bar = raw.indexOf('|');
   if (bar < 0) throw malformed(what);
@@ -73,18 +91,18 @@ export function decodeSession(id: string, raw: string): SessionRecord {
     fields as unknown[];
   if (persistent !== 0 && persistent !== 1) throw malformed(what);
   const assurance = decodeAssurance(fields as unknown[], createdAt);
+  const agent = parseUserAgent(userAgent);
   if (
     typeof userId !== 'string' ||
     typeof secretHash !== 'string' ||
     typeof mode !== 'string' ||
     typeof createdAt !== 'number' ||
     typeof absoluteExpiresAt !== 'number' ||
-    (userAgent !== null && typeof userAgent !== 'string') ||
     (ip !== null && typeof ip !== 'string')
   ) {
     throw malformed(what);
   }
-  return {
+  const session: SessionRecord = {
     id,
     userId,
     secretHash,
@@ -93,12 +111,30 @@ export function decodeSession(id: string, raw: string): SessionRecord {
     lastSeenAt: requiredNumber(lastSeenAt, what),
     idleExpiresAt: requiredNumber(idleExpiresAt, what),
     absoluteExpiresAt,
-    userAgent,
+    userAgent: agent.inline,
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
     persistent: persistent === 1,
     ...assurance,
   };
+  return { session, userAgentRef: agent.ref };
+}
+
+/**
+ * Decodes stored sessions (`raw` null: missing, skipped) and looks up the user agents they name
+ * by reference, from the process's map or with one GET each (`./user-agents.ts`).
+ */
+export async function decodeSessions(
+  context: RedisContext,
+  entries: readonly { id: string; raw: string | null }[],
+): Promise<SessionRecord[]> {
+  const parsed: ParsedSession[] = [];
+  for (const { id, raw } of entries) if (raw !== null) parsed.push(parseSession(id, raw));
+  const refs = parsed.flatMap(({ userAgentRef }) => (userAgentRef === null ? [] : [userAgentRef]));
+  const agents = refs.length === 0 ? null : await readUserAgents(context, refs);
+  return parsed.map(({ session, userAgentRef }) =>
+    userAgentRef === null ? session : { ...session, userAgent: agents?.get(userAgentRef) ?? null },
+  );
 }
 
 /** The assurance fields of a session's JSON, or those of a password login at `createdAt` before them. */
@@ -158,21 +194,36 @@ async function revokeOne(
   return reply === 1;
 }
 
-async function createSession({ client, keys }: RedisContext, session: SessionRecord): Promise<void> {
+async function createSession(context: RedisContext, session: SessionRecord): Promise<void> {
+  const { client, keys } = context;
   // Indexes first: a session must never exist without its user-index entry, or
   // revokeUserSessions would miss it.
   await Promise.all([
     client.zadd(keys.userSessions(session.userId), session.createdAt, session.id),
     client.zadd(keys.sweepBucket(sweepBucket(session.id)), 'LT', sessionDueAt(session), session.id),
   ]);
+  // The shared user agent before the session that names it.
+  const userAgent = await storeUserAgent(
+    context,
+    session.userAgent,
+    session.absoluteExpiresAt - session.createdAt,
+  );
   const ttl = gcTTL(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) - session.createdAt);
-  const stored = await client.set(keys.session(session.id), encodeSession(session), 'PX', ttl, 'NX');
+  const stored = await client.set(
+    keys.session(session.id),
+    encodeSession(session, userAgent),
+    'PX',
+    ttl,
+    'NX',
+  );
   if (stored === null) throw duplicate('session');
 }
 
-export async function getSession({ client, keys }: RedisContext, id: string): Promise<SessionRecord | null> {
-  const raw = await client.get(keys.session(id));
-  return raw === null ? null : decodeSession(id, raw);
+export async function getSession(context: RedisContext, id: string): Promise<SessionRecord | null> {
+  const raw = await context.client.get(context.keys.session(id));
+  if (raw === null) return null;
+  const [session] = await decodeSessions(context, [{ id, raw }]);
+  return session ?? null;
 }
 
 async function touchOne(
@@ -221,19 +272,19 @@ async function listUserSessions(
     ids.push({ id: entries[i] ?? '', createdAt: Number(entries[i + 1]) });
   }
   const raws = await mapInChunks(ids, ({ id }) => client.get(keys.session(id)));
-  const live: SessionRecord[] = [];
   const stale: string[] = [];
+  const found: { id: string; raw: string }[] = [];
   raws.forEach((raw, i) => {
     const entry = ids[i];
     if (entry === undefined) return;
-    if (raw === null) {
-      if (entry.createdAt < now - STALE_INDEX_ENTRY_MS) stale.push(entry.id);
-      return;
-    }
-    const session = decodeSession(entry.id, raw);
-    if (session.userId !== userId) stale.push(entry.id);
-    else if (isSessionLive(session, now)) live.push(session);
+    if (raw !== null) found.push({ id: entry.id, raw });
+    else if (entry.createdAt < now - STALE_INDEX_ENTRY_MS) stale.push(entry.id);
   });
+  const live: SessionRecord[] = [];
+  for (const session of await decodeSessions(context, found)) {
+    if (session.userId !== userId) stale.push(session.id);
+    else if (isSessionLive(session, now)) live.push(session);
+  }
   if (stale.length > 0) await client.zrem(indexKey, ...stale);
   return live.sort((a, b) => b.createdAt - a.createdAt || compareCodePoints(b.id, a.id));
 }

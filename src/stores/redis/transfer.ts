@@ -17,7 +17,7 @@ import { malformed } from './codec.js';
 import { mapInChunks, type RedisContext } from './context.js';
 import { decodeRefreshToken } from './refresh-tokens.js';
 import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
-import { decodeSession } from './sessions.js';
+import { decodeSessions } from './sessions.js';
 import { importRevocation } from './transfer-scripts.js';
 
 /** The tokens stored in one session's hash (`t:<id>`, `c:<id>`, `r:<id>` fields). */
@@ -96,11 +96,10 @@ async function exportSessions(
 ): Promise<{ records: SessionRecord[]; cursor: string | null }> {
   const { ids, next } = await sessionIdsPage(context, cursor ?? 'b0', limit);
   const raws = await mapInChunks(ids, (id) => context.client.get(context.keys.session(id)));
-  const records: SessionRecord[] = [];
-  raws.forEach((raw, index) => {
-    const id = ids[index];
-    if (raw !== null && id !== undefined) records.push(decodeSession(id, raw));
-  });
+  const records = await decodeSessions(
+    context,
+    ids.map((id, index) => ({ id, raw: raws[index] ?? null })),
+  );
   return { records, cursor: next };
 }
 
