@@ -2,13 +2,16 @@
  * The compact layout of the Redis store's sessions (issue 16: bytes per session), against the
  * shared Redis under a prefix of its own (deleted afterwards; never FLUSHALL):
  * - a user agent is stored once, in `P:{ua:<ref>}`, and named by the sessions that share it;
- *   a collision keeps it inline, a lost key reads as null; every read path resolves it.
+ *   a collision keeps it inline, a lost key reads as null; every read path resolves it;
+ * - a session's refresh tokens are folded into its own value (no hash key), and still rotate
+ *   once, keep their chain bounded and every replaced token readable (reuse detection), move to
+ *   the hash when a token cannot be folded, survive touch and revoke, and go with the sweep.
  */
 
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SessionRecord } from '../../src/records.js';
+import type { RefreshTokenRecord, SessionRecord } from '../../src/records.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
 import { userAgentRef } from '../../src/stores/redis/user-agents.js';
 import type { Store } from '../../src/store.js';
@@ -139,5 +142,125 @@ describeWithServices('redis store: compact sessions', [await probeRedis()], () =
     await store.touchSession('ua-old', { lastSeenAt: T0 + 1, idleExpiresAt: T0 + DAY + 1 });
     expect(await store.revokeSession('ua-old', T0 + 2)).toBe(true);
     expect(await store.getSession('ua-old')).toMatchObject({ userAgent: BROWSER, revokedAt: T0 + 2 });
+  });
+
+  function token(overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+    return {
+      id: 'rt-0',
+      sessionId: 'session-1',
+      secretHash: randomBytes(32).toString('base64url'),
+      createdAt: T0,
+      expiresAt: T0 + 7 * DAY,
+      rotatedAt: null,
+      successorId: null,
+      ...overrides,
+    };
+  }
+
+  it('folds a session’s refresh tokens into its value, and keeps a rotating chain bounded there', async () => {
+    const sid = 'fold-chain';
+    await store.createSession(session({ id: sid }));
+    const tokens = [token({ id: `${sid}-0`, sessionId: sid })];
+    await store.createRefreshToken(tokens[0] as RefreshTokenRecord);
+    const sessionKey = `${prefix}:{s:${sid}}:session`;
+    expect(await admin.exists(`${prefix}:{s:${sid}}:rt`)).toBe(0);
+    expect(await admin.get(sessionKey)).toContain(`${sid}-0:`);
+    expect(await store.getRefreshToken(`${sid}-0`)).toEqual(tokens[0]);
+    const sizes: number[] = [];
+    for (let i = 1; i <= 30; i += 1) {
+      tokens.push(token({ id: `${sid}-${i}`, sessionId: sid, createdAt: T0 + i }));
+      expect(await store.rotateRefreshToken(`${sid}-${i - 1}`, tokens[i] as RefreshTokenRecord, T0 + i)).toBe(
+        true,
+      );
+      // Exactly once: the same token never rotates again, whatever the successor.
+      expect(
+        await store.rotateRefreshToken(`${sid}-${i - 1}`, token({ id: `late-${i}`, sessionId: sid }), T0 + i),
+      ).toBe(false);
+      sizes.push((await admin.get(sessionKey))?.length ?? 0);
+    }
+    expect(await admin.exists(`${prefix}:{s:${sid}}:rt`)).toBe(0);
+    // The current token and the one it replaced, however many rotations (ids grow a digit).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual((sizes[1] ?? 0) + 8);
+    for (let i = 0; i < 30; i += 1) {
+      expect(await store.getRefreshToken(`${sid}-${i}`)).toEqual({
+        ...tokens[i],
+        rotatedAt: T0 + i + 1,
+        successorId: `${sid}-${i + 1}`,
+      });
+      expect(await store.getRefreshToken(`late-${i + 1}`)).toBeNull();
+    }
+    expect(await store.getRefreshToken(`${sid}-30`)).toEqual(tokens[30]);
+    // Touch and revoke rewrite the header and keep the tokens.
+    await store.touchSession(sid, { lastSeenAt: T0 + 40, idleExpiresAt: T0 + DAY + 40 });
+    expect(await store.getRefreshToken(`${sid}-30`)).toEqual(tokens[30]);
+    expect(await store.getSession(sid)).toMatchObject({ lastSeenAt: T0 + 40, revokedAt: null });
+    expect(await store.revokeSession(sid, T0 + 41)).toBe(true);
+    expect(await store.getRefreshToken(`${sid}-29`)).toMatchObject({ successorId: `${sid}-30` });
+    expect(await store.getSession(sid)).toMatchObject({ lastSeenAt: T0 + 40, revokedAt: T0 + 41 });
+  });
+
+  it('lets one of 20 concurrent rotations of a folded token win, and refuses a taken successor id', async () => {
+    const sid = 'fold-race';
+    await store.createSession(session({ id: sid }));
+    const first = token({ id: 'race-0', sessionId: sid });
+    await store.createRefreshToken(first);
+    const successors = Array.from({ length: 20 }, (_, i) => token({ id: `race-${i + 1}`, sessionId: sid }));
+    const results = await Promise.all(
+      successors.map((next, i) => store.rotateRefreshToken('race-0', next, T0 + i)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    const stored = await Promise.all(successors.map((next) => store.getRefreshToken(next.id)));
+    expect(stored.filter((found) => found !== null)).toEqual([successors[winner]]);
+    // A second token of the session, then a rotation onto its id: rejected, nothing changed.
+    const other = token({ id: 'race-other', sessionId: sid });
+    await store.createRefreshToken(other);
+    await expect(store.createRefreshToken({ ...other, secretHash: 'x' })).rejects.toMatchObject({
+      code: 'internal_error',
+    });
+    const current = successors[winner] as RefreshTokenRecord;
+    await expect(
+      store.rotateRefreshToken(current.id, token({ id: 'race-other', sessionId: sid }), T0 + 50),
+    ).rejects.toMatchObject({ code: 'internal_error' });
+    expect(await store.getRefreshToken(current.id)).toEqual(current);
+    expect(await store.getRefreshToken('race-other')).toEqual(other);
+    expect(await admin.exists(`${prefix}:{s:${sid}}:rt`)).toBe(0);
+  });
+
+  it('moves folded tokens to the hash when a token cannot be folded, and keeps reading them', async () => {
+    const sid = 'fold-odd';
+    await store.createSession(session({ id: sid }));
+    const first = token({ id: 'odd-0', sessionId: sid });
+    await store.createRefreshToken(first);
+    const odd = token({ id: 'odd:1;x', sessionId: sid, secretHash: 'not|base64url', createdAt: T0 + 1 });
+    expect(await store.rotateRefreshToken('odd-0', odd, T0 + 1)).toBe(true);
+    expect(await admin.hlen(`${prefix}:{s:${sid}}:rt`)).toBe(5);
+    expect(await admin.get(`${prefix}:{s:${sid}}:session`)).not.toContain('odd-0');
+    expect(await store.getRefreshToken('odd-0')).toEqual({
+      ...first,
+      rotatedAt: T0 + 1,
+      successorId: 'odd:1;x',
+    });
+    expect(await store.getRefreshToken('odd:1;x')).toEqual(odd);
+    const next = token({ id: 'odd-2', sessionId: sid, createdAt: T0 + 2 });
+    expect(await store.rotateRefreshToken('odd:1;x', next, T0 + 2)).toBe(true);
+    expect(await store.getRefreshToken('odd-2')).toEqual(next);
+    expect(await store.getRefreshToken('odd-0')).toMatchObject({ successorId: 'odd:1;x' });
+  });
+
+  it('sweeps a session with its folded tokens, their indexes and retired records stop being found', async () => {
+    const sid = 'fold-sweep';
+    await store.createSession(session({ id: sid, idleExpiresAt: T0 + DAY }));
+    await store.createRefreshToken(token({ id: 'sweep-0', sessionId: sid }));
+    for (let i = 1; i <= 3; i += 1) {
+      expect(
+        await store.rotateRefreshToken(`sweep-${i - 1}`, token({ id: `sweep-${i}`, sessionId: sid }), T0 + i),
+      ).toBe(true);
+    }
+    const page = await storeTransferOf(store)?.exportRefreshTokens([sid]);
+    expect(page?.map((found) => found.id).sort()).toEqual(['sweep-2', 'sweep-3']);
+    expect(await store.deleteExpiredSessions(T0 + DAY)).toBeGreaterThanOrEqual(1);
+    for (let i = 0; i <= 3; i += 1) expect(await store.getRefreshToken(`sweep-${i}`)).toBeNull();
+    expect(await admin.exists(`${prefix}:{rt:sweep-3}`, `${prefix}:{rt:sweep-2}`)).toBe(0);
   });
 });

@@ -1,14 +1,15 @@
 /**
- * Refresh tokens in Redis: the tokens of a session share one hash in the session's slot,
- * `P:{s:<sid>}:rt` (`t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>`, and once rotated
- * `r:<id>` → `<rotatedAt>,<successorId>`: values under 64 bytes keep the hash in Redis's compact
- * encoding, less than half the memory of one JSON value per token), and `P:{rt:<id>}` holds the
- * session id of token `<id>` (an immutable index, so that a token is found by its id alone).
+ * Refresh tokens in Redis: the tokens of a session are kept in the session's slot, folded into
+ * the session's own value, or in the hash `P:{s:<sid>}:rt`, with the same fields either way
+ * (`t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>`, and once rotated `r:<id>` →
+ * `<rotatedAt>,<successorId>`; where and when: `./refresh-token-scripts.ts`), and
+ * `P:{rt:<id>}` holds the session id of token `<id>` (an immutable index, so that a token is
+ * found by its id alone).
  *
  * Because a token and its successor are written by one script on the session's slot, a
  * successor must belong to the session of the token it replaces (`internal_error` otherwise).
  *
- * The hash keeps a chain's current token and the one it replaced; older ones are retired to
+ * The session keeps a chain's current token and the one it replaced; older ones are retired to
  * `P:{rt:<id>}:r` (`["<sessionId>", "<secretHash>", "<createdAt>,<expiresAt>",
  * "<rotatedAt>,<successorId>"]`), which replaces their index and expires with it, so that the
  * hash does not grow with each rotation (see `./refresh-token-scripts.ts`). Hashes written before
@@ -23,10 +24,35 @@ import { malformed, replyArray, requiredNumber } from './codec.js';
 import { duplicate, gcTTL, mapInChunks, type RedisContext } from './context.js';
 import {
   createRefreshToken as createScript,
+  readRefreshTokens,
   pruneRefreshTokens,
   retireRefreshToken,
   rotateRefreshToken as rotateScript,
 } from './refresh-token-scripts.js';
+
+/** Whether a token's id and hash may be folded into its session's value (no separator in them). */
+function foldable(id: string, secretHash: string): '1' | '0' {
+  return /^[A-Za-z0-9_-]+$/.test(id) && /^[A-Za-z0-9_-]+$/.test(secretHash) ? '1' : '0';
+}
+
+/** A session's tokens, as the field → value map of their hash, wherever they are kept. */
+export async function readTokenFields(
+  context: RedisContext,
+  sessionId: string,
+): Promise<Record<string, string>> {
+  const { keys } = context;
+  const flat = replyArray(
+    await context.runScript(readRefreshTokens, [keys.refreshTokens(sessionId), keys.session(sessionId)], []),
+    'refresh tokens',
+  );
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [name, value] = [flat[i], flat[i + 1]];
+    if (typeof name !== 'string' || typeof value !== 'string') throw malformed('refresh token');
+    fields[name] = value;
+  }
+  return fields;
+}
 
 /** `<a>,<b>` → [a, b], where `b` may itself contain commas. */
 function splitPair(value: string, what: string): [string, string] {
@@ -66,8 +92,14 @@ async function createRefreshToken(context: RedisContext, token: RefreshTokenReco
   }
   const created = await context.runScript(
     createScript,
-    [keys.refreshTokens(token.sessionId)],
-    [token.id, token.secretHash, `${token.createdAt},${token.expiresAt}`, ttl],
+    [keys.refreshTokens(token.sessionId), keys.session(token.sessionId)],
+    [
+      token.id,
+      token.secretHash,
+      `${token.createdAt},${token.expiresAt}`,
+      ttl,
+      foldable(token.id, token.secretHash),
+    ],
   );
   if (created !== 1) throw duplicate('refresh token');
 }
@@ -87,30 +119,25 @@ function decodeRetired(id: string, raw: string): RefreshTokenRecord {
   return decodeRefreshToken(id, sessionId, { secretHash, times, rotation });
 }
 
-async function getRefreshToken(
-  { client, keys }: RedisContext,
-  id: string,
-): Promise<RefreshTokenRecord | null> {
+async function getRefreshToken(context: RedisContext, id: string): Promise<RefreshTokenRecord | null> {
+  const { client, keys } = context;
   // One slot: the index of a live token, or the record of a retired one.
   const [sessionId, retired] = await client.mget(keys.refreshTokenIndex(id), keys.retiredRefreshToken(id));
   if (typeof retired === 'string') {
-    // The sweep deletes a session's hash, not the records of its retired tokens: a retired
-    // token exists while its chain's hash does (it always holds the chain's current token).
+    // The sweep deletes a session and its hash, not the records of its retired tokens: a
+    // retired token exists while its chain's current token does (in the session or its hash).
     const record = decodeRetired(id, retired);
-    return (await client.exists(keys.refreshTokens(record.sessionId))) === 1 ? record : null;
+    const live = await client.exists(keys.refreshTokens(record.sessionId), keys.session(record.sessionId));
+    return live > 0 ? record : null;
   }
   if (typeof sessionId !== 'string') return null;
-  const [secretHash, times, rotation] = await client.hmget(
-    keys.refreshTokens(sessionId),
-    `t:${id}`,
-    `c:${id}`,
-    `r:${id}`,
-  );
-  if (secretHash === null || secretHash === undefined) return null;
+  const fields = await readTokenFields(context, sessionId);
+  const secretHash = fields[`t:${id}`];
+  if (secretHash === undefined) return null;
   return decodeRefreshToken(id, sessionId, {
     secretHash,
-    times: times ?? null,
-    rotation: rotation ?? null,
+    times: fields[`c:${id}`] ?? null,
+    rotation: fields[`r:${id}`] ?? null,
   });
 }
 
@@ -138,7 +165,7 @@ async function retire(context: RedisContext, sessionId: string, flat: readonly u
     );
     await context.runScript(
       pruneRefreshTokens,
-      [keys.refreshTokens(sessionId)],
+      [keys.refreshTokens(sessionId), keys.session(sessionId)],
       retired.map(({ id }) => id),
     );
   } catch {
@@ -171,7 +198,7 @@ async function rotateRefreshToken(
   }
   const reply = await context.runScript(
     rotateScript,
-    [keys.refreshTokens(sessionId)],
+    [keys.refreshTokens(sessionId), keys.session(sessionId)],
     [
       oldId,
       successor.id,
@@ -180,6 +207,7 @@ async function rotateRefreshToken(
       at,
       ttl,
       taken ? '1' : '0',
+      foldable(successor.id, successor.secretHash),
     ],
   );
   const [code, ...retirable] = replyArray(reply, 'rotation');

@@ -77,7 +77,8 @@ export function parseSession(id: string, raw: string): ParsedSession {
   const what = 'session';
   const bar = raw.indexOf('|');
   if (bar < 0) throw malformed(what);
-  const [lastSeenAt, idleExpiresAt, revokedAt, extra] = raw.slice(0, bar).split(',');
+  // A fourth field holds the refresh tokens folded into the session (`./refresh-tokens.ts`).
+  const [lastSeenAt, idleExpiresAt, revokedAt, , extra] = raw.slice(0, bar).split(',');
   if (extra !== undefined) throw malformed(what);
   let fields: unknown;
   try {
