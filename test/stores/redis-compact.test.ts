@@ -5,7 +5,9 @@
  *   a collision keeps it inline, a lost key reads as null; every read path resolves it;
  * - a session's refresh tokens are folded into its own value (no hash key), and still rotate
  *   once, keep their chain bounded and every replaced token readable (reuse detection), move to
- *   the hash when a token cannot be folded, survive touch and revoke, and go with the sweep.
+ *   the hash when a token cannot be folded, survive touch and revoke, and go with the sweep;
+ * - the token index is small hashes `P:{rti:<bucket>}` (id → session id), not a key per token;
+ *   an entry a lost rotation wrote is dropped, and the sweep removes a session's entries.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RefreshTokenRecord, SessionRecord } from '../../src/records.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
+import { sweepBucket } from '../../src/stores/redis/keys.js';
 import { userAgentRef } from '../../src/stores/redis/user-agents.js';
 import type { Store } from '../../src/store.js';
 import { storeTransferOf } from '../../src/store-transfer.js';
@@ -212,6 +215,13 @@ describeWithServices('redis store: compact sessions', [await probeRedis()], () =
     const winner = results.indexOf(true);
     const stored = await Promise.all(successors.map((next) => store.getRefreshToken(next.id)));
     expect(stored.filter((found) => found !== null)).toEqual([successors[winner]]);
+    // The index holds the token and the winner's successor only: the losers dropped theirs.
+    expect(await admin.exists(`${prefix}:{rt:race-0}`)).toBe(0);
+    for (const [i, next] of successors.entries()) {
+      expect(await admin.hget(`${prefix}:{rti:${sweepBucket(next.id)}}`, next.id)).toBe(
+        i === winner ? sid : null,
+      );
+    }
     // A second token of the session, then a rotation onto its id: rejected, nothing changed.
     const other = token({ id: 'race-other', sessionId: sid });
     await store.createRefreshToken(other);
@@ -261,6 +271,10 @@ describeWithServices('redis store: compact sessions', [await probeRedis()], () =
     expect(page?.map((found) => found.id).sort()).toEqual(['sweep-2', 'sweep-3']);
     expect(await store.deleteExpiredSessions(T0 + DAY)).toBeGreaterThanOrEqual(1);
     for (let i = 0; i <= 3; i += 1) expect(await store.getRefreshToken(`sweep-${i}`)).toBeNull();
-    expect(await admin.exists(`${prefix}:{rt:sweep-3}`, `${prefix}:{rt:sweep-2}`)).toBe(0);
+    for (let i = 0; i <= 3; i += 1) {
+      expect(await admin.hget(`${prefix}:{rti:${sweepBucket(`sweep-${i}`)}}`, `sweep-${i}`)).toBeNull();
+    }
+    // The retired ones keep their own record until it expires; nothing reads it without the session.
+    expect(await admin.pttl(`${prefix}:{rt:sweep-0}:r`)).toBeGreaterThan(DAY);
   });
 });

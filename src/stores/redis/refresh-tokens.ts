@@ -81,15 +81,29 @@ export function decodeRefreshToken(
   };
 }
 
+/**
+ * Adds `id` → `sessionId` to the token index (immutable); true when it was not there, false
+ * when it was, for this session; `duplicate` when another session holds the id.
+ */
+async function indexToken({ client, keys }: RedisContext, id: string, sessionId: string): Promise<boolean> {
+  const bucket = keys.refreshTokenBucket(id);
+  if ((await client.hsetnx(bucket, id, sessionId)) === 1) return true;
+  if ((await client.hget(bucket, id)) !== sessionId) throw duplicate('refresh token');
+  return false;
+}
+
+/** The session of token `id` from the index (its bucket, then the per-token key of earlier versions). */
+async function sessionOfToken({ client, keys }: RedisContext, id: string): Promise<string | null> {
+  return (
+    (await client.hget(keys.refreshTokenBucket(id), id)) ?? (await client.get(keys.refreshTokenIndex(id)))
+  );
+}
+
 async function createRefreshToken(context: RedisContext, token: RefreshTokenRecord): Promise<void> {
-  const { client, keys } = context;
+  const { keys } = context;
   const ttl = gcTTL(token.expiresAt - token.createdAt);
-  const indexKey = keys.refreshTokenIndex(token.id);
   // The index first (immutable: id → session), then the token in its session's slot.
-  if ((await client.set(indexKey, token.sessionId, 'PX', ttl, 'NX')) === null) {
-    if ((await client.get(indexKey)) !== token.sessionId) throw duplicate('refresh token');
-    await client.pexpire(indexKey, ttl, 'GT');
-  }
+  await indexToken(context, token.id, token.sessionId);
   const created = await context.runScript(
     createScript,
     [keys.refreshTokens(token.sessionId), keys.session(token.sessionId)],
@@ -121,14 +135,19 @@ function decodeRetired(id: string, raw: string): RefreshTokenRecord {
 
 async function getRefreshToken(context: RedisContext, id: string): Promise<RefreshTokenRecord | null> {
   const { client, keys } = context;
-  // One slot: the index of a live token, or the record of a retired one.
-  const [sessionId, retired] = await client.mget(keys.refreshTokenIndex(id), keys.retiredRefreshToken(id));
-  if (typeof retired === 'string') {
-    // The sweep deletes a session and its hash, not the records of its retired tokens: a
-    // retired token exists while its chain's current token does (in the session or its hash).
-    const record = decodeRetired(id, retired);
-    const live = await client.exists(keys.refreshTokens(record.sessionId), keys.session(record.sessionId));
-    return live > 0 ? record : null;
+  // A live token is in the index; a retired one has left it for a record of its own, in one
+  // slot with the per-token index of earlier versions.
+  let sessionId = await client.hget(keys.refreshTokenBucket(id), id);
+  if (sessionId === null) {
+    const [legacy, retired] = await client.mget(keys.refreshTokenIndex(id), keys.retiredRefreshToken(id));
+    if (typeof retired === 'string') {
+      // The sweep deletes a session and its hash, not the records of its retired tokens: a
+      // retired token exists while its chain's current token does (in the session or its hash).
+      const record = decodeRetired(id, retired);
+      const live = await client.exists(keys.refreshTokens(record.sessionId), keys.session(record.sessionId));
+      return live > 0 ? record : null;
+    }
+    sessionId = legacy ?? null;
   }
   if (typeof sessionId !== 'string') return null;
   const fields = await readTokenFields(context, sessionId);
@@ -142,34 +161,57 @@ async function getRefreshToken(context: RedisContext, id: string): Promise<Refre
 }
 
 /**
- * Retires the tokens a rotation named (flat: id, secretHash, times, rotation): each moves to its
- * own record first, then leaves the hash, so that it is readable at every moment. A failure
- * leaves it in the hash, to be retired at the next rotation.
+ * Retires the tokens a rotation at `at` named (flat: id, secretHash, times, rotation): each moves
+ * to its own record first (which lives until the token would have expired, plus the GC margin),
+ * then leaves the index, then the session, so that it is readable at every moment. A failure
+ * leaves it where it was, to be retired at the next rotation.
  */
-async function retire(context: RedisContext, sessionId: string, flat: readonly unknown[]): Promise<void> {
-  const { keys } = context;
-  const retired: { id: string; record: string }[] = [];
+async function retire(
+  context: RedisContext,
+  sessionId: string,
+  flat: readonly unknown[],
+  at: number,
+): Promise<void> {
+  const { client, keys } = context;
+  const retired: { id: string; record: string; ttl: string }[] = [];
   for (let i = 0; i + 3 < flat.length; i += 4) {
     const [id, secretHash, times, rotation] = flat.slice(i, i + 4);
-    if (typeof id !== 'string') continue;
-    retired.push({ id, record: JSON.stringify([sessionId, secretHash, times, rotation]) });
+    if (typeof id !== 'string' || typeof times !== 'string') continue;
+    const expiresAt = Number(times.slice(times.indexOf(',') + 1));
+    const ttl = gcTTL(Number.isFinite(expiresAt) ? expiresAt - at : 0);
+    retired.push({ id, record: JSON.stringify([sessionId, secretHash, times, rotation]), ttl });
   }
   if (retired.length === 0) return;
   try {
-    await mapInChunks(retired, ({ id, record }) =>
-      context.runScript(
+    await mapInChunks(retired, async ({ id, record, ttl }) => {
+      // A token indexed the earlier way moves with its index's TTL (`retireRefreshToken`).
+      const moved = await context.runScript(
         retireRefreshToken,
         [keys.refreshTokenIndex(id), keys.retiredRefreshToken(id)],
         [record],
-      ),
-    );
+      );
+      if (moved !== 1) await client.set(keys.retiredRefreshToken(id), record, 'PX', ttl);
+      await client.hdel(keys.refreshTokenBucket(id), id);
+    });
     await context.runScript(
       pruneRefreshTokens,
       [keys.refreshTokens(sessionId), keys.session(sessionId)],
       retired.map(({ id }) => id),
     );
   } catch {
-    // The rotation is done; what was not moved stays in the hash until the next rotation.
+    // The rotation is done; what was not moved stays in the session until the next rotation.
+  }
+}
+
+/** Drops a successor's index entry that a rotation wrote and then did not use. */
+async function dropUnusedIndex(context: RedisContext, sessionId: string, id: string): Promise<void> {
+  try {
+    // A concurrent rotation that won stored the same successor (same id), or another one.
+    if ((await readTokenFields(context, sessionId))[`t:${id}`] === undefined) {
+      await context.client.hdel(context.keys.refreshTokenBucket(id), id);
+    }
+  } catch {
+    // An unused entry names no token: readers find nothing; the session's sweep ignores it.
   }
 }
 
@@ -179,8 +221,8 @@ async function rotateRefreshToken(
   successor: RefreshTokenRecord,
   at: number,
 ): Promise<boolean> {
-  const { client, keys } = context;
-  const sessionId = await client.get(keys.refreshTokenIndex(oldId));
+  const { keys } = context;
+  const sessionId = await sessionOfToken(context, oldId);
   if (sessionId === null) return false;
   if (successor.sessionId !== sessionId) {
     throw new LatchkeyError(
@@ -189,13 +231,9 @@ async function rotateRefreshToken(
     );
   }
   const ttl = gcTTL(successor.expiresAt - at);
-  const indexKey = keys.refreshTokenIndex(successor.id);
-  // Write the successor's index before the compare-and-set. A concurrent rotation of the
-  // same token writes the same value (same session), so the loser's write is harmless.
-  let taken = false;
-  if ((await client.set(indexKey, sessionId, 'PX', ttl, 'NX')) === null) {
-    taken = (await client.get(indexKey)) !== sessionId;
-  }
+  // Write the successor's index before the compare-and-set (a successor of another session's
+  // id rejects here, unchanged). A concurrent rotation of the same token writes the same entry.
+  const indexed = await indexToken(context, successor.id, sessionId);
   const reply = await context.runScript(
     rotateScript,
     [keys.refreshTokens(sessionId), keys.session(sessionId)],
@@ -206,14 +244,15 @@ async function rotateRefreshToken(
       `${successor.createdAt},${successor.expiresAt}`,
       at,
       ttl,
-      taken ? '1' : '0',
+      '0',
       foldable(successor.id, successor.secretHash),
     ],
   );
   const [code, ...retirable] = replyArray(reply, 'rotation');
+  if (code !== 1 && indexed) await dropUnusedIndex(context, sessionId, successor.id);
   if (code === -1) throw duplicate('refresh token');
   if (code !== 1) return false;
-  await retire(context, sessionId, retirable);
+  await retire(context, sessionId, retirable, at);
   return true;
 }
 

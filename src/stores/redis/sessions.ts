@@ -303,7 +303,12 @@ async function sweepOne(context: RedisContext, sweepKey: string, id: string, now
   if (outcome.kind === 'deleted') {
     await Promise.all([
       client.zrem(keys.userSessions(outcome.userId), id),
-      ...outcome.refreshTokenIds.map((tokenId) => client.unlink(keys.refreshTokenIndex(tokenId))),
+      ...outcome.refreshTokenIds.map((tokenId) =>
+        Promise.all([
+          client.hdel(keys.refreshTokenBucket(tokenId), tokenId),
+          client.unlink(keys.refreshTokenIndex(tokenId)),
+        ]),
+      ),
     ]);
   }
   await client.zrem(sweepKey, id);
