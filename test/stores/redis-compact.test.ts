@@ -7,7 +7,10 @@
  *   once, keep their chain bounded and every replaced token readable (reuse detection), move to
  *   the hash when a token cannot be folded, survive touch and revoke, and go with the sweep;
  * - the token index is small hashes `P:{rti:<bucket>}` (id → session id), not a key per token;
- *   an entry a lost rotation wrote is dropped, and the sweep removes a session's entries.
+ *   an entry a lost rotation wrote is dropped, and the sweep removes a session's entries;
+ * - a session's JSON takes its shortest form (mode initial, assurance and persistence left out
+ *   when they are a password login's at creation) and a token's times are base 36; every form
+ *   reads back the record that was written.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -276,5 +279,44 @@ describeWithServices('redis store: compact sessions', [await probeRedis()], () =
     }
     // The retired ones keep their own record until it expires; nothing reads it without the session.
     expect(await admin.pttl(`${prefix}:{rt:sweep-0}:r`)).toBeGreaterThan(DAY);
+  });
+
+  it('writes the shortest form of each record and reads every form back as written', async () => {
+    const plain = session({ id: 'short-plain', mode: 'cookie' });
+    const persistent = session({ id: 'short-persistent', mode: 'token', persistent: true });
+    const stepped = session({ id: 'short-mfa', amr: ['pwd', 'otp', 'mfa'], authTime: T0 + 5, acr: 'mfa' });
+    const fractional = session({ id: 'short-odd', authTime: T0 + 0.5 });
+    for (const record of [plain, persistent, stepped, fractional]) await store.createSession(record);
+    const json = async (id: string): Promise<unknown[]> => {
+      const raw = (await admin.get(`${prefix}:{s:${id}}:session`)) ?? '';
+      return JSON.parse(raw.slice(raw.indexOf('|') + 1)) as unknown[];
+    };
+    expect(await json('short-plain')).toHaveLength(7);
+    expect((await json('short-plain'))[2]).toBe('c');
+    expect(await json('short-persistent')).toHaveLength(8);
+    expect(await json('short-mfa')).toHaveLength(11);
+    expect(await json('short-odd')).toHaveLength(11);
+    await freshStore(async (other) => {
+      for (const record of [plain, persistent, stepped, fractional]) {
+        expect(await other.getSession(record.id)).toEqual(record);
+      }
+    });
+    // A token's times: base 36 when they are safe integers, decimal otherwise (and before).
+    const whole = token({ id: 'times-whole', sessionId: 'short-plain', createdAt: T0, expiresAt: T0 + DAY });
+    const odd = token({
+      id: 'times-odd',
+      sessionId: 'short-plain',
+      createdAt: T0 + 0.25,
+      expiresAt: T0 + DAY,
+    });
+    await store.createRefreshToken(whole);
+    await store.createRefreshToken(odd);
+    const value = (await admin.get(`${prefix}:{s:short-plain}:session`)) ?? '';
+    expect(value).toContain(
+      `times-whole:${whole.secretHash}:~${T0.toString(36)}:~${(T0 + DAY).toString(36)}`,
+    );
+    expect(value).toContain(`times-odd:${odd.secretHash}:${T0 + 0.25}:`);
+    expect(await store.getRefreshToken('times-whole')).toEqual(whole);
+    expect(await store.getRefreshToken('times-odd')).toEqual(odd);
   });
 });

@@ -54,6 +54,25 @@ export async function readTokenFields(
   return fields;
 }
 
+/**
+ * A token's time as stored: `~` and base 36 for a safe non-negative integer (9 characters for a
+ * time of this century instead of 13), else decimal (as tokens written before this all are).
+ */
+function encodeTime(time: number): string {
+  return Number.isSafeInteger(time) && time >= 0 ? `~${time.toString(36)}` : String(time);
+}
+
+/** A token's `<createdAt>,<expiresAt>` as stored. */
+function encodeTimes(token: RefreshTokenRecord): string {
+  return `${encodeTime(token.createdAt)},${encodeTime(token.expiresAt)}`;
+}
+
+function decodeTime(text: string, what: string): number {
+  if (!text.startsWith('~')) return requiredNumber(text, what);
+  if (!/^~[0-9a-z]{1,11}$/.test(text)) throw malformed(what);
+  return parseInt(text.slice(1), 36);
+}
+
 /** `<a>,<b>` → [a, b], where `b` may itself contain commas. */
 function splitPair(value: string, what: string): [string, string] {
   const comma = value.indexOf(',');
@@ -74,8 +93,8 @@ export function decodeRefreshToken(
     id,
     sessionId,
     secretHash: fields.secretHash,
-    createdAt: requiredNumber(createdAt, what),
-    expiresAt: requiredNumber(expiresAt, what),
+    createdAt: decodeTime(createdAt, what),
+    expiresAt: decodeTime(expiresAt, what),
     rotatedAt: rotation === null ? null : requiredNumber(rotation[0], what),
     successorId: rotation === null ? null : rotation[1],
   };
@@ -107,13 +126,7 @@ async function createRefreshToken(context: RedisContext, token: RefreshTokenReco
   const created = await context.runScript(
     createScript,
     [keys.refreshTokens(token.sessionId), keys.session(token.sessionId)],
-    [
-      token.id,
-      token.secretHash,
-      `${token.createdAt},${token.expiresAt}`,
-      ttl,
-      foldable(token.id, token.secretHash),
-    ],
+    [token.id, token.secretHash, encodeTimes(token), ttl, foldable(token.id, token.secretHash)],
   );
   if (created !== 1) throw duplicate('refresh token');
 }
@@ -177,8 +190,13 @@ async function retire(
   for (let i = 0; i + 3 < flat.length; i += 4) {
     const [id, secretHash, times, rotation] = flat.slice(i, i + 4);
     if (typeof id !== 'string' || typeof times !== 'string') continue;
-    const expiresAt = Number(times.slice(times.indexOf(',') + 1));
-    const ttl = gcTTL(Number.isFinite(expiresAt) ? expiresAt - at : 0);
+    let expiresAt = at; // a malformed time keeps the record for the GC margin only
+    try {
+      expiresAt = decodeTime(times.slice(times.indexOf(',') + 1), 'refresh token');
+    } catch {
+      // (see above)
+    }
+    const ttl = gcTTL(expiresAt - at);
     retired.push({ id, record: JSON.stringify([sessionId, secretHash, times, rotation]), ttl });
   }
   if (retired.length === 0) return;
@@ -241,7 +259,7 @@ async function rotateRefreshToken(
       oldId,
       successor.id,
       successor.secretHash,
-      `${successor.createdAt},${successor.expiresAt}`,
+      encodeTimes(successor),
       at,
       ttl,
       '0',

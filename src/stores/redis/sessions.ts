@@ -6,16 +6,18 @@
  * every slot of a Cluster). The one sorted set `P:{sweep}:sessions` of earlier versions is
  * still swept (and read by `latchkey copy`) until it is empty; nothing is added to it.
  *
- * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
- * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
- * significant digits); `revokedAt` is empty while null. The JSON is the array
+ * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>[,<tokens>]|<json>`: the header holds
+ * the fields that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers
+ * with 14 significant digits); `revokedAt` is empty while null; `<tokens>` are the session's
+ * refresh tokens folded into it (`./refresh-tokens.ts`). The JSON is the array
  * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`
- * (`amr` space-separated; `userAgent` is the string, null, or `["<ref>"]` naming the shared key
- * `P:{ua:<ref>}` that holds it, see `./user-agents.ts`; sessions written before `persistent` have the first seven, before the
- * assurance the first eight: they read as not persistent, and as a password login at their
- * creation, the lowest assurance they can have had): one string rather
- * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
- * compact, and an array because field names would be a fifth of its size.
+ * (`mode` as its initial, or spelled out by earlier versions; `amr` space-separated; `userAgent`
+ * the string, null, or `["<ref>"]` naming the shared key `P:{ua:<ref>}` that holds it,
+ * `./user-agents.ts`). Its shortest form is written: the first seven fields when the session is
+ * not persistent and its assurance is a password login at its creation, the first eight when
+ * only the assurance is (sessions of earlier versions have these forms too, and read the same
+ * way). One string rather than a hash because a session exceeds the 64 bytes under which Redis
+ * keeps a hash compact, and an array because field names would be a fifth of its size.
  *
  * Liveness is `isSessionLive` from `src/records.ts`; the scripts keep its Lua form
  * (`./session-scripts.ts`).
@@ -40,21 +42,39 @@ const STALE_INDEX_ENTRY_MS = 60 * 60 * 1_000;
 
 const SESSION_MODES: readonly SessionMode[] = ['cookie', 'token', 'hybrid'];
 
+/** A mode as stored: its initial (sessions written before this spell it out). */
+const MODE_CODES: Record<string, SessionMode> = { c: 'cookie', t: 'token', h: 'hybrid' };
+
+/** Whether a session's assurance is what the short forms mean: a password login at its creation. */
+function isLegacyAssurance(session: SessionRecord): boolean {
+  const legacy = legacyAssurance(session.createdAt);
+  return (
+    session.amr.length === 1 &&
+    session.amr[0] === legacy.amr[0] &&
+    session.authTime === legacy.authTime &&
+    session.acr === legacy.acr
+  );
+}
+
+/**
+ * The session's value, its JSON in the shortest form that reads back the same record: seven
+ * fields when it is not persistent and its assurance is a password login at its creation, eight
+ * when only the assurance is, else eleven.
+ */
 function encodeSession(session: SessionRecord, userAgent: string | [string] | null): string {
-  const json = JSON.stringify([
+  const fields: unknown[] = [
     session.userId,
     session.secretHash,
-    session.mode,
+    session.mode.charAt(0),
     session.createdAt,
     session.absoluteExpiresAt,
     userAgent,
     session.ip,
-    session.persistent ? 1 : 0,
-    session.amr.join(' '),
-    session.authTime,
-    session.acr,
-  ]);
-  return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
+  ];
+  const legacy = isLegacyAssurance(session);
+  if (session.persistent || !legacy) fields.push(session.persistent ? 1 : 0);
+  if (!legacy) fields.push(session.amr.join(' '), session.authTime, session.acr);
+  return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${JSON.stringify(fields)}`;
 }
 
 /** A session as stored, before its user agent is looked up when it names it by reference. */
@@ -107,7 +127,7 @@ export function parseSession(id: string, raw: string): ParsedSession {
     id,
     userId,
     secretHash,
-    mode: oneOf(mode, SESSION_MODES, what),
+    mode: oneOf(MODE_CODES[mode] ?? mode, SESSION_MODES, what),
     createdAt,
     lastSeenAt: requiredNumber(lastSeenAt, what),
     idleExpiresAt: requiredNumber(idleExpiresAt, what),

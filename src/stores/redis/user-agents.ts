@@ -4,7 +4,7 @@
  * A browser's user agent is about 120 bytes, a third of a session's record, and most sessions of
  * a deployment share a few hundred distinct ones.
  *
- * - `<ref>` is 16 base64url characters (96 bits) of the string's SHA-256. The key is written
+ * - `<ref>` is 12 base64url characters (72 bits) of the string's SHA-256. The key is written
  *   with `SET NX GET` before the session: a key already holding another string (a collision)
  *   makes the session keep its user agent inline, so a reference always names its own string.
  * - The key lives as long as the longest session that names it can: its TTL is raised (never
@@ -24,9 +24,9 @@ const INLINE_MAX = 24;
 /** Entries of a process's map of user agents; it is cleared when full (they are re-read). */
 const CACHE_MAX = 10_000;
 
-/** The reference of a user agent: 16 base64url characters of its SHA-256. */
+/** The reference of a user agent: 12 base64url characters of its SHA-256. */
 export function userAgentRef(userAgent: string): string {
-  return createHash('sha256').update(userAgent).digest('base64url').slice(0, 16);
+  return createHash('sha256').update(userAgent).digest('base64url').slice(0, 12);
 }
 
 /** Remembers a string read from (or written to) its key. */
