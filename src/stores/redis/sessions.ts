@@ -218,17 +218,12 @@ async function revokeOne(
 async function createSession(context: RedisContext, session: SessionRecord): Promise<void> {
   const { client, keys } = context;
   // Indexes first: a session must never exist without its user-index entry, or
-  // revokeUserSessions would miss it.
-  await Promise.all([
+  // revokeUserSessions would miss it; and the shared user agent before the session naming it.
+  const [userAgent] = await Promise.all([
+    storeUserAgent(context, session.userAgent, session.absoluteExpiresAt - session.createdAt),
     client.zadd(keys.userSessions(session.userId), session.createdAt, session.id),
     client.zadd(keys.sweepBucket(sweepBucket(session.id)), 'LT', sessionDueAt(session), session.id),
   ]);
-  // The shared user agent before the session that names it.
-  const userAgent = await storeUserAgent(
-    context,
-    session.userAgent,
-    session.absoluteExpiresAt - session.createdAt,
-  );
   const ttl = gcTTL(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) - session.createdAt);
   const stored = await client.set(
     keys.session(session.id),

@@ -52,12 +52,13 @@ export async function storeUserAgent(
   const ref = userAgentRef(userAgent);
   const key = keys.userAgent(ref);
   const ttl = gcTTL(lifeMs);
-  // One command when the key is new; when it exists, check it is ours, then raise its TTL.
-  const held = (await client.call('SET', key, userAgent, 'NX', 'GET', 'PX', ttl)) as string | null;
-  if (held !== null) {
-    if (held !== userAgent) return userAgent;
-    await client.pexpire(key, ttl, 'GT');
-  }
+  // One round trip: create it, or raise its TTL (only ever raised: harmless on a key that turns
+  // out to hold another string), and learn whether it holds ours.
+  const [held] = await Promise.all([
+    client.call('SET', key, userAgent, 'NX', 'GET', 'PX', ttl) as Promise<string | null>,
+    client.pexpire(key, ttl, 'GT'),
+  ]);
+  if (held !== null && held !== userAgent) return userAgent;
   rememberUserAgent(context, ref, userAgent);
   return [ref];
 }
