@@ -8,6 +8,7 @@
  * changes nothing there, a revocation is written there, and the sweep removes what expired.
  */
 
+import { randomBytes } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
@@ -163,6 +164,28 @@ describeEachStore('HTTP security rules', stores, (factory) => {
     expect(await heldRevocations(t.store)).toEqual([
       expect.objectContaining({ kind: 'session', subject: first.session.id }),
     ]);
+  });
+
+  it('a token replaced rotations ago still revokes its family; its id with a forged secret revokes nothing', async () => {
+    const first = await loginToken(t.app, EMAIL);
+    let current = first.refresh_token;
+    for (let i = 0; i < 4; i += 1) {
+      t.clock.advance(MINUTE);
+      const next = await refresh(current);
+      expect(next.statusCode).toBe(200);
+      current = json<{ refresh_token: string }>(next).refresh_token;
+    }
+    t.clock.advance(MINUTE);
+    // The attacker knows the first token's id (not its secret): refused, and nothing revoked.
+    const forged = await refresh(
+      `${first.refresh_token.split('.')[0] ?? ''}.${randomBytes(32).toString('base64url')}`,
+    );
+    expect(forged.statusCode).toBe(400);
+    expect(await revokedAt(first.session.id)).toBeNull();
+    expect((await refresh(current)).statusCode).toBe(200);
+    // The real first token, four rotations later (kept since as a retired record): reuse.
+    expect((await refresh(first.refresh_token)).statusCode).toBe(400);
+    expect(await revokedAt(first.session.id)).toBe(t.clock());
   });
 
   it('a password change renews the caller’s session, revokes the others and retires the old password', async () => {

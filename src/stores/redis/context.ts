@@ -22,6 +22,8 @@ export const SWEEP_BATCH = 1_000;
 export interface RedisContext {
   readonly client: RedisClient;
   readonly keys: RedisKeys;
+  /** The user agents this process has read, by reference (immutable: `./user-agents.ts`). */
+  readonly userAgents: Map<string, string>;
   /** Runs one operation; driver errors become `store_unavailable`, LatchkeyErrors pass through. */
   readonly run: <T>(operation: () => Promise<T>) => Promise<T>;
   /** EVALSHA, falling back to EVAL when the server does not have the script yet. */
@@ -48,6 +50,7 @@ export function createRedisContext(
   return {
     client,
     keys: redisKeys(prefix),
+    userAgents: new Map(),
     run: async <T>(operation: () => Promise<T>): Promise<T> => {
       if (isClosed()) {
         throw new LatchkeyError('store_unavailable', 'The Redis store is closed', { retryAfter: 1 });

@@ -9,9 +9,11 @@
  *
  * | key                        | type   | holds                                                     |
  * | -------------------------- | ------ | --------------------------------------------------------- |
- * | `P:{s:<sid>}:session`      | string | `<lastSeenAt>,<idleExpiresAt>,<revokedAt>\|<json>` (1)    |
- * | `P:{s:<sid>}:rt`           | hash   | the session's refresh tokens, 2 or 3 fields each (3)      |
- * | `P:{rt:<id>}`              | string | the session id of refresh token `<id>` (immutable index) |
+ * | `P:{s:<sid>}:session`      | string | `<lastSeenAt>,<idleExpiresAt>,<revokedAt>[,<tokens>]\|<json>` (1) |
+ * | `P:{s:<sid>}:rt`           | hash   | a session's refresh tokens when not folded in its value, 2 or 3 fields each (3) |
+ * | `P:{rti:<n>}`              | hash   | refresh token id → session id, bucket `n` of 16 384 (immutable index) (3) |
+ * | `P:{rt:<id>}`              | string | the same, one key per token, from earlier versions (read, not written) |
+ * | `P:{ua:<ref>}`             | string | a user agent that sessions name by reference (5)          |
  * | `P:{u:<uid>}:sessions`     | zset   | the user's session ids, scored by `createdAt`             |
  * | `P:{u:<uid>}:user`         | hash   | the user (`roles` as a JSON array)                        |
  * | `P:{e:<email>}`            | string | the id of the user with this email (uniqueness claim)     |
@@ -47,33 +49,41 @@
  * | `P:{wh}:of:<endpointId>`   | zset   | an endpoint's deliveries scored by `createdAt`            |
  *
  * (1) The header holds the fields that change, so that scripts rewrite it without re-encoding
- * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null. The
- * JSON is the array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`:
- * one string rather than a hash because a real user agent exceeds the 64 bytes under which Redis
- * keeps a hash compact, and an array because field names would be a fifth of its size.
+ * JSON (Lua prints numbers with 14 significant digits); `revokedAt` is empty while null;
+ * `<tokens>` are the session's refresh tokens when they are folded into it (3). The JSON is the
+ * array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`
+ * (mode as its initial; the last three or four left out when they are a password login's at
+ * creation, not persistent; `userAgent` may be `[ref]`, (5)): one string rather than a hash
+ * because the session exceeds the 64 bytes under which Redis keeps a hash compact, and an array
+ * because field names would be a fifth of its size.
  * (2) The score is never later than the session's real due time (the earliest of its idle
  * expiry, absolute expiry and revocation): touching a session does not update it, and the sweep
  * re-scores a session it finds still live. A lower score costs one extra look; a higher one
  * would delay the sweep, so writers only lower it (`ZADD LT`). A session's bucket is a hash
  * of its id modulo 16 384 (`./keys.ts`): small sets that Redis stores compactly (about 40 bytes
  * an entry up to two million sessions, against 130 in one large set), spread over a Cluster.
- * (3) `t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>`, and once rotated `r:<id>` →
- * `<rotatedAt>,<successorId>`: values under 64 bytes keep the hash in Redis's compact encoding
- * (less than half the memory of one JSON value per token). The hash keeps a chain's current
- * token and the one it replaced; older ones are retired to `P:{rt:<id>}:r`, which expires with
- * them, so that the hash does not grow with each rotation (`./refresh-tokens.ts`).
+ * (3) `t:<id>` → secretHash, `c:<id>` → `<createdAt>,<expiresAt>` (base 36 after a `~`), and
+ * once rotated `r:<id>` → `<rotatedAt>,<successorId>`, kept folded into the session's value
+ * (`<id>:<hash>:<createdAt>:<expiresAt>[:<rotatedAt>:<successorId>]`, `;` between tokens) or in
+ * the hash (values under 64 bytes: compact encoding); where: `./refresh-token-scripts.ts`. The
+ * session keeps a chain's current token and the one it replaced; older ones are retired to
+ * `P:{rt:<id>}:r`, which expires when they would have, so that it does not grow with each
+ * rotation (`./refresh-tokens.ts`). The index buckets are small hashes (compact up to about two
+ * million tokens); their entries leave with retirement and with the session's sweep.
  * (4) Each token has its own slot, so that consuming it is one script on one key; the two
  * indexes are written before it and cleaned after it (`./one-time-tokens.ts`).
+ * (5) Stored once per distinct string, with a TTL raised to the longest session naming it
+ * (`./user-agents.ts`).
  *
  * ## Time
  *
  * Expiry is logical: it is decided from the `now` the caller passes and the times stored in the
  * records, never from Redis's clock. Redis TTLs exist only as garbage collection for records that
- * nobody sweeps (sessions, refresh tokens and their index, counters, one-time tokens and their
- * subject index): they are relative (`PEXPIRE`), computed from the record's own lifetime plus a
+ * nobody sweeps (sessions, refresh-token hashes, retired tokens, user agents, counters,
+ * one-time tokens and their subject index): they are relative (`PEXPIRE`), computed from the record's own lifetime plus a
  * margin (a day; a minute for counters), so they are never shorter than the logical life,
- * whatever the callers' clock says. Users, keys, clients, revocations, the user-session index and
- * the sweep indexes have no TTL.
+ * whatever the callers' clock says. Users, keys, clients, revocations, the user-session index,
+ * the refresh-token index buckets and the sweep indexes have no TTL.
  *
  * ## Atomicity
  *

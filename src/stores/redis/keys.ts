@@ -18,8 +18,9 @@ const TAG_ESCAPES: Record<string, string> = { '%': '%25', '{': '%7B', '}': '%7D'
 export const SWEEP_BUCKETS = 16_384;
 
 /**
- * The sweep bucket of a session id: FNV-1a (32 bits) of its UTF-8 bytes, modulo
- * {@link SWEEP_BUCKETS}. Never change it: existing entries would not be found again.
+ * The sweep bucket of a session id, and the index bucket of a refresh token's id: FNV-1a (32
+ * bits) of its UTF-8 bytes, modulo {@link SWEEP_BUCKETS}. Never change it: existing entries
+ * would not be found again.
  *
  * @example
  * sweepBucket('s1'); // a number in [0, 16384)
@@ -44,9 +45,14 @@ export function tagged(value: string): string {
 export interface RedisKeys {
   session(id: string): string;
   refreshTokens(sessionId: string): string;
+  /** The index of tokens written before {@link RedisKeys.refreshTokenBucket} (read, never written). */
   refreshTokenIndex(id: string): string;
+  /** The index bucket of token `id` (`./refresh-tokens.ts`): token id → session id. */
+  refreshTokenBucket(id: string): string;
   retiredRefreshToken(id: string): string;
   userSessions(userId: string): string;
+  /** A user agent that sessions name by its reference (`./user-agents.ts`). */
+  userAgent(ref: string): string;
   user(id: string): string;
   email(email: string): string;
   readonly usersByEmail: string;
@@ -95,8 +101,10 @@ export function redisKeys(prefix: string): RedisKeys {
     session: (id) => `${prefix}:{s:${tagged(id)}}:session`,
     refreshTokens: (sessionId) => `${prefix}:{s:${tagged(sessionId)}}:rt`,
     refreshTokenIndex: (id) => `${prefix}:{rt:${tagged(id)}}`,
+    refreshTokenBucket: (id) => `${prefix}:{rti:${sweepBucket(id)}}`,
     retiredRefreshToken: (id) => `${prefix}:{rt:${tagged(id)}}:r`,
     userSessions: (userId) => `${prefix}:{u:${tagged(userId)}}:sessions`,
+    userAgent: (ref) => `${prefix}:{ua:${tagged(ref)}}`,
     user: (id) => `${prefix}:{u:${tagged(id)}}:user`,
     email: (email) => `${prefix}:{e:${tagged(email)}}`,
     usersByEmail: `${prefix}:{users}:by-email`,

@@ -22,6 +22,7 @@ export { deletePasskey, renamePasskey, usePasskey } from './passkey-scripts.js';
 export {
   createRefreshToken,
   pruneRefreshTokens,
+  readRefreshTokens,
   retireRefreshToken,
   rotateRefreshToken,
 } from './refresh-token-scripts.js';

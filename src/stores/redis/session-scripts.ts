@@ -1,8 +1,9 @@
 /**
  * The Lua scripts of sessions (rules shared by every script: `./lua.ts`).
  *
- * A session is stored as one string, `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`, where
- * the header holds the fields that change (`revokedAt` empty while null) and `<json>` is the
+ * A session is stored as one string, `<lastSeenAt>,<idleExpiresAt>,<revokedAt>[,<tokens>]|<json>`,
+ * where the header holds the fields that change (`revokedAt` empty while null; `<tokens>`, the
+ * session's refresh tokens when they are folded into it, `./refresh-token-scripts.ts`) and `<json>` is the
  * array `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]` of the fields
  * that never do; touch and revoke rewrite the header and copy the JSON untouched.
  *
@@ -15,10 +16,19 @@
 
 import { defineScript, EXTEND_TTL } from './lua.js';
 
-/** Lua: `parse_session(raw)` splits a session value into its header fields and its immutable JSON. */
-const PARSE_SESSION = `
+/**
+ * Lua: `parse_session(raw)` splits a session value into its header fields (lastSeenAt,
+ * idleExpiresAt, revokedAt, and the refresh tokens folded into it, '' when none: see
+ * `./refresh-token-scripts.ts`) and its immutable JSON; `session_value(...)` joins them again.
+ */
+export const PARSE_SESSION = `
 local function parse_session(raw)
-  return string.match(raw, '^([^,]*),([^,]*),([^|]*)|(.*)$')
+  return string.match(raw, '^([^,|]*),([^,|]*),([^,|]*),?([^|]*)|(.*)$')
+end
+local function session_value(last_seen, idle, revoked, tokens, json)
+  local head = last_seen .. ',' .. idle .. ',' .. revoked
+  if tokens ~= '' then head = head .. ',' .. tokens end
+  return head .. '|' .. json
 end
 `;
 
@@ -32,9 +42,9 @@ export const touchSession = defineScript(
   `${PARSE_SESSION}${EXTEND_TTL}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-local _, _, revoked, json = parse_session(raw)
+local _, _, revoked, tokens, json = parse_session(raw)
 if revoked ~= '' then return 0 end
-redis.call('SET', KEYS[1], ARGV[1] .. ',' .. ARGV[2] .. ',|' .. json, 'KEEPTTL')
+redis.call('SET', KEYS[1], session_value(ARGV[1], ARGV[2], '', tokens, json), 'KEEPTTL')
 extend_ttl(KEYS[1], ARGV[3])
 return 1
 `,
@@ -51,17 +61,17 @@ export const revokeSession = defineScript(
   `${PARSE_SESSION}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-local last_seen, idle, revoked, json = parse_session(raw)
+local last_seen, idle, revoked, tokens, json = parse_session(raw)
 if revoked ~= '' then return 0 end
 if ARGV[2] == '1' and cjson.decode(json)[1] ~= ARGV[3] then return 0 end
-redis.call('SET', KEYS[1], last_seen .. ',' .. idle .. ',' .. ARGV[1] .. '|' .. json, 'KEEPTTL')
+redis.call('SET', KEYS[1], session_value(last_seen, idle, ARGV[1], tokens, json), 'KEEPTTL')
 return 1
 `,
 );
 
 /**
  * KEYS: session, the session's refresh-token hash. ARGV: now.
- * Deletes the session and its refresh tokens when it expired or was revoked at or before `now`
+ * Deletes the session and its refresh tokens (its hash, or folded into it) when it expired or was revoked at or before `now`
  * (the Lua form of `isSessionLive` in `src/records.ts`, with the revocation time as one more
  * expiry: see the module comment).
  * Returns {0} when the session is missing, {1, userId, {refreshTokenIds...}} when deleted,
@@ -73,7 +83,7 @@ export const sweepSession = defineScript(
   `${PARSE_SESSION}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {0} end
-local _, idle, revoked, json = parse_session(raw)
+local _, idle, revoked, tokens, json = parse_session(raw)
 local session = cjson.decode(json)
 local due = math.min(tonumber(idle), session[5])
 if revoked ~= '' then due = math.min(due, tonumber(revoked)) end
@@ -82,6 +92,7 @@ local ids = {}
 for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do
   if string.sub(field, 1, 2) == 't:' then ids[#ids + 1] = string.sub(field, 3) end
 end
+for id in string.gmatch(tokens, '([^:;]+):[^;]*') do ids[#ids + 1] = id end
 redis.call('UNLINK', KEYS[1], KEYS[2])
 return {1, session[1], ids}
 `,

@@ -12,13 +12,17 @@ import type { SessionWithUser } from '../../store.js';
 import { malformed, replyArray } from './codec.js';
 import type { RedisContext } from './context.js';
 import { defineScript } from './lua.js';
-import { decodeSession, getSession as getSessionRecord } from './sessions.js';
+import { getSession as getSessionRecord, parseSession } from './sessions.js';
+import { rememberUserAgent } from './user-agents.js';
 import { decodeUser, getUserById as getUserRecord } from './users.js';
 
 /**
- * KEYS: session. ARGV: the user key before its id (`<prefix>:{u:`).
- * Returns nil when the session is missing, else `{session value, HGETALL of its user}` (an
- * empty array when the user is gone). The user id is escaped as `./keys.ts` `tagged` does.
+ * KEYS: session. ARGV: the user key before its id (`<prefix>:{u:`), the user-agent key before
+ * its reference (`<prefix>:{ua:`).
+ * Returns nil when the session is missing, else `{session value, HGETALL of its user, user
+ * agent}` (an empty array when the user is gone; the user agent is false unless the session
+ * names one by reference, `./user-agents.ts`, and its key is there). The user id is escaped as
+ * `./keys.ts` `tagged` does (a reference is base64url: nothing to escape).
  */
 export const getSessionWithUserScript = defineScript(
   'getSessionWithUser',
@@ -26,9 +30,11 @@ export const getSessionWithUserScript = defineScript(
   `
 local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
-local user_id = cjson.decode(string.match(raw, '|(.*)$'))[1]
-local escaped = (string.gsub(user_id, '[%%{}]', { ['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D' }))
-return { raw, redis.call('HGETALL', ARGV[1] .. escaped .. '}:user') }
+local session = cjson.decode(string.match(raw, '|(.*)$'))
+local escaped = (string.gsub(session[1], '[%%{}]', { ['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D' }))
+local agent = false
+if type(session[6]) == 'table' then agent = redis.call('GET', ARGV[2] .. session[6][1] .. '}') end
+return { raw, redis.call('HGETALL', ARGV[1] .. escaped .. '}:user'), agent }
 `,
 );
 
@@ -51,13 +57,19 @@ export async function getSessionWithUser(context: RedisContext, id: string): Pro
     return session === null ? null : { session, user: await getUserRecord(context, session.userId) };
   }
   const userKey = keys.user('');
+  const agentKey = keys.userAgent('');
   const reply = await context.runScript(
     getSessionWithUserScript,
     [keys.session(id)],
-    [userKey.slice(0, userKey.length - '}:user'.length)],
+    [userKey.slice(0, userKey.length - '}:user'.length), agentKey.slice(0, agentKey.length - 1)],
   );
   if (reply === null) return null;
-  const [raw, user] = replyArray(reply, 'session and user');
+  const [raw, user, agent] = replyArray(reply, 'session and user');
   if (typeof raw !== 'string') throw malformed('session');
-  return { session: decodeSession(id, raw), user: decodeUser(toHash(replyArray(user, 'user'))) };
+  const { session, userAgentRef } = parseSession(id, raw);
+  if (userAgentRef !== null) {
+    if (typeof agent === 'string') rememberUserAgent(context, userAgentRef, agent);
+    session.userAgent = typeof agent === 'string' ? agent : null;
+  }
+  return { session, user: decodeUser(toHash(replyArray(user, 'user'))) };
 }

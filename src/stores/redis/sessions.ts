@@ -6,15 +6,18 @@
  * every slot of a Cluster). The one sorted set `P:{sweep}:sessions` of earlier versions is
  * still swept (and read by `latchkey copy`) until it is empty; nothing is added to it.
  *
- * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>|<json>`: the header holds the fields
- * that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers with 14
- * significant digits); `revokedAt` is empty while null. The JSON is the array
+ * A session is `<lastSeenAt>,<idleExpiresAt>,<revokedAt>[,<tokens>]|<json>`: the header holds
+ * the fields that change, so that scripts rewrite it without re-encoding JSON (Lua prints numbers
+ * with 14 significant digits); `revokedAt` is empty while null; `<tokens>` are the session's
+ * refresh tokens folded into it (`./refresh-tokens.ts`). The JSON is the array
  * `[userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent, amr, authTime, acr]`
- * (`amr` space-separated; sessions written before `persistent` have the first seven, before the
- * assurance the first eight: they read as not persistent, and as a password login at their
- * creation, the lowest assurance they can have had): one string rather
- * than a hash because a real user agent exceeds the 64 bytes under which Redis keeps a hash
- * compact, and an array because field names would be a fifth of its size.
+ * (`mode` as its initial, or spelled out by earlier versions; `amr` space-separated; `userAgent`
+ * the string, null, or `["<ref>"]` naming the shared key `P:{ua:<ref>}` that holds it,
+ * `./user-agents.ts`). Its shortest form is written: the first seven fields when the session is
+ * not persistent and its assurance is a password login at its creation, the first eight when
+ * only the assurance is (sessions of earlier versions have these forms too, and read the same
+ * way). One string rather than a hash because a session exceeds the 64 bytes under which Redis
+ * keeps a hash compact, and an array because field names would be a fifth of its size.
  *
  * Liveness is `isSessionLive` from `src/records.ts`; the scripts keep its Lua form
  * (`./session-scripts.ts`).
@@ -27,6 +30,7 @@ import { legacyAssurance, type Assurance } from '../../token/assurance.js';
 import { malformed, numberOrNull, oneOf, replyArray, replyNumber, requiredNumber } from './codec.js';
 import { duplicate, gcTTL, mapInChunks, sweepDue, type RedisContext } from './context.js';
 import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
+import { readUserAgents, storeUserAgent } from './user-agents.js';
 import { revokeSession as revokeSessionScript, sweepSession, touchSession } from './session-scripts.js';
 
 /**
@@ -38,28 +42,63 @@ const STALE_INDEX_ENTRY_MS = 60 * 60 * 1_000;
 
 const SESSION_MODES: readonly SessionMode[] = ['cookie', 'token', 'hybrid'];
 
-function encodeSession(session: SessionRecord): string {
-  const json = JSON.stringify([
-    session.userId,
-    session.secretHash,
-    session.mode,
-    session.createdAt,
-    session.absoluteExpiresAt,
-    session.userAgent,
-    session.ip,
-    session.persistent ? 1 : 0,
-    session.amr.join(' '),
-    session.authTime,
-    session.acr,
-  ]);
-  return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${json}`;
+/** A mode as stored: its initial (sessions written before this spell it out). */
+const MODE_CODES: Record<string, SessionMode> = { c: 'cookie', t: 'token', h: 'hybrid' };
+
+/** Whether a session's assurance is what the short forms mean: a password login at its creation. */
+function isLegacyAssurance(session: SessionRecord): boolean {
+  const legacy = legacyAssurance(session.createdAt);
+  return (
+    session.amr.length === 1 &&
+    session.amr[0] === legacy.amr[0] &&
+    session.authTime === legacy.authTime &&
+    session.acr === legacy.acr
+  );
 }
 
-export function decodeSession(id: string, raw: string): SessionRecord {
+/**
+ * The session's value, its JSON in the shortest form that reads back the same record: seven
+ * fields when it is not persistent and its assurance is a password login at its creation, eight
+ * when only the assurance is, else eleven.
+ */
+function encodeSession(session: SessionRecord, userAgent: string | [string] | null): string {
+  const fields: unknown[] = [
+    session.userId,
+    session.secretHash,
+    session.mode.charAt(0),
+    session.createdAt,
+    session.absoluteExpiresAt,
+    userAgent,
+    session.ip,
+  ];
+  const legacy = isLegacyAssurance(session);
+  if (session.persistent || !legacy) fields.push(session.persistent ? 1 : 0);
+  if (!legacy) fields.push(session.amr.join(' '), session.authTime, session.acr);
+  return `${session.lastSeenAt},${session.idleExpiresAt},${session.revokedAt ?? ''}|${JSON.stringify(fields)}`;
+}
+
+/** A session as stored, before its user agent is looked up when it names it by reference. */
+export interface ParsedSession {
+  /** The record; its `userAgent` is null while `userAgentRef` is set. */
+  session: SessionRecord;
+  userAgentRef: string | null;
+}
+
+/** The user-agent slot of a session's JSON: a string, null, or `[ref]` (`./user-agents.ts`). */
+function parseUserAgent(value: unknown): { inline: string | null; ref: string | null } {
+  if (value === null || typeof value === 'string') return { inline: value, ref: null };
+  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') {
+    return { inline: null, ref: value[0] };
+  }
+  throw malformed('session');
+}
+
+export function parseSession(id: string, raw: string): ParsedSession {
   const what = 'session';
   const bar = raw.indexOf('|');
   if (bar < 0) throw malformed(what);
-  const [lastSeenAt, idleExpiresAt, revokedAt, extra] = raw.slice(0, bar).split(',');
+  // A fourth field holds the refresh tokens folded into the session (`./refresh-tokens.ts`).
+  const [lastSeenAt, idleExpiresAt, revokedAt, , extra] = raw.slice(0, bar).split(',');
   if (extra !== undefined) throw malformed(what);
   let fields: unknown;
   try {
@@ -73,32 +112,50 @@ export function decodeSession(id: string, raw: string): SessionRecord {
     fields as unknown[];
   if (persistent !== 0 && persistent !== 1) throw malformed(what);
   const assurance = decodeAssurance(fields as unknown[], createdAt);
+  const agent = parseUserAgent(userAgent);
   if (
     typeof userId !== 'string' ||
     typeof secretHash !== 'string' ||
     typeof mode !== 'string' ||
     typeof createdAt !== 'number' ||
     typeof absoluteExpiresAt !== 'number' ||
-    (userAgent !== null && typeof userAgent !== 'string') ||
     (ip !== null && typeof ip !== 'string')
   ) {
     throw malformed(what);
   }
-  return {
+  const session: SessionRecord = {
     id,
     userId,
     secretHash,
-    mode: oneOf(mode, SESSION_MODES, what),
+    mode: oneOf(MODE_CODES[mode] ?? mode, SESSION_MODES, what),
     createdAt,
     lastSeenAt: requiredNumber(lastSeenAt, what),
     idleExpiresAt: requiredNumber(idleExpiresAt, what),
     absoluteExpiresAt,
-    userAgent,
+    userAgent: agent.inline,
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
     persistent: persistent === 1,
     ...assurance,
   };
+  return { session, userAgentRef: agent.ref };
+}
+
+/**
+ * Decodes stored sessions (`raw` null: missing, skipped) and looks up the user agents they name
+ * by reference, from the process's map or with one GET each (`./user-agents.ts`).
+ */
+export async function decodeSessions(
+  context: RedisContext,
+  entries: readonly { id: string; raw: string | null }[],
+): Promise<SessionRecord[]> {
+  const parsed: ParsedSession[] = [];
+  for (const { id, raw } of entries) if (raw !== null) parsed.push(parseSession(id, raw));
+  const refs = parsed.flatMap(({ userAgentRef }) => (userAgentRef === null ? [] : [userAgentRef]));
+  const agents = refs.length === 0 ? null : await readUserAgents(context, refs);
+  return parsed.map(({ session, userAgentRef }) =>
+    userAgentRef === null ? session : { ...session, userAgent: agents?.get(userAgentRef) ?? null },
+  );
 }
 
 /** The assurance fields of a session's JSON, or those of a password login at `createdAt` before them. */
@@ -158,21 +215,31 @@ async function revokeOne(
   return reply === 1;
 }
 
-async function createSession({ client, keys }: RedisContext, session: SessionRecord): Promise<void> {
+async function createSession(context: RedisContext, session: SessionRecord): Promise<void> {
+  const { client, keys } = context;
   // Indexes first: a session must never exist without its user-index entry, or
-  // revokeUserSessions would miss it.
-  await Promise.all([
+  // revokeUserSessions would miss it; and the shared user agent before the session naming it.
+  const [userAgent] = await Promise.all([
+    storeUserAgent(context, session.userAgent, session.absoluteExpiresAt - session.createdAt),
     client.zadd(keys.userSessions(session.userId), session.createdAt, session.id),
     client.zadd(keys.sweepBucket(sweepBucket(session.id)), 'LT', sessionDueAt(session), session.id),
   ]);
   const ttl = gcTTL(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) - session.createdAt);
-  const stored = await client.set(keys.session(session.id), encodeSession(session), 'PX', ttl, 'NX');
+  const stored = await client.set(
+    keys.session(session.id),
+    encodeSession(session, userAgent),
+    'PX',
+    ttl,
+    'NX',
+  );
   if (stored === null) throw duplicate('session');
 }
 
-export async function getSession({ client, keys }: RedisContext, id: string): Promise<SessionRecord | null> {
-  const raw = await client.get(keys.session(id));
-  return raw === null ? null : decodeSession(id, raw);
+export async function getSession(context: RedisContext, id: string): Promise<SessionRecord | null> {
+  const raw = await context.client.get(context.keys.session(id));
+  if (raw === null) return null;
+  const [session] = await decodeSessions(context, [{ id, raw }]);
+  return session ?? null;
 }
 
 async function touchOne(
@@ -221,19 +288,19 @@ async function listUserSessions(
     ids.push({ id: entries[i] ?? '', createdAt: Number(entries[i + 1]) });
   }
   const raws = await mapInChunks(ids, ({ id }) => client.get(keys.session(id)));
-  const live: SessionRecord[] = [];
   const stale: string[] = [];
+  const found: { id: string; raw: string }[] = [];
   raws.forEach((raw, i) => {
     const entry = ids[i];
     if (entry === undefined) return;
-    if (raw === null) {
-      if (entry.createdAt < now - STALE_INDEX_ENTRY_MS) stale.push(entry.id);
-      return;
-    }
-    const session = decodeSession(entry.id, raw);
-    if (session.userId !== userId) stale.push(entry.id);
-    else if (isSessionLive(session, now)) live.push(session);
+    if (raw !== null) found.push({ id: entry.id, raw });
+    else if (entry.createdAt < now - STALE_INDEX_ENTRY_MS) stale.push(entry.id);
   });
+  const live: SessionRecord[] = [];
+  for (const session of await decodeSessions(context, found)) {
+    if (session.userId !== userId) stale.push(session.id);
+    else if (isSessionLive(session, now)) live.push(session);
+  }
   if (stale.length > 0) await client.zrem(indexKey, ...stale);
   return live.sort((a, b) => b.createdAt - a.createdAt || compareCodePoints(b.id, a.id));
 }
@@ -251,7 +318,12 @@ async function sweepOne(context: RedisContext, sweepKey: string, id: string, now
   if (outcome.kind === 'deleted') {
     await Promise.all([
       client.zrem(keys.userSessions(outcome.userId), id),
-      ...outcome.refreshTokenIds.map((tokenId) => client.unlink(keys.refreshTokenIndex(tokenId))),
+      ...outcome.refreshTokenIds.map((tokenId) =>
+        Promise.all([
+          client.hdel(keys.refreshTokenBucket(tokenId), tokenId),
+          client.unlink(keys.refreshTokenIndex(tokenId)),
+        ]),
+      ),
     ]);
   }
   await client.zrem(sweepKey, id);

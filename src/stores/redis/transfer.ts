@@ -6,7 +6,8 @@
  *   at a time; one key per command, so on a Cluster too), then the single `P:{sweep}:sessions`
  *   of earlier versions, walked with `ZSCAN`, which may return an id twice. Each session is
  *   read from its own key.
- * - The refresh tokens of a session are the fields of its hash `P:{s:<sid>}:rt` (a chain's
+ * - The refresh tokens of a session are read wherever they are kept (folded into the session,
+ *   or its hash `P:{s:<sid>}:rt`, `./refresh-token-scripts.ts`) as the fields of a hash (a chain's
  *   retired tokens, `P:{rt:<id>}:r`, are not copied: they are only kept to recognise reuse).
  * - A revocation with its seq is one script on the `{rev}` slot (`./transfer-scripts.ts`).
  */
@@ -15,9 +16,9 @@ import type { RefreshTokenRecord, RevocationRecord, SessionRecord } from '../../
 import type { ImportOutcome, StoreTransfer } from '../../store-transfer.js';
 import { malformed } from './codec.js';
 import { mapInChunks, type RedisContext } from './context.js';
-import { decodeRefreshToken } from './refresh-tokens.js';
+import { decodeRefreshToken, readTokenFields } from './refresh-tokens.js';
 import { sweepBucket, SWEEP_BUCKETS } from './keys.js';
-import { decodeSession } from './sessions.js';
+import { decodeSessions } from './sessions.js';
 import { importRevocation } from './transfer-scripts.js';
 
 /** The tokens stored in one session's hash (`t:<id>`, `c:<id>`, `r:<id>` fields). */
@@ -96,11 +97,10 @@ async function exportSessions(
 ): Promise<{ records: SessionRecord[]; cursor: string | null }> {
   const { ids, next } = await sessionIdsPage(context, cursor ?? 'b0', limit);
   const raws = await mapInChunks(ids, (id) => context.client.get(context.keys.session(id)));
-  const records: SessionRecord[] = [];
-  raws.forEach((raw, index) => {
-    const id = ids[index];
-    if (raw !== null && id !== undefined) records.push(decodeSession(id, raw));
-  });
+  const records = await decodeSessions(
+    context,
+    ids.map((id, index) => ({ id, raw: raws[index] ?? null })),
+  );
   return { records, cursor: next };
 }
 
@@ -111,13 +111,13 @@ async function exportSessions(
  * return withStoreTransfer(store, createRedisTransfer(context));
  */
 export function createRedisTransfer(context: RedisContext): StoreTransfer {
-  const { client, keys, run } = context;
+  const { keys, run } = context;
   return {
     exportSessions: ({ cursor, limit }) => run(() => exportSessions(context, cursor, limit)),
 
     exportRefreshTokens: (sessionIds) =>
       run(async () => {
-        const hashes = await mapInChunks(sessionIds, (id) => client.hgetall(keys.refreshTokens(id)));
+        const hashes = await mapInChunks(sessionIds, (id) => readTokenFields(context, id));
         return hashes.flatMap((hash, index) => tokensOfHash(sessionIds[index] ?? '', hash));
       }),
 
