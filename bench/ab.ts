@@ -147,7 +147,7 @@ try {
     const reference = roundRps.get(started[0] as Started) ?? NaN;
     for (const s of started) s.ratio.push((roundRps.get(s) ?? NaN) / reference);
     process.stderr.write(
-      `round ${round + 1}: ${started.map((s) => `${s.target.name} ${Math.round(roundRps.get(s) ?? 0)}`).join(', ')}\n`,
+      `round ${round + 1}: ${started.map((s) => `${s.target.name} ${Math.round(roundRps.get(s) ?? 0)} req/s ${(s.cpu[s.cpu.length - 1] ?? NaN).toFixed(1)} µs`).join(', ')}\n`,
     );
   }
   console.log(
