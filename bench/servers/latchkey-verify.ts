@@ -10,6 +10,8 @@
  * - for HS256 (which the SDK does not take: a shared secret is never published), BENCH_HS256_KEY
  *   (base64url) and BENCH_KID: the route then uses the core `createAccessTokenVerifier` directly.
  *
+ * - BENCH_VERIFY_CACHE=0 (HS256 only): the core verifier without its cache of verified tokens.
+ *
  * `GET /me` authenticates the caller and answers `{"user": sub}`; `GET /open`, on the same
  * instance (after the adapter plugin is registered), answers `{"user": "user-123"}` without any
  * authentication: the benchmark's same-server ceiling.
@@ -35,6 +37,7 @@ if (alg === 'HS256') {
     audience,
     algorithms: ['HS256'],
     keys: (id) => (id === kid ? { kid, alg, key } : undefined),
+    ...(process.env.BENCH_VERIFY_CACHE === '0' ? { cache: false as const } : {}),
   });
   app.get('/me', async (request, reply) => {
     const header = request.headers.authorization ?? '';

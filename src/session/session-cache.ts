@@ -26,6 +26,8 @@ export interface SessionCache {
   readonly size: number;
   /** The cached session when fresh and the cache is live; never reads the store. */
   peekSession(id: string): SessionRecord | undefined;
+  /** The cached user when fresh and the cache is live; never reads the store. */
+  peekUser(id: string): UserRecord | undefined;
   /** The session from the cache when fresh, else from `load` (and cached when found). */
   session(id: string, load: () => Promise<SessionRecord | null>): Promise<SessionRecord | null>;
   /** The user from the cache when fresh, else from `load` (and cached when found). */
@@ -150,6 +152,7 @@ export function createSessionCache(options: SessionCacheOptions): SessionCache {
       return sessions.size + users.size;
     },
     peekSession: (id) => (live ? fresh(sessions, id) : undefined),
+    peekUser: (id) => (live ? fresh(users, id) : undefined),
     session: (id, load) => read(sessions, id, load),
     user: (id, load) => read(users, id, load),
     sessionWithUser: readWithUser,

@@ -1,6 +1,13 @@
 import type { Clock } from '../clock.js';
 import { LatchkeyError } from '../errors.js';
-import { constantTimeEqual, parseCredential, randomId, randomSecret, sha256 } from '../lib/secrets.js';
+import {
+  parseCredential,
+  randomId,
+  randomSecret,
+  sha256,
+  sha256Bytes,
+  sha256Matches,
+} from '../lib/secrets.js';
 import type { SessionStore, SessionWithUser, Store, UserStore } from '../store.js';
 import { isSessionLive, type SessionMode, type SessionRecord, type UserRecord } from '../records.js';
 import type { Assurance } from '../token/assurance.js';
@@ -81,6 +88,13 @@ export interface SessionManager {
    * trip. The sliding-expiry write, when due, is sent without being waited for.
    */
   validateTokenWithUser(token: string, options?: { mode?: SessionMode }): Promise<ValidatedSession>;
+  /**
+   * {@link validateTokenWithUser} when the near cache holds the session: the same checks and
+   * the same result (the session, slid when due), synchronously. Undefined when the answer needs
+   * the store, and for every refusal: the caller then calls `validateTokenWithUser`, which reads
+   * the store if need be and says why it refuses. Never throws.
+   */
+  validateTokenFromCache(token: string, options?: { mode?: SessionMode }): ValidatedSession | undefined;
   /** Validates a session known by id (from a verified access token); slides nothing. */
   validateId(sessionId: string): Promise<SessionRecord>;
   /** {@link validateId}, with the session's user when the store read it in the same round trip. */
@@ -123,6 +137,28 @@ function backgroundToucher(options: {
   };
 }
 
+/** Refuses a session that {@link isSessionLive} says is dead, saying why. */
+function assertLive(session: SessionRecord, now: number): void {
+  if (isSessionLive(session, now)) return;
+  throw new LatchkeyError(session.revokedAt === null ? 'session_expired' : 'session_revoked');
+}
+
+/**
+ * The stored secret hash of each session record seen, decoded once: the near cache hands out
+ * the same record on every request of a session (a slid session is a new record).
+ */
+const storedHashes = new WeakMap<SessionRecord, Buffer | null>();
+
+/** Whether `secret` is the session's: its SHA-256 compared in constant time with the stored one. */
+function secretMatches(secret: string, session: SessionRecord): boolean {
+  let stored = storedHashes.get(session);
+  if (stored === undefined) {
+    stored = sha256Bytes(session.secretHash);
+    storedHashes.set(session, stored);
+  }
+  return sha256Matches(secret, stored);
+}
+
 /**
  * Sessions as in Lucia's reference design: a random id, a 256-bit secret of which only the
  * SHA-256 is stored, a constant-time comparison, and a sliding expiry written at most once per
@@ -154,12 +190,6 @@ export function createSessionManager(options: {
   }
 
   const touchInBackground = backgroundToucher(options);
-
-  /** Refuses a session that {@link isSessionLive} says is dead, saying why. */
-  function assertLive(session: SessionRecord, now: number): void {
-    if (isSessionLive(session, now)) return;
-    throw new LatchkeyError(session.revokedAt === null ? 'session_expired' : 'session_revoked');
-  }
 
   const manager: SessionManager = {
     policy: (mode) => policies[mode],
@@ -204,7 +234,7 @@ export function createSessionManager(options: {
       if (credential === null) throw new LatchkeyError('unauthenticated');
       const found = await readSession(credential.id);
       const session = found?.session;
-      if (session === undefined || !constantTimeEqual(sha256(credential.secret), session.secretHash)) {
+      if (session === undefined || !secretMatches(credential.secret, session)) {
         throw new LatchkeyError('unauthenticated');
       }
       if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) {
@@ -212,6 +242,18 @@ export function createSessionManager(options: {
       }
       assertLive(session, clock());
       return { session: touchInBackground(session), user: found?.user };
+    },
+
+    validateTokenFromCache(token, validateOptions = {}) {
+      if (cache === undefined) return undefined;
+      const credential = parseCredential(token);
+      if (credential === null) return undefined;
+      // What `readSession` answers without a store read: a live cached copy.
+      const session = cache.peekSession(credential.id);
+      if (session === undefined || !isSessionLive(session, clock())) return undefined;
+      if (!secretMatches(credential.secret, session)) return undefined;
+      if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) return undefined;
+      return { session: touchInBackground(session) };
     },
 
     async validateId(sessionId) {

@@ -28,6 +28,13 @@ export interface Authenticator {
    * we never issued counts against that client (and may answer `too_many_requests`).
    */
   sessionToken(token: string, ip?: string): Promise<Principal>;
+  /**
+   * {@link sessionToken} when the near cache holds the session and its user: the same checks
+   * and the same principal, synchronously (no promise on the hot path). Undefined when the
+   * answer needs the store, and for every refusal (ask `sessionToken`, which counts a forged
+   * credential and says why it refuses). Never throws.
+   */
+  sessionTokenFromCache(token: string, ip?: string): Principal | undefined;
   /** An access token of a session (`sid`); machine tokens (no `sid`) are refused. `ip` as above. */
   accessToken(token: string, via: 'bearer' | 'access-cookie', ip?: string): Promise<Principal>;
 }
@@ -79,6 +86,13 @@ export function createAuthenticator(context: UseCaseContext): Authenticator {
         sessions.validateTokenWithUser(token, { mode: 'cookie' }),
       );
       return { user: await context.authenticatedUser(session.userId, user), session, via: 'cookie', ip };
+    },
+
+    sessionTokenFromCache(token, ip) {
+      const found = sessions.validateTokenFromCache(token, { mode: 'cookie' });
+      if (found === undefined) return undefined;
+      const user = context.cachedActiveUser(found.session.userId);
+      return user === undefined ? undefined : { user, session: found.session, via: 'cookie', ip };
     },
 
     async accessToken(token, via, ip) {

@@ -65,6 +65,11 @@ export interface UseCaseContext extends UseCaseOptions {
    */
   authenticatedUser(userId: string, read?: UserRecord | null): Promise<UserRecord>;
   /**
+   * {@link authenticatedUser} when the near cache holds the user and they are active, at once;
+   * undefined otherwise (ask `authenticatedUser`, which reads the store and says why it refuses).
+   */
+  cachedActiveUser(userId: string): UserRecord | undefined;
+  /**
    * Writes a user and forgets any cached copy: here at once, on the other nodes through the
    * revocation channel (a user record that revokes nothing, `RevocationRecorder.userChanged`).
    */
@@ -113,6 +118,11 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
       if (user.status === 'active') return user;
       cache.invalidateUser(userId);
       return activeUser(userId);
+    },
+
+    cachedActiveUser(userId) {
+      const user = cache?.peekUser(userId);
+      return user?.status === 'active' ? user : undefined;
     },
 
     async updateUser(id, patch) {

@@ -86,6 +86,8 @@ export interface AuthService
   login(input: LoginInput): Promise<LoginResult>;
   /** `ip`: the client's address; a credential we never issued counts against it (guessing). */
   authenticateSessionToken(token: string, ip: string): Promise<Principal>;
+  /** {@link authenticateSessionToken} answered from the near cache, or undefined (see `Authenticator`). */
+  authenticateSessionTokenFromCache(token: string, ip: string): Principal | undefined;
   authenticateAccessToken(token: string, via: 'bearer' | 'access-cookie', ip: string): Promise<Principal>;
   /** Rotates a refresh token from the body (token mode) or the hybrid cookie (with CSRF). */
   refresh(input: RefreshInput): Promise<RefreshResult>;
@@ -136,6 +138,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
     signupPrivately: (input) => verification.signUpPrivately(input, signUp),
     login: createLogin(context, { authenticate, sessions, steps }),
     authenticateSessionToken: (token, ip) => authenticate.sessionToken(token, ip),
+    authenticateSessionTokenFromCache: (token, ip) => authenticate.sessionTokenFromCache(token, ip),
     authenticateAccessToken: (token, via, ip) => authenticate.accessToken(token, via, ip),
     refresh: createRefresh(context),
     ...createFactorUseCases(context),

@@ -12,6 +12,8 @@ import {
   randomId,
   randomSecret,
   sha256,
+  sha256Bytes,
+  sha256Matches,
 } from '../../src/lib/secrets.js';
 
 const base64url = (hex: string): string => Buffer.from(hex, 'hex').toString('base64url');
@@ -41,6 +43,29 @@ describe('constantTimeEqual', () => {
     expect(constantTimeEqual('', 'x')).toBe(false);
     // Same number of characters, different number of UTF-8 bytes.
     expect(constantTimeEqual('é', 'e')).toBe(false);
+  });
+});
+
+describe('sha256Matches', () => {
+  it('is true only for the secret whose SHA-256 was stored', () => {
+    const stored = sha256Bytes(sha256('the secret'));
+    expect(stored?.length).toBe(32);
+    expect(sha256Matches('the secret', stored)).toBe(true);
+    expect(sha256Matches('the secreT', stored)).toBe(false);
+    expect(sha256Matches('', stored)).toBe(false);
+  });
+
+  it('never matches a stored value that is not exactly a base64url SHA-256', () => {
+    const hash = sha256('the secret');
+    // The last of 43 characters carries 2 unused bits: another spelling of the same 32 bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const other = alphabet[alphabet.indexOf(hash.at(-1) ?? 'A') ^ 1] ?? 'A';
+    const respelled = hash.slice(0, -1) + other;
+    expect(Buffer.from(respelled, 'base64url').equals(Buffer.from(hash, 'base64url'))).toBe(true);
+    for (const stored of [respelled, `${hash}=`, hash.slice(0, -1), `${hash}A`, '', 'not base64 at all!']) {
+      expect(sha256Bytes(stored)).toBeNull();
+      expect(sha256Matches('the secret', sha256Bytes(stored))).toBe(false);
+    }
   });
 });
 

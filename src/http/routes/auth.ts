@@ -9,7 +9,12 @@ import type { Latchkey } from '../../app/latchkey.js';
 import { createCSRFToken, CSRF_HEADER } from '../../csrf/csrf.js';
 import { isLatchkeyError, LatchkeyError } from '../../errors.js';
 import type { SessionMode } from '../../records.js';
-import { authenticateRequest } from '../authenticate.js';
+import {
+  authenticateRequest,
+  authenticateRequestFromCache,
+  authenticateRequestInFull,
+  type RequestPrincipal,
+} from '../authenticate.js';
 import { clearAuthCookies, deviceCookie, setHybridCookies, type CookieNames } from '../auth-cookies.js';
 import { clientInfo } from '../client-info.js';
 import { signedInSender } from '../signed-in.js';
@@ -253,9 +258,15 @@ export function registerAuthRoutes(app: FastifyInstance, latchkey: Latchkey, nam
     },
   );
 
-  app.get('/v1/me', { schema: meSchema }, async (request, reply) => {
-    const principal = await authenticateRequest(request, latchkey, names);
-    return reply.send({ user: publicUser(principal.user), session: sessionSummary(principal.session) });
+  const me = (principal: RequestPrincipal): object => ({
+    user: publicUser(principal.user),
+    session: sessionSummary(principal.session),
+  });
+  // Not an async function: a request the near cache answers is served without a promise.
+  app.get('/v1/me', { schema: meSchema }, (request, reply) => {
+    const cached = authenticateRequestFromCache(request, latchkey, names);
+    if (cached !== undefined) return reply.send(me(cached));
+    return authenticateRequestInFull(request, latchkey, names).then((principal) => reply.send(me(principal)));
   });
 
   app.post('/v1/logout', { schema: logoutSchema }, async (request, reply) => {

@@ -1,0 +1,111 @@
+/**
+ * The session manager's synchronous answer from the near cache (`validateTokenFromCache`): it
+ * must accept exactly what `validateTokenWithUser` accepts from the same cached record, give the
+ * same session (slid when due), and answer nothing (never a session) for every credential the
+ * full path refuses or must read the store for.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createManualClock, type ManualClock } from '../../src/clock.js';
+import type { SessionMode } from '../../src/records.js';
+import { createSessionCache, type SessionCache } from '../../src/session/session-cache.js';
+import { createSessionManager, type SessionManager, type SessionPolicy } from '../../src/session/sessions.js';
+import { createMemoryStore } from '../../src/stores/memory/index.js';
+import type { Store } from '../../src/store.js';
+import { assuranceOf } from '../../src/token/assurance.js';
+
+const PWD = assuranceOf(['pwd'], Date.UTC(2026, 0, 1));
+const MINUTE = 60_000;
+const policies: Record<SessionMode, SessionPolicy> = {
+  cookie: { idleTimeout: 30 * MINUTE, absoluteTimeout: 720 * MINUTE, touchInterval: MINUTE },
+  token: { idleTimeout: 1440 * MINUTE, absoluteTimeout: 43_200 * MINUTE, touchInterval: 5 * MINUTE },
+  hybrid: { idleTimeout: 60 * MINUTE, absoluteTimeout: 1440 * MINUTE, touchInterval: 2 * MINUTE },
+};
+const client = { userAgent: 'Mozilla/5.0', ip: '203.0.113.7' };
+
+let clock: ManualClock;
+let store: Store;
+let cache: SessionCache;
+let sessions: SessionManager;
+beforeEach(() => {
+  clock = createManualClock(Date.UTC(2026, 0, 1));
+  store = createMemoryStore();
+  cache = createSessionCache({ maxAge: 24 * 60 * MINUTE, clock });
+  sessions = createSessionManager({ store, clock, policies, cache });
+});
+
+/** A cookie session, read once through the full path (which puts it in the cache). */
+async function cachedSession(): Promise<{ id: string; token: string }> {
+  const { session, token } = await sessions.create({ userId: 'u1', mode: 'cookie', client, assurance: PWD });
+  await sessions.validateTokenWithUser(token, { mode: 'cookie' });
+  return { id: session.id, token };
+}
+
+describe('validateTokenFromCache', () => {
+  it('answers the session the full path answers, once the cache holds it, and never before', async () => {
+    const { session, token } = await sessions.create({
+      userId: 'u1',
+      mode: 'cookie',
+      client,
+      assurance: PWD,
+    });
+    expect(sessions.validateTokenFromCache(token, { mode: 'cookie' })).toBeUndefined();
+    const full = await sessions.validateTokenWithUser(token, { mode: 'cookie' });
+    const fast = sessions.validateTokenFromCache(token, { mode: 'cookie' });
+    expect(fast?.session).toEqual(full.session);
+    expect(fast?.session.id).toBe(session.id);
+    expect(sessions.validateTokenFromCache(token)?.session.id).toBe(session.id);
+  });
+
+  it('answers nothing without a cache', async () => {
+    const plain = createSessionManager({ store, clock, policies });
+    const { token } = await plain.create({ userId: 'u1', mode: 'cookie', client, assurance: PWD });
+    await plain.validateTokenWithUser(token);
+    expect(plain.validateTokenFromCache(token)).toBeUndefined();
+  });
+
+  it('answers nothing for a wrong secret, a malformed credential or another mode; the full path refuses them', async () => {
+    const { id, token } = await cachedSession();
+    const wrong = `${id}.${'A'.repeat(43)}`;
+    expect(sessions.validateTokenFromCache(wrong, { mode: 'cookie' })).toBeUndefined();
+    await expect(sessions.validateTokenWithUser(wrong, { mode: 'cookie' })).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
+    // One character of the secret changed, at its end.
+    const last = token.endsWith('A') ? 'B' : 'A';
+    expect(sessions.validateTokenFromCache(token.slice(0, -1) + last)).toBeUndefined();
+    expect(sessions.validateTokenFromCache(id)).toBeUndefined();
+    expect(sessions.validateTokenFromCache(`${token}.x`)).toBeUndefined();
+    expect(sessions.validateTokenFromCache(token, { mode: 'token' })).toBeUndefined();
+    expect(sessions.validateTokenFromCache(token, { mode: 'hybrid' })).toBeUndefined();
+  });
+
+  it('answers nothing once the session is revoked, expired, dropped from the cache, or the cache is not live', async () => {
+    const revoked = await cachedSession();
+    cache.invalidateSession(revoked.id);
+    expect(sessions.validateTokenFromCache(revoked.token)).toBeUndefined();
+
+    const paused = await cachedSession();
+    cache.setLive(false);
+    expect(sessions.validateTokenFromCache(paused.token)).toBeUndefined();
+    cache.setLive(true);
+
+    const idle = await cachedSession();
+    clock.advance(31 * MINUTE); // past the idle timeout: the cached copy is not live
+    expect(sessions.validateTokenFromCache(idle.token)).toBeUndefined();
+    await expect(sessions.validateTokenWithUser(idle.token)).rejects.toMatchObject({
+      code: 'session_expired',
+    });
+  });
+
+  it('slides the idle expiry when due, as the full path does', async () => {
+    const { id, token } = await cachedSession();
+    clock.advance(2 * MINUTE);
+    const fast = sessions.validateTokenFromCache(token, { mode: 'cookie' });
+    expect(fast?.session.lastSeenAt).toBe(clock());
+    expect(fast?.session.idleExpiresAt).toBe(clock() + 30 * MINUTE);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.getSession(id))?.lastSeenAt).toBe(clock());
+    // The cache holds the slid copy: the next request finds nothing due.
+    expect(sessions.validateTokenFromCache(token)?.session.lastSeenAt).toBe(clock());
+  });
+});
