@@ -14,22 +14,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startServer } from '../src/cli/serve.js';
 import { loadConfig } from '../src/config/config.js';
+import { addOpenRoute } from './servers/open-route.js';
 
 const { values: flags } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, requests: { type: 'string', default: '20000' } },
 });
 const rounds = Number(flags.rounds);
 const requests = Number(flags.requests);
-const OPEN_BODY = {
-  user: {
-    id: 'G_p-6fyZurPq1sZP9yuHXw',
-    email: 'bench@example.com',
-    status: 'active',
-    roles: [],
-    created_at: '2026-01-15T10:23:41.776Z',
-  },
-  session: { id: 'XPPaaSNVBh3e_5IL97B93w', mode: 'cookie', expires_at: '2026-01-15T10:53:41.883Z' },
-};
 const env = {
   LATCHKEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-micro-')),
   LOG_LEVEL: 'info',
@@ -37,10 +28,7 @@ const env = {
 };
 const server = await startServer(
   loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', LATCHKEY_ISSUER: 'http://127.0.0.1:1' }),
-  {
-    extend: (app) =>
-      app.get('/bench/open', (_request, reply) => reply.header('pragma', 'no-cache').send(OPEN_BODY)),
-  },
+  { extend: addOpenRoute },
 );
 const { app } = server;
 await app.ready();

@@ -8,9 +8,8 @@ import { constants, createHmac, timingSafeEqual, verify as cryptoVerify } from '
 import { generateSigningKey } from '../src/keys/key-material.js';
 import type { KeyAlgorithm } from '../src/records.js';
 import { createAccessTokenVerifier, signAccessToken } from '../src/token/jwt.js';
+import { BENCH_AUDIENCE, BENCH_ISSUER, benchClaims } from './lib/bench-tokens.js';
 
-const ISSUER = 'https://auth.bench.test';
-const AUDIENCE = 'https://api.bench.test';
 const POOL = 12_000;
 
 /** Best of 5 rounds of CPU time (steadier than wall time on a shared machine), µs per call. */
@@ -30,30 +29,12 @@ for (const alg of (process.argv.slice(2).length > 0
   ? process.argv.slice(2)
   : ['HS256', 'RS256']) as KeyAlgorithm[]) {
   const key = await generateSigningKey(alg);
-  const now = Math.floor(Date.now() / 1000);
   const tokens: string[] = [];
-  for (let i = 0; i < POOL; i++) {
-    tokens.push(
-      signAccessToken(
-        {
-          iss: ISSUER,
-          aud: AUDIENCE,
-          sub: 'user-123',
-          sid: 'session-456',
-          iat: now,
-          exp: now + 3600,
-          jti: `jti-${i}`,
-          scope: 'read write',
-          roles: ['member'],
-        },
-        key,
-      ),
-    );
-  }
+  for (let i = 0; i < POOL; i++) tokens.push(signAccessToken(benchClaims(i), key));
   const verificationKey = alg === 'HS256' ? key.privateKey : (key.publicKey ?? key.privateKey);
   const options = {
-    issuer: ISSUER,
-    audience: AUDIENCE,
+    issuer: BENCH_ISSUER,
+    audience: BENCH_AUDIENCE,
     algorithms: [alg],
     keys: () => ({ kid: key.kid, alg, key: verificationKey }),
   };

@@ -40,6 +40,7 @@ import { createClient } from 'redis';
 import { generateSigningKey, type GeneratedSigningKey } from '../src/keys/key-material.js';
 import type { KeyAlgorithm } from '../src/records.js';
 import { signAccessToken } from '../src/token/jwt.js';
+import { BENCH_AUDIENCE, BENCH_ISSUER, benchClaims } from './lib/bench-tokens.js';
 import { createTestMySQLDatabase, probeMySQL, type TestMySQLDatabase } from '../test/helpers/mysql.js';
 import { ROOT } from '../test/helpers/process.js';
 import { processCPUMicros, withProcessCPU } from './lib/cpu.js';
@@ -71,8 +72,8 @@ import {
 import { renderChart, renderMarkdown, type BenchReport, type HTTPRow, type TargetRow } from './report.js';
 import { runVerifyComparison, type VerifyResults } from './verify-compare.js';
 
-const ISSUER = 'https://auth.bench.example';
-const AUDIENCE = 'https://api.bench.example';
+const ISSUER = BENCH_ISSUER;
+const AUDIENCE = BENCH_AUDIENCE;
 /** Larger than the verifier's default cache (10 000 entries): a pool rotated in order always misses. */
 const FULL_POOL = 12_000;
 
@@ -162,21 +163,6 @@ function settingsFrom(args: string[]): Settings {
     algorithms: !sections.has('http') ? [] : quick ? ['EdDSA'] : ['EdDSA', 'ES256', 'RS256', 'HS256'],
     revocationSamples: quick ? 5 : 25,
     out: values.out ?? null,
-  };
-}
-
-function claimsFor(i: number): Parameters<typeof signAccessToken>[0] {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    aud: AUDIENCE,
-    sub: 'user-123',
-    sid: 'session-456',
-    iat: now,
-    exp: now + 3600,
-    jti: `jti-${i}`,
-    scope: 'read write',
-    roles: ['member'],
   };
 }
 
@@ -316,7 +302,7 @@ export async function runBenchmarks(args: string[]): Promise<number> {
       const key = await generateSigningKey(alg);
       keys.set(alg, key);
       const pool: string[] = [];
-      for (let i = 0; i < settings.pool; i++) pool.push(signAccessToken(claimsFor(i), key));
+      for (let i = 0; i < settings.pool; i++) pool.push(signAccessToken(benchClaims(i), key));
       pools.set(alg, pool);
     }
     const hsSecret = randomBytes(32).toString('base64url');

@@ -9,9 +9,7 @@ import { join } from 'node:path';
 import { generateSigningKey } from '../../src/keys/key-material.js';
 import type { KeyAlgorithm } from '../../src/records.js';
 import { signAccessToken } from '../../src/token/jwt.js';
-
-const ISSUER = 'https://auth.bench.test';
-const AUDIENCE = 'https://api.bench.test';
+import { BENCH_AUDIENCE, BENCH_ISSUER, benchClaims } from './bench-tokens.js';
 
 /**
  * A new signing key for `alg`, the `latchkey-verify` environment that trusts it, and `count`
@@ -22,29 +20,15 @@ export async function tokenPool(
   count: number,
 ): Promise<{ env: Record<string, string>; values: string[] }> {
   const key = await generateSigningKey(alg);
-  const env: Record<string, string> = { BENCH_ISSUER: ISSUER, BENCH_AUDIENCE: AUDIENCE, BENCH_ALG: alg };
+  const env: Record<string, string> = { BENCH_ISSUER, BENCH_AUDIENCE, BENCH_ALG: alg };
   if (alg === 'HS256') {
     env.BENCH_KID = key.kid;
     env.BENCH_HS256_KEY = key.privateKey.export().toString('base64url');
   } else {
     env.BENCH_KEYS = JSON.stringify([key.publicJwk]);
   }
-  const now = Math.floor(Date.now() / 1000);
   const values: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const claims = {
-      iss: ISSUER,
-      aud: AUDIENCE,
-      sub: 'user-123',
-      sid: 'session-456',
-      iat: now,
-      exp: now + 3600,
-      jti: `jti-${i}`,
-      scope: 'read write',
-      roles: ['member'],
-    };
-    values.push(`Bearer ${signAccessToken(claims, key)}`);
-  }
+  for (let i = 0; i < count; i++) values.push(`Bearer ${signAccessToken(benchClaims(i), key)}`);
   return { env, values };
 }
 

@@ -4,40 +4,31 @@
  *
  * Env: the very variables `latchkey serve` reads (`loadConfig(process.env)`: PORT, HOST,
  * LATCHKEY_ISSUER, LATCHKEY_STORE, DATABASE_URL, REDIS_URL, LATCHKEY_REDIS_PREFIX,
- * LATCHKEY_DATA_DIR, LOG_LEVEL, ...), passed through untouched; nothing of its own.
+ * LATCHKEY_DATA_DIR, LOG_LEVEL, ...), passed through untouched. One of its own:
+ * `BENCH_SERVE_FROM=dist` runs the build output (`dist/`, what `npm start` runs: `npm run build`
+ * first) instead of the TypeScript sources, for CPU profiles with the compiled code's line numbers
+ * (tsx minifies each module).
  *
  * Same store selection, master secret, near session cache and its revocation channel, core,
  * revocation publisher (Redis pub/sub or Postgres NOTIFY when configured), HTTP server (with its
- * SSE revocation feed) and background tasks, by construction. The one addition is `GET /bench/open`, registered last on the same Fastify instance, so every hook
+ * SSE revocation feed) and background tasks, by construction. The one addition is `GET
+ * /bench/open` (`./open-route.ts`), registered last on the same Fastify instance, so every hook
  * of the server (request logger, CORS `Vary`, origin check, security headers, `no-store`) runs for
- * it: it does no authentication and answers a constant body of the same shape and about the same
- * size as `GET /v1/me` (user and session document), with the same headers.
+ * it.
  *
  * Prints `listening <port>` once it accepts connections (what `startBenchServer` waits for).
  */
-import { startServer } from '../../src/cli/serve.js';
-import { loadConfig } from '../../src/config/config.js';
+import type * as Serve from '../../src/cli/serve.js';
+import type * as Config from '../../src/config/config.js';
 import { announce } from './listen.js';
+import { addOpenRoute } from './open-route.js';
 
-/** What `GET /v1/me` answers for the bench user of a cookie session (235 bytes of JSON). */
-const OPEN_BODY = {
-  user: {
-    id: 'G_p-6fyZurPq1sZP9yuHXw',
-    email: 'bench@example.com',
-    status: 'active',
-    roles: [],
-    created_at: '2026-01-15T10:23:41.776Z',
-  },
-  session: { id: 'XPPaaSNVBh3e_5IL97B93w', mode: 'cookie', expires_at: '2026-01-15T10:53:41.883Z' },
-};
+const root = process.env.BENCH_SERVE_FROM === 'dist' ? '../../dist' : '../../src';
+const { startServer } = (await import(`${root}/cli/serve.js`)) as typeof Serve;
+const { loadConfig } = (await import(`${root}/config/config.js`)) as typeof Config;
 
 const config = loadConfig(process.env);
-const server = await startServer(config, {
-  // The onSend hook adds `pragma: no-cache` to /v1 and /oauth paths only: set it here so the
-  // response carries the same headers as `GET /v1/me`.
-  extend: (app) =>
-    app.get('/bench/open', (_request, reply) => reply.header('pragma', 'no-cache').send(OPEN_BODY)),
-});
+const server = await startServer(config, { extend: addOpenRoute });
 process.on('unhandledRejection', (reason) => {
   server.latchkey.logger.error({ err: reason, event: 'unhandled_rejection' }, 'unhandled rejection');
 });
