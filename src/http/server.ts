@@ -29,6 +29,7 @@ import { errorHandler } from './error-handler.js';
 import { parseJSONBody } from './json-body.js';
 import { registerPages } from './pages/index.js';
 import { registerRequestLog } from './request-log.js';
+import { useLazyRequestLoggers } from './request-logger.js';
 import { registerHTTPMetrics } from './metrics.js';
 import { registerOpenAPI } from './openapi/document.js';
 import { PUBLIC, json, problems } from './openapi/route-schema.js';
@@ -171,6 +172,7 @@ export function createHTTPServer(latchkey: Latchkey, options: HTTPServerOptions 
     routerOptions: { maxParamLength: 200 },
   });
 
+  useLazyRequestLoggers(app);
   decorateRequests(app);
   parseJSONBodies(app);
 
