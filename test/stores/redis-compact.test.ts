@@ -22,7 +22,12 @@ import { sweepBucket } from '../../src/stores/redis/keys.js';
 import { userAgentRef } from '../../src/stores/redis/user-agents.js';
 import type { Store } from '../../src/store.js';
 import { storeTransferOf } from '../../src/store-transfer.js';
-import { describeWithServices, probeRedis, REDIS_TEST_URL } from '../helpers/services.js';
+import {
+  createTestRedisPrefix,
+  describeWithServices,
+  probeRedis,
+  REDIS_TEST_URL,
+} from '../helpers/services.js';
 import { T0 } from './conformance.js';
 
 const DAY = 24 * 60 * 60 * 1_000;
@@ -51,7 +56,8 @@ function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
 }
 
 describeWithServices('redis store: compact sessions', [await probeRedis()], () => {
-  const prefix = `latchkey-test-compact-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const testPrefix = createTestRedisPrefix();
+  const { prefix } = testPrefix;
   let admin: Redis;
   let store: Store;
 
@@ -62,12 +68,7 @@ describeWithServices('redis store: compact sessions', [await probeRedis()], () =
 
   afterAll(async () => {
     await store.close();
-    let cursor = '0';
-    do {
-      const [next, found] = await admin.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-      cursor = next;
-      if (found.length > 0) await admin.unlink(...found);
-    } while (cursor !== '0');
+    await testPrefix.cleanup();
     await admin.quit();
   });
 

@@ -5,22 +5,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createManualClock, type ManualClock } from '../../src/clock.js';
-import type { SessionMode } from '../../src/records.js';
-import { createSessionManager, type SessionManager, type SessionPolicy } from '../../src/session/sessions.js';
+import { createSessionManager, type SessionManager } from '../../src/session/sessions.js';
 import { createSessionCache } from '../../src/session/session-cache.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/store.js';
-import { assuranceOf } from '../../src/token/assurance.js';
-
-const PWD = assuranceOf(['pwd'], Date.UTC(2026, 0, 1));
-
-const MINUTE = 60_000;
-const policies: Record<SessionMode, SessionPolicy> = {
-  cookie: { idleTimeout: 30 * MINUTE, absoluteTimeout: 720 * MINUTE, touchInterval: MINUTE },
-  token: { idleTimeout: 1440 * MINUTE, absoluteTimeout: 43_200 * MINUTE, touchInterval: 5 * MINUTE },
-  hybrid: { idleTimeout: 60 * MINUTE, absoluteTimeout: 1440 * MINUTE, touchInterval: 2 * MINUTE },
-};
-const client = { userAgent: 'Mozilla/5.0', ip: '203.0.113.7' };
+import { client, MINUTE, policies, PWD } from '../helpers/session-policies.js';
 
 let clock: ManualClock;
 let store: Store;
