@@ -152,9 +152,9 @@ end
 
 /**
  * KEYS: the session's refresh-token hash, the session. ARGV: oldId, successorId, successor
- * secretHash, successor '<createdAt>,<expiresAt>', at, gcTtlMs, successorTaken ('1' when the id
- * is known to exist in another session), foldable ('1' when the successor's id and hash are
- * base64url).
+ * secretHash, successor '<createdAt>,<expiresAt>', at, gcTtlMs, foldable ('1' when the
+ * successor's id and hash are base64url). A successor id held by another session is refused
+ * before (its index entry, `indexToken` in `./refresh-tokens.ts`).
  * Returns {1, retirable...} when rotated (the tokens to retire, flat: id, secretHash, times,
  * rotation), {0} when the old token is missing or already rotated, {-1} when the successor's id
  * exists (nothing changed).
@@ -165,12 +165,12 @@ export const rotateRefreshToken = defineScript(
   `${TOKENS}${RETIRABLE}
 local fields, ids, place, session = load_tokens(KEYS[1], KEYS[2])
 if not fields['t:' .. ARGV[1]] or fields['r:' .. ARGV[1]] then return {0} end
-if ARGV[7] == '1' or fields['t:' .. ARGV[2]] then return {-1} end
+if fields['t:' .. ARGV[2]] then return {-1} end
 fields['r:' .. ARGV[1]] = ARGV[5] .. ',' .. ARGV[2]
 fields['t:' .. ARGV[2]] = ARGV[3]
 fields['c:' .. ARGV[2]] = ARGV[4]
 ids[#ids + 1] = ARGV[2]
-if place == 'session' and ARGV[8] == '1' then
+if place == 'session' and ARGV[7] == '1' then
   save_folded(KEYS[2], session, fields, ids, ARGV[6])
 else
   if place == 'session' then

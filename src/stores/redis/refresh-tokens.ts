@@ -262,7 +262,6 @@ async function rotateRefreshToken(
       encodeTimes(successor),
       at,
       ttl,
-      '0',
       foldable(successor.id, successor.secretHash),
     ],
   );
