@@ -53,11 +53,13 @@ export type SessionManagerStore = SessionStore &
  * @example
  * const found = await readSessionWithUser(store, sessionId);
  */
-export async function readSessionWithUser(
-  store: SessionManagerStore,
-  id: string,
-): Promise<SessionWithUser | null> {
+export function readSessionWithUser(store: SessionManagerStore, id: string): Promise<SessionWithUser | null> {
+  // Not async: on the hot path the store's own promise is handed on, not wrapped in another.
   if (store.getSessionWithUser !== undefined) return store.getSessionWithUser(id);
+  return readSessionThenUser(store, id);
+}
+
+async function readSessionThenUser(store: SessionManagerStore, id: string): Promise<SessionWithUser | null> {
   const session = await store.getSession(id);
   return session === null ? null : { session, user: await store.getUserById(session.userId) };
 }
@@ -144,6 +146,23 @@ function assertLive(session: SessionRecord, now: number): void {
 }
 
 /**
+ * The checks of `validateTokenWithUser` once the session is read: the session, or the refusal
+ * thrown (an unknown session, a wrong secret or mode, a dead session).
+ */
+function checkedSession(
+  found: SessionWithUser | { session: SessionRecord } | null,
+  secret: string,
+  mode: SessionMode | undefined,
+  now: number,
+): SessionRecord {
+  const session = found?.session;
+  if (session === undefined || !secretMatches(secret, session)) throw new LatchkeyError('unauthenticated');
+  if (mode !== undefined && session.mode !== mode) throw new LatchkeyError('unauthenticated');
+  assertLive(session, now);
+  return session;
+}
+
+/**
  * The stored secret hash of each session record seen, decoded once: the near cache hands out
  * the same record on every request of a session (a slid session is a new record).
  */
@@ -179,11 +198,11 @@ export function createSessionManager(options: {
    * that is no longer live is read again from the store before anyone is refused (another node
    * may have slid its idle expiry since it was cached).
    */
-  async function readSession(id: string): Promise<ValidatedSession | null> {
+  function readSession(id: string): Promise<ValidatedSession | null> {
     if (cache === undefined) return readSessionWithUser(store, id);
     const hit = cache.peekSession(id);
     if (hit !== undefined) {
-      if (isSessionLive(hit, clock())) return { session: hit };
+      if (isSessionLive(hit, clock())) return Promise.resolve({ session: hit });
       cache.invalidateSession(id);
     }
     return cache.sessionWithUser(id, () => readSessionWithUser(store, id));
@@ -229,19 +248,15 @@ export function createSessionManager(options: {
       return (await manager.validateTokenWithUser(token, validateOptions)).session;
     },
 
-    async validateTokenWithUser(token, validateOptions = {}) {
+    // Not async (one promise, the store's, and one `then`): every uncached request comes here.
+    validateTokenWithUser(token, validateOptions = {}) {
       const credential = parseCredential(token);
-      if (credential === null) throw new LatchkeyError('unauthenticated');
-      const found = await readSession(credential.id);
-      const session = found?.session;
-      if (session === undefined || !secretMatches(credential.secret, session)) {
-        throw new LatchkeyError('unauthenticated');
-      }
-      if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) {
-        throw new LatchkeyError('unauthenticated');
-      }
-      assertLive(session, clock());
-      return { session: touchInBackground(session), user: found?.user };
+      if (credential === null) return Promise.reject(new LatchkeyError('unauthenticated'));
+      const { secret } = credential;
+      return readSession(credential.id).then((found) => {
+        const session = checkedSession(found, secret, validateOptions.mode, clock());
+        return { session: touchInBackground(session), user: found?.user };
+      });
     },
 
     validateTokenFromCache(token, validateOptions = {}) {
