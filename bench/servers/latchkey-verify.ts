@@ -14,9 +14,22 @@
  *
  * `GET /me` authenticates the caller and answers `{"user": sub}`; `GET /open`, on the same
  * instance (after the adapter plugin is registered), answers `{"user": "user-123"}` without any
- * authentication: the benchmark's same-server ceiling.
+ * authentication: the benchmark's same-server ceiling. `GET /raw` is the bound of a new token
+ * each request, measured under the very load `/me` gets (the same tokens, rotated by the same
+ * load generator, which on a small machine takes its share of the CPU too): a bare node:crypto
+ * check of the signature and a JSON.parse of the payload, for the one known key, and nothing
+ * else: no header, algorithm, time, issuer or audience check, no revocation. No correct verifier
+ * can cost less.
  */
-import { createSecretKey } from 'node:crypto';
+import {
+  createHmac,
+  createPublicKey,
+  createSecretKey,
+  timingSafeEqual,
+  verify as cryptoVerify,
+  type JsonWebKey as CryptoJWK,
+  type KeyObject,
+} from 'node:crypto';
 import Fastify from 'fastify';
 import { createAccessTokenVerifier } from '../../src/token/jwt.js';
 import type { KeyAlgorithm } from '../../src/records.js';
@@ -78,6 +91,34 @@ if (alg === 'HS256') {
   );
 }
 app.get('/open', (_request, reply) => reply.send({ user: 'user-123' }));
+const rawVerify = rawCheck(alg);
+app.get('/raw', (request, reply) => {
+  const token = (request.headers.authorization ?? '').slice(7);
+  const payloadStart = token.indexOf('.') + 1;
+  const payloadEnd = token.lastIndexOf('.');
+  const signature = Buffer.from(token.slice(payloadEnd + 1), 'base64url');
+  if (payloadEnd < payloadStart || !rawVerify(token.slice(0, payloadEnd), signature))
+    return reply.code(401).send({ error: 'invalid_token' });
+  const payload = Buffer.from(token.slice(payloadStart, payloadEnd), 'base64url').toString();
+  return reply.send({ user: (JSON.parse(payload) as { sub: string }).sub });
+});
+
+/** The signature check of `/raw` (see the module comment), for the one key the server has. */
+function rawCheck(algorithm: KeyAlgorithm): (input: string, signature: Buffer) => boolean {
+  if (algorithm === 'HS256') {
+    const key = createSecretKey(Buffer.from(requireEnv('BENCH_HS256_KEY'), 'base64url'));
+    return (input, signature) => {
+      const expected = createHmac('sha256', key).update(input).digest();
+      return expected.length === signature.length && timingSafeEqual(expected, signature);
+    };
+  }
+  const [jwk] = JSON.parse(requireEnv('BENCH_KEYS')) as CryptoJWK[];
+  const key: KeyObject = createPublicKey({ key: jwk ?? {}, format: 'jwk' });
+  const hash = algorithm === 'EdDSA' ? null : 'sha256';
+  const dsaEncoding = algorithm === 'ES256' ? 'ieee-p1363' : undefined;
+  return (input, signature) =>
+    cryptoVerify(hash, Buffer.from(input), dsaEncoding === undefined ? key : { key, dsaEncoding }, signature);
+}
 
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
