@@ -25,6 +25,7 @@ import type { SessionRecord, UserRecord } from '../../src/records.js';
 import { openRedisStore } from '../../src/stores/redis/index.js';
 import { startOwnRedis } from '../../test/helpers/own-servers.js';
 import { withProcessCPU } from './cpu.js';
+import { startBenchServer, type BenchServer } from './processes.js';
 import { loginCookie, startLatchkey, type LatchkeyServer } from './latchkey.js';
 import { runLoad, type LoadOptions } from './load.js';
 import { median, progress } from './stats.js';
@@ -45,6 +46,8 @@ export interface MillionRow {
   label: string;
   /** A session picked at random each request (else one session, the same cookie every request). */
   random: boolean;
+  /** The floor (`bench/servers/redis-floor.ts` on the same records), not a Latchkey server. */
+  floor: boolean;
   rps: number;
   p50: number;
   p99: number;
@@ -156,6 +159,7 @@ async function seed(
 export async function runMillionSessions(options: MillionOptions): Promise<MillionReport> {
   const redis = await startOwnRedis();
   const servers: LatchkeyServer[] = [];
+  let floorServer: BenchServer | undefined;
   try {
     const prefix = `lkbench-million-${randomBytes(3).toString('hex')}`;
     const env = { REDIS_URL: redis.url, LATCHKEY_REDIS_PREFIX: prefix, LATCHKEY_DATA_DIR: options.dataDir };
@@ -164,6 +168,14 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
       await startLatchkey('million-nocache', { ...env, LATCHKEY_SESSION_CACHE: '0' }, { signup: false }),
     );
     const [cached, plain] = servers as [LatchkeyServer, LatchkeyServer];
+    // The floor on the same Redis and the same cookies: one GET of the session the cookie names
+    // and a JSON.parse, nothing else (what this machine's latency is at best, one read a request).
+    floorServer = await startBenchServer('million-floor', 'redis-floor', {
+      BENCH_REDIS_URL: redis.url,
+      BENCH_PREFIX: `${prefix}-floor:`,
+      BENCH_LATCHKEY_PREFIX: prefix,
+    });
+    const floor = { url: floorServer.url, pid: floorServer.child.pid, path: '/me' };
     // The cookie's name as the server sets it (`__Host-` only over HTTPS issuers).
     const cookieName = (await loginCookie(cached.url)).split('=')[0] ?? '';
     progress(`million: seeding ${options.sessions} sessions (${options.users} users) into ${redis.url}`);
@@ -174,30 +186,42 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
     // Each server also with one session, the same cookie every request: what the store's size
     // and the spread of the requests cost, on the same servers and the same Redis.
     const hot = seeded.cookies[0] ?? '';
+    const on = { url: cached.url, pid: cached.server.child.pid, path: '/v1/me' };
+    const off = { url: plain.url, pid: plain.server.child.pid, path: '/v1/me' };
     const rows = [
-      { id: 'million-default', label: 'the default (near cache on)', server: cached, random: true },
+      { id: 'million-default', label: 'the default (near cache on)', server: on, random: true, floor: false },
       {
         id: 'million-nocache',
         label: 'near cache off (LATCHKEY_SESSION_CACHE=0)',
-        server: plain,
+        server: off,
         random: true,
+        floor: false,
+      },
+      {
+        id: 'million-floor',
+        label: 'The floor: Fastify + one ioredis GET and JSON.parse of the same session records',
+        server: floor,
+        random: true,
+        floor: true,
       },
       {
         id: 'million-default-hot',
         label: 'the default (near cache on), one session (the same cookie every request)',
-        server: cached,
+        server: on,
         random: false,
+        floor: false,
       },
       {
         id: 'million-nocache-hot',
         label: 'near cache off, one session (the same cookie every request)',
-        server: plain,
+        server: off,
         random: false,
+        floor: false,
       },
     ];
     const loads = rows.map((row) => {
       const load: LoadOptions = {
-        url: `${row.server.url}/v1/me`,
+        url: `${row.server.url}${row.server.path}`,
         connections: options.connections,
         seconds: options.seconds,
         ...(row.random
@@ -224,7 +248,7 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
         if (l === undefined) continue;
         // Warm-up, discarded: longer the first time (the servers sat idle through the seeding).
         await runLoad({ ...l.load, seconds: round === 0 ? options.seconds : 1 });
-        const { value, cpuMicros } = await withProcessCPU(l.server.server.child.pid, () => runLoad(l.load));
+        const { value, cpuMicros } = await withProcessCPU(l.server.pid, () => runLoad(l.load));
         l.runs.push({
           rps: value.rps,
           p50: value.p50,
@@ -248,6 +272,7 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
         id: l.id,
         label: l.label,
         random: l.random,
+        floor: l.floor,
         rps: median(l.runs.map((r) => r.rps)),
         p50: median(l.runs.map((r) => r.p50)),
         p99: median(l.runs.map((r) => r.p99)),
@@ -256,6 +281,7 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
       })),
     };
   } finally {
+    await floorServer?.stop().catch(() => undefined);
     for (const server of servers.reverse()) await server.server.stop(10_000).catch(() => undefined);
     await redis.destroy();
   }
