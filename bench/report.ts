@@ -391,7 +391,7 @@ export function renderMarkdown(report: BenchReport): string {
     out.push(
       '## Server memory',
       '',
-      'Resident set of each Latchkey server process (`VmRSS` in `/proc/<pid>/status`) after the loads, and its peak since the process started (`VmHWM`), which includes creating its data directory at the first start. The servers run through tsx (`node --import tsx`), which adds its own share; `node dist/cli/main.js serve` uses somewhat less.',
+      'Resident set of each Latchkey server process (`VmRSS` in `/proc/<pid>/status`) after the loads, and its peak since the process started (`VmHWM`), which includes creating its data directory at the first start. The bench servers run through tsx (`node --import tsx`), whose loader thread and transform caches add their own share (~40 MiB); the last row is `node dist/cli/main.js serve` itself, what `npm start` runs (built first by `npm run bench`), loaded like the others on its no-auth route and a cookie session: the figure of the memory target.',
       '',
       table(
         ['Server', 'resident MiB', 'peak MiB'],

@@ -12,7 +12,7 @@ export const BENCH_EMAIL = 'bench@example.com';
 export const BENCH_PASSWORD = 'correct horse battery staple';
 
 /** The variables that choose the store (and its cache): cleared unless a scenario sets them. */
-const STORE_VARIABLES = [
+export const STORE_VARIABLES = [
   'LATCHKEY_STORE',
   'DATABASE_URL',
   'REDIS_URL',
