@@ -13,6 +13,7 @@
  * type parser is installed.
  */
 
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import { LatchkeyError } from '../../errors.js';
@@ -62,6 +63,26 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** Distinct statements run as named prepared statements, at most (see {@link statementName}). */
+const MAX_NAMED_STATEMENTS = 256;
+const statementNames = new Map<string, string>();
+
+/**
+ * The name of a statement's server-side prepared statement: parsed and planned once per
+ * connection, then only bound and executed (an unnamed one is parsed and planned every time).
+ * The name is the text's hash, so one name never stands for two texts. Texts past the first
+ * {@link MAX_NAMED_STATEMENTS} (statements built with a variable number of placeholders) run
+ * unnamed, so that a connection's prepared statements stay bounded.
+ */
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
+    name = `lk_${createHash('sha256').update(sql).digest('base64url').slice(0, 22)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 /** A connection checked out of the pool, and whether it may go back. */
 interface Checkout {
   /** Runs one statement; a failure that leaves the connection unusable marks it for destruction. */
@@ -87,7 +108,11 @@ async function withConnection<T>(pool: Pool, operation: (checkout: Checkout) => 
   const checkout: Checkout = {
     async run(sql, params) {
       try {
-        return params === undefined ? await connection.query(sql) : await connection.query(sql, [...params]);
+        if (params === undefined) return await connection.query(sql);
+        const name = statementName(sql);
+        return await connection.query(
+          name === undefined ? { text: sql, values: [...params] } : { name, text: sql, values: [...params] },
+        );
       } catch (error) {
         if (!isConnectionReusable(error)) discard(error);
         throw error;
