@@ -36,6 +36,23 @@ describe('a cookie request answered from the near cache', () => {
     expect(cached.headers['cache-control']).toBe('no-store');
   });
 
+  it('answers the current user after a change, never a document kept from before it', async () => {
+    const { app, cookie } = await cachedLogin();
+    const before = await app.app.inject({ url: '/v1/me', headers: { cookie } });
+    expect(before.json()).toMatchObject({ user: { roles: [] } });
+    expect(before.headers['content-type']).toBe('application/json; charset=utf-8');
+    const { id } = before.json<{ user: { id: string } }>().user;
+    await app.latchkey.auth.setUserRoles({ id }, ['auditor']);
+    // The change reaches the cache before the next request: the next answer is the new user.
+    const after = await app.app.inject({ url: '/v1/me', headers: { cookie } });
+    expect(after.statusCode).toBe(200);
+    expect(after.json()).toMatchObject({ user: { id, roles: ['auditor'] } });
+    expect(after.json()).toEqual({
+      ...before.json<object>(),
+      user: { ...before.json<{ user: object }>().user, roles: ['auditor'] },
+    });
+  });
+
   it('still puts a Bearer header first: a bad token beside a good cached cookie is refused', async () => {
     const { app, cookie } = await cachedLogin();
     const response = await app.app.inject({

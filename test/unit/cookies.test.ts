@@ -35,6 +35,16 @@ describe('cookies', () => {
     expect(parseCookies('x'.repeat(9000)).size).toBe(0);
   });
 
+  it('parses pairs around ones without `=`, and keeps an `=` inside a value', () => {
+    const cookies = parseCookies(`${'x; '.repeat(500)}a=b=c; ;=; d; e=1`);
+    expect([...cookies]).toEqual([
+      ['a', 'b=c'],
+      ['e', '1'],
+    ]);
+    expect([...parseCookies('a; b=2')]).toEqual([['b', '2']]);
+    expect([...parseCookies('a=1;' + ';'.repeat(8000))]).toEqual([['a', '1']]);
+  });
+
   it('serializes only the attributes asked for', () => {
     expect(serializeCookie('a', 'v')).toBe('a=v; Path=/');
     expect(serializeCookie('a', 'v', { httpOnly: false, secure: false })).toBe('a=v; Path=/');

@@ -141,6 +141,9 @@ export function registerOpenAPI(app: FastifyInstance, config: LatchkeyConfig, na
   // `JSON.stringify` (what Fastify does with no response schema) keeps every member a route
   // sends, where fast-json-stringify would drop those the schema does not name.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // The same serializer for every answer, given once: Fastify then skips its per-reply lookup of
+  // the route's serializer by status code and content type (it parses the content type).
+  app.setReplySerializer((data) => JSON.stringify(data));
   for (const schema of COMPONENT_SCHEMAS) app.addSchema(schema);
 
   void app.register(swagger, {
