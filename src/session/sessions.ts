@@ -12,6 +12,7 @@ import type { SessionStore, SessionWithUser, Store, UserStore } from '../store.j
 import { isSessionLive, type SessionMode, type SessionRecord, type UserRecord } from '../records.js';
 import type { Assurance } from '../token/assurance.js';
 import type { SessionCache } from './session-cache.js';
+import { createVerifiedCredentials } from './verified-credentials.js';
 
 /** How long a session lives in one mode. */
 export interface SessionPolicy {
@@ -209,6 +210,7 @@ export function createSessionManager(options: {
   }
 
   const touchInBackground = backgroundToucher(options);
+  const verifiedCredentials = createVerifiedCredentials();
 
   const manager: SessionManager = {
     policy: (mode) => policies[mode],
@@ -261,12 +263,17 @@ export function createSessionManager(options: {
 
     validateTokenFromCache(token, validateOptions = {}) {
       if (cache === undefined) return undefined;
-      const credential = parseCredential(token);
-      if (credential === null) return undefined;
-      // What `readSession` answers without a store read: a live cached copy.
-      const session = cache.peekSession(credential.id);
-      if (session === undefined || !isSessionLive(session, clock())) return undefined;
-      if (!secretMatches(credential.secret, session)) return undefined;
+      // What `readSession` answers without a store read: a live cached copy, whose secret this
+      // credential matched (now, or before for this very record: `./verified-credentials.ts`).
+      let session = verifiedCredentials.get(token);
+      if (session === undefined || cache.peekSession(session.id) !== session) {
+        const credential = parseCredential(token);
+        if (credential === null) return undefined;
+        session = cache.peekSession(credential.id);
+        if (session === undefined || !secretMatches(credential.secret, session)) return undefined;
+        verifiedCredentials.remember(token, session);
+      }
+      if (!isSessionLive(session, clock())) return undefined;
       if (validateOptions.mode !== undefined && session.mode !== validateOptions.mode) return undefined;
       return { session: touchInBackground(session) };
     },

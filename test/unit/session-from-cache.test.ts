@@ -10,6 +10,7 @@ import { createSessionCache, type SessionCache } from '../../src/session/session
 import { createSessionManager, type SessionManager } from '../../src/session/sessions.js';
 import { createMemoryStore } from '../../src/stores/memory/index.js';
 import type { Store } from '../../src/store.js';
+import { sha256 } from '../../src/lib/secrets.js';
 import { client, MINUTE, policies, PWD } from '../helpers/session-policies.js';
 
 let clock: ManualClock;
@@ -85,6 +86,54 @@ describe('validateTokenFromCache', () => {
     await expect(sessions.validateTokenWithUser(idle.token)).rejects.toMatchObject({
       code: 'session_expired',
     });
+  });
+
+  it('a credential that matched a cached record lets in that credential for that record only', async () => {
+    const { id, token } = await cachedSession();
+    const first = sessions.validateTokenFromCache(token, { mode: 'cookie' });
+    expect(first?.session.id).toBe(id); // remembered from here on
+    // Another secret for the same id is checked against the hash, remembered one or not.
+    const last = token.endsWith('A') ? 'B' : 'A';
+    expect(sessions.validateTokenFromCache(token.slice(0, -1) + last)).toBeUndefined();
+    expect(sessions.validateTokenFromCache(`${id}.${'A'.repeat(43)}`)).toBeUndefined();
+    expect(sessions.validateTokenFromCache(token, { mode: 'cookie' })?.session).toBe(first?.session);
+    // The remembered match still goes through the mode and liveness checks.
+    expect(sessions.validateTokenFromCache(token, { mode: 'token' })).toBeUndefined();
+
+    // The cached record replaced by one with another secret (the session read again after a
+    // change): the remembered match is for the old record and counts for nothing.
+    const cached = cache.peekSession(id);
+    if (cached === undefined) throw new Error('not cached');
+    cache.update(cached, { ...cached, secretHash: sha256('another secret') });
+    expect(sessions.validateTokenFromCache(token)).toBeUndefined();
+  });
+
+  it('a remembered credential answers nothing once its session is dropped, revoked or expired', async () => {
+    const dropped = await cachedSession();
+    expect(sessions.validateTokenFromCache(dropped.token)).toBeDefined();
+    cache.invalidateSession(dropped.id);
+    expect(sessions.validateTokenFromCache(dropped.token)).toBeUndefined();
+
+    const revoked = await cachedSession();
+    expect(sessions.validateTokenFromCache(revoked.token)).toBeDefined();
+    await store.revokeSession(revoked.id, clock());
+    cache.apply({
+      seq: 1,
+      kind: 'session',
+      subject: revoked.id,
+      issuedBefore: null,
+      createdAt: clock(),
+      expiresAt: clock() + MINUTE,
+    });
+    expect(sessions.validateTokenFromCache(revoked.token)).toBeUndefined();
+    await expect(sessions.validateTokenWithUser(revoked.token)).rejects.toMatchObject({
+      code: 'session_revoked',
+    });
+
+    const idle = await cachedSession();
+    expect(sessions.validateTokenFromCache(idle.token)).toBeDefined();
+    clock.advance(31 * MINUTE);
+    expect(sessions.validateTokenFromCache(idle.token)).toBeUndefined();
   });
 
   it('slides the idle expiry when due, as the full path does', async () => {
