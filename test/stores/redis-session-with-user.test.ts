@@ -31,7 +31,8 @@ function user(id: string): UserRecord {
   return {
     id,
     email: `${Buffer.from(id).toString('hex')}@example.com`,
-    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA',
+    // What the reply's encoding must carry through: quotes, slashes, a NUL, non-ASCII.
+    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA/"\\\u0000☃😀',
     status: 'active',
     roles: ['admin'],
     createdAt: T0,
@@ -89,7 +90,14 @@ describeWithServices('redis store: a session and its user in one read', [await p
   }
 
   const userIds = ['plain-user', 'we{ird}', '100%', 'q"uote', 'back\\slash', 'a,[', 'ünï\u0001code', ''];
-  const agents: (string | null)[] = [null, 'curl/8.5.0', `x${FAKE_REF}`, BROWSER, `${BROWSER}${FAKE_REF}`];
+  const agents: (string | null)[] = [
+    null,
+    'curl/8.5.0',
+    `x${FAKE_REF}`,
+    BROWSER,
+    `${BROWSER}${FAKE_REF}`,
+    `${BROWSER} ☃\u0000"\\/`,
+  ];
   const ips: (string | null)[] = [null, 'x,[', FAKE_REF, '2001:db8::1'];
   const secretHashes = ['c2VjcmV0LWhhc2g', 'h,[', `h${FAKE_REF}`];
 

@@ -23,9 +23,11 @@ const AGENT = RAW + 1;
 /**
  * KEYS: session (`<prefix>:{s:<id>}:session`; the prefix has no `{`, so the user's and the user
  * agent's keys are built from what precedes the first `{`).
- * Returns nil when the session is missing, else one flat array: the values of `USER_FIELDS`
- * (HMGET: all nil when the user is gone), the session's value, and its user agent (false unless
- * the session names one by reference, `./user-agents.ts`, and its key is there).
+ * Returns nil when the session is missing, else one JSON array (cjson: one bulk string costs the
+ * client much less than an array reply, each element of which it turns into a string): the
+ * values of `USER_FIELDS` (HMGET: all false when the user is gone), the session's value, and its
+ * user agent (false unless the session names one by reference, `./user-agents.ts`, and its key
+ * is there).
  *
  * The user id and the user-agent reference are found with plain searches in the JSON written by
  * `./sessions.ts` (`JSON.stringify`, no whitespace): the id is the first string when it holds no
@@ -71,23 +73,30 @@ local reply = redis.call('HMGET', base .. 'u:' .. id .. '}:user', ${USER_FIELDS.
 reply[${RAW + 1}] = raw
 reply[${AGENT + 1}] = false
 if ref then reply[${AGENT + 1}] = redis.call('GET', base .. 'ua:' .. ref .. '}') end
-return reply
+return cjson.encode(reply)
 `,
 );
 
 /** The session `id` and its user from the script's reply (see above). */
 function decodeReply(context: RedisContext, id: string, reply: unknown): SessionWithUser | null {
   if (reply === null) return null;
-  if (!Array.isArray(reply) || reply.length !== AGENT + 1) throw malformed('session and user');
-  const raw: unknown = reply[RAW];
+  if (typeof reply !== 'string') throw malformed('session and user');
+  let values: unknown;
+  try {
+    values = JSON.parse(reply);
+  } catch {
+    throw malformed('session and user');
+  }
+  if (!Array.isArray(values) || values.length !== AGENT + 1) throw malformed('session and user');
+  const raw: unknown = values[RAW];
   if (typeof raw !== 'string') throw malformed('session');
   const { session, userAgentRef } = parseSession(id, raw);
   if (userAgentRef !== null) {
-    const agent: unknown = reply[AGENT];
+    const agent: unknown = values[AGENT];
     if (typeof agent === 'string') rememberUserAgent(context, userAgentRef, agent);
     session.userAgent = typeof agent === 'string' ? agent : null;
   }
-  return { session, user: decodeUserValues(reply) };
+  return { session, user: decodeUserValues(values) };
 }
 
 /** {@link decodeReply}, with the errors of `RedisContext.run`. */

@@ -51,10 +51,13 @@ export const USER_FIELDS = [
   'emailVerifiedAt',
 ] as const;
 
-/** A field's value as read: a string, or undefined when absent (HGETALL leaves it out, HMGET says null). */
+/**
+ * A field's value as read: a string, or undefined when absent (HGETALL leaves it out; HMGET says
+ * null, or false once a script has passed it through Lua and cjson).
+ */
 function fieldValue(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
-  if (value === null || value === undefined) return undefined;
+  if (value === null || value === undefined || value === false) return undefined;
   throw malformed('user');
 }
 
