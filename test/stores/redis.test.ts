@@ -461,6 +461,7 @@ describeWithRedis('redis store', () => {
     await store.close();
     await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
     await expect(store.getSession('x')).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(store.getSessionWithUser?.('x')).rejects.toMatchObject({ code: 'store_unavailable' });
     await expect(store.close()).resolves.toBeUndefined();
   });
 
@@ -793,6 +794,9 @@ describeWithRedis('redis store', () => {
       const store = createRedisStore({ url: 'redis://127.0.0.1:1', prefix: uniquePrefix('down') });
       await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
       await expect(store.getSession('session-1')).rejects.toMatchObject({ code: 'store_unavailable' });
+      await expect(store.getSessionWithUser?.('session-1')).rejects.toMatchObject({
+        code: 'store_unavailable',
+      });
       await expect(store.increment('k', 1_000, T0)).rejects.toMatchObject({ code: 'store_unavailable' });
       await store.close();
       await expect(openRedisStore({ url: 'redis://127.0.0.1:1' })).rejects.toMatchObject({
@@ -829,6 +833,9 @@ describeWithRedis('redis store', () => {
 
         await server.stop();
         await expect(store.getSession('session-1')).rejects.toMatchObject({ code: 'store_unavailable' });
+        await expect(store.getSessionWithUser?.('session-1')).rejects.toMatchObject({
+          code: 'store_unavailable',
+        });
         await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
 
         server = await startRedisServer(port, dir);
@@ -839,6 +846,9 @@ describeWithRedis('redis store', () => {
         expect(await store.increment('k', 60_000, T0)).toEqual({ count: 1, expiresAt: T0 + 60_000 });
         await store.createSession(session({ id: 'session-2' }));
         expect((await store.getSession('session-2'))?.id).toBe('session-2');
+        // The session read's script too (not loaded on the fresh server: EVALSHA, then EVAL).
+        await store.createSession(session({ id: 'session-3' }));
+        expect((await store.getSessionWithUser?.('session-3'))?.session.id).toBe('session-3');
       } finally {
         await store?.close();
         await server.stop();

@@ -24,6 +24,8 @@ export interface RedisContext {
   readonly keys: RedisKeys;
   /** The user agents this process has read, by reference (immutable: `./user-agents.ts`). */
   readonly userAgents: Map<string, string>;
+  /** Whether the store is closed (every operation then rejects with {@link closedError}). */
+  readonly isClosed: () => boolean;
   /** Runs one operation; driver errors become `store_unavailable`, LatchkeyErrors pass through. */
   readonly run: <T>(operation: () => Promise<T>) => Promise<T>;
   /** EVALSHA, falling back to EVAL when the server does not have the script yet. */
@@ -51,35 +53,47 @@ export function createRedisContext(
     client,
     keys: redisKeys(prefix),
     userAgents: new Map(),
-    run: async <T>(operation: () => Promise<T>): Promise<T> => {
-      if (isClosed()) {
-        throw new LatchkeyError('store_unavailable', 'The Redis store is closed', { retryAfter: 1 });
-      }
+    isClosed,
+    // One promise chain on the operation's promise, not an async function awaiting it.
+    run: <T>(operation: () => Promise<T>): Promise<T> => {
+      if (isClosed()) return Promise.reject(closedError());
       try {
-        return await operation();
+        return operation().then(undefined, rethrowStoreError);
       } catch (error) {
-        throw error instanceof LatchkeyError ? error : storeUnavailable(sanitize(error));
+        return Promise.reject(storeError(error));
       }
     },
     runScript: (script, keys, args) => runScript(client, script, keys, args),
   };
 }
 
-async function runScript(
+/** What every operation rejects with once the store is closed. */
+export function closedError(): LatchkeyError {
+  return new LatchkeyError('store_unavailable', 'The Redis store is closed', { retryAfter: 1 });
+}
+
+/** The error an operation rejects with: a LatchkeyError as it is, anything else as `store_unavailable`. */
+export function storeError(error: unknown): LatchkeyError {
+  return error instanceof LatchkeyError ? error : storeUnavailable(sanitize(error));
+}
+
+function rethrowStoreError(error: unknown): never {
+  throw storeError(error);
+}
+
+function runScript(
   client: RedisClient,
   script: RedisScript,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<unknown> {
   if (keys.length !== script.keyCount) {
-    throw new Error(`Script ${script.name} takes ${script.keyCount} keys`);
+    return Promise.reject(new Error(`Script ${script.name} takes ${script.keyCount} keys`));
   }
-  try {
-    return await client.evalsha(script.sha, keys.length, ...keys, ...args);
-  } catch (error) {
+  return client.evalsha(script.sha, keys.length, ...keys, ...args).then(undefined, (error: unknown) => {
     if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
     return client.eval(script.lua, keys.length, ...keys, ...args);
-  }
+  });
 }
 
 /**

@@ -228,7 +228,7 @@ function buildRedisStore(client: RedisClient, prefix: string, ownsClient: boolea
 
     ...createRedisUsers(context),
     ...createRedisSessions(context),
-    getSessionWithUser: (id) => context.run(() => getSessionWithUser(context, id)),
+    getSessionWithUser: (id) => getSessionWithUser(context, id),
     ...createRedisRefreshTokens(context),
     ...createRedisSigningKeys(context),
     ...createRedisRevocations(context),

@@ -9,67 +9,143 @@
  */
 
 import type { SessionWithUser } from '../../store.js';
-import { malformed, replyArray } from './codec.js';
-import type { RedisContext } from './context.js';
+import { malformed } from './codec.js';
+import { closedError, storeError, type RedisContext } from './context.js';
 import { defineScript } from './lua.js';
 import { getSession as getSessionRecord, parseSession } from './sessions.js';
 import { rememberUserAgent } from './user-agents.js';
-import { decodeUser, getUserById as getUserRecord } from './users.js';
+import { decodeUserValues, getUserById as getUserRecord, USER_FIELDS } from './users.js';
+
+/** Where the session's value and its user agent sit in the script's reply, after the user's fields. */
+const RAW = USER_FIELDS.length;
+const AGENT = RAW + 1;
 
 /**
- * KEYS: session. ARGV: the user key before its id (`<prefix>:{u:`), the user-agent key before
- * its reference (`<prefix>:{ua:`).
- * Returns nil when the session is missing, else `{session value, HGETALL of its user, user
- * agent}` (an empty array when the user is gone; the user agent is false unless the session
- * names one by reference, `./user-agents.ts`, and its key is there). The user id is escaped as
- * `./keys.ts` `tagged` does (a reference is base64url: nothing to escape).
+ * KEYS: session (`<prefix>:{s:<id>}:session`; the prefix has no `{`, so the user's and the user
+ * agent's keys are built from what precedes the first `{`).
+ * Returns nil when the session is missing, else one JSON array (cjson: one bulk string costs the
+ * client much less than an array reply, each element of which it turns into a string): the
+ * values of `USER_FIELDS` (HMGET: all false when the user is gone), the session's value, and its
+ * user agent (false unless the session names one by reference, `./user-agents.ts`, and its key
+ * is there).
+ *
+ * The user id and the user-agent reference are found with plain searches in the JSON written by
+ * `./sessions.ts` (`JSON.stringify`, no whitespace): the id is the first string when it holds no
+ * escape; a reference is the only nested array (`,["<ref>"],`; a `,["` that is not one is the end
+ * of a string and is followed by `,` or `]`, which the check refuses). Any other layout is decoded
+ * with cjson as before. The id is escaped as `./keys.ts` `tagged` does (a reference is base64url).
  */
 export const getSessionWithUserScript = defineScript(
   'getSessionWithUser',
   1,
   `
-local raw = redis.call('GET', KEYS[1])
+local key = KEYS[1]
+local raw = redis.call('GET', key)
 if not raw then return false end
-local session = cjson.decode(string.match(raw, '|(.*)$'))
-local escaped = (string.gsub(session[1], '[%%{}]', { ['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D' }))
-local agent = false
-if type(session[6]) == 'table' then agent = redis.call('GET', ARGV[2] .. session[6][1] .. '}') end
-return { raw, redis.call('HGETALL', ARGV[1] .. escaped .. '}:user'), agent }
+local base = string.sub(key, 1, string.find(key, '{', 1, true))
+local bar = string.find(raw, '|', 1, true)
+local id, ref
+if bar and string.sub(raw, bar + 1, bar + 2) == '["' then
+  local close = string.find(raw, '"', bar + 3, true)
+  if close then
+    id = string.sub(raw, bar + 3, close - 1)
+    if string.find(id, '\\\\', 1, true) then
+      id = nil
+    else
+      local at = string.find(raw, ',["', close, true)
+      if at then
+        ref = string.match(raw, '^([%w_-]+)"%],', at + 3)
+        if not ref then id = nil end
+      end
+    end
+  end
+end
+if not id then
+  local session = cjson.decode(string.match(raw, '|(.*)$'))
+  id = session[1]
+  ref = nil
+  if type(session[6]) == 'table' then ref = session[6][1] end
+end
+if string.find(id, '%', 1, true) or string.find(id, '{', 1, true) or string.find(id, '}', 1, true) then
+  id = string.gsub(id, '[%%{}]', { ['%'] = '%25', ['{'] = '%7B', ['}'] = '%7D' })
+end
+local reply = redis.call('HMGET', base .. 'u:' .. id .. '}:user', ${USER_FIELDS.map((field) => `'${field}'`).join(', ')})
+reply[${RAW + 1}] = raw
+reply[${AGENT + 1}] = false
+if ref then reply[${AGENT + 1}] = redis.call('GET', base .. 'ua:' .. ref .. '}') end
+return cjson.encode(reply)
 `,
 );
 
-function toHash(flat: unknown[]): Record<string, string> {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const name = flat[i];
-    const value = flat[i + 1];
-    if (typeof name !== 'string' || typeof value !== 'string') throw malformed('user');
-    hash[name] = value;
-  }
-  return hash;
-}
-
-/** The session `id` and its user (see above); null when the session is missing. */
-export async function getSessionWithUser(context: RedisContext, id: string): Promise<SessionWithUser | null> {
-  const { client, keys } = context;
-  if (client.isCluster) {
-    const session = await getSessionRecord(context, id);
-    return session === null ? null : { session, user: await getUserRecord(context, session.userId) };
-  }
-  const userKey = keys.user('');
-  const agentKey = keys.userAgent('');
-  const reply = await context.runScript(
-    getSessionWithUserScript,
-    [keys.session(id)],
-    [userKey.slice(0, userKey.length - '}:user'.length), agentKey.slice(0, agentKey.length - 1)],
-  );
+/** The session `id` and its user from the script's reply (see above). */
+function decodeReply(context: RedisContext, id: string, reply: unknown): SessionWithUser | null {
   if (reply === null) return null;
-  const [raw, user, agent] = replyArray(reply, 'session and user');
+  if (typeof reply !== 'string') throw malformed('session and user');
+  let values: unknown;
+  try {
+    values = JSON.parse(reply);
+  } catch {
+    throw malformed('session and user');
+  }
+  if (!Array.isArray(values) || values.length !== AGENT + 1) throw malformed('session and user');
+  const raw: unknown = values[RAW];
   if (typeof raw !== 'string') throw malformed('session');
   const { session, userAgentRef } = parseSession(id, raw);
   if (userAgentRef !== null) {
+    const agent: unknown = values[AGENT];
     if (typeof agent === 'string') rememberUserAgent(context, userAgentRef, agent);
     session.userAgent = typeof agent === 'string' ? agent : null;
   }
-  return { session, user: decodeUser(toHash(replyArray(user, 'user'))) };
+  return { session, user: decodeUserValues(values) };
+}
+
+/** {@link decodeReply}, with the errors of `RedisContext.run`. */
+function settle(context: RedisContext, id: string, reply: unknown): SessionWithUser | null {
+  try {
+    return decodeReply(context, id, reply);
+  } catch (error) {
+    throw storeError(error);
+  }
+}
+
+function rethrowStoreError(error: unknown): never {
+  throw storeError(error);
+}
+
+/** EVAL when the server does not have the script yet (as `RedisContext.runScript`). */
+function evalScript(
+  context: RedisContext,
+  id: string,
+  key: string,
+  error: unknown,
+): Promise<SessionWithUser | null> {
+  if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw storeError(error);
+  return context.client
+    .eval(getSessionWithUserScript.lua, 1, key)
+    .then((reply) => settle(context, id, reply), rethrowStoreError);
+}
+
+/**
+ * The session `id` and its user (see above); null when the session is missing. Errors as
+ * `RedisContext.run` gives them (`store_unavailable` when closed or for a driver error), in one
+ * promise chain on the EVALSHA rather than `run` around `runScript`.
+ */
+export function getSessionWithUser(context: RedisContext, id: string): Promise<SessionWithUser | null> {
+  const { client } = context;
+  if (client.isCluster) {
+    return context.run(async () => {
+      const session = await getSessionRecord(context, id);
+      return session === null ? null : { session, user: await getUserRecord(context, session.userId) };
+    });
+  }
+  if (context.isClosed()) return Promise.reject(closedError());
+  try {
+    const key = context.keys.session(id);
+    return client.evalsha(getSessionWithUserScript.sha, 1, key).then(
+      (reply) => settle(context, id, reply),
+      (error: unknown) => evalScript(context, id, key, error),
+    );
+  } catch (error) {
+    return Promise.reject(storeError(error));
+  }
 }

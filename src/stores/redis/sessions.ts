@@ -84,35 +84,62 @@ export interface ParsedSession {
   userAgentRef: string | null;
 }
 
-/** The user-agent slot of a session's JSON: a string, null, or `[ref]` (`./user-agents.ts`). */
-function parseUserAgent(value: unknown): { inline: string | null; ref: string | null } {
-  if (value === null || typeof value === 'string') return { inline: value, ref: null };
-  if (Array.isArray(value) && value.length === 1 && typeof value[0] === 'string') {
-    return { inline: null, ref: value[0] };
+/**
+ * The header's fields `<lastSeenAt>,<idleExpiresAt>,<revokedAt>[,<tokens>]` (the part of `raw`
+ * before `bar`), as `split(',')` would give the first three; more than four is malformed.
+ */
+function headerFields(raw: string, bar: number): [string, string | undefined, string | undefined] {
+  const first = raw.indexOf(',');
+  if (first < 0 || first > bar) return [raw.slice(0, bar), undefined, undefined];
+  const second = raw.indexOf(',', first + 1);
+  if (second < 0 || second > bar) return [raw.slice(0, first), raw.slice(first + 1, bar), undefined];
+  const third = raw.indexOf(',', second + 1);
+  const revokedEnd = third < 0 || third > bar ? bar : third;
+  // A fourth field holds the refresh tokens folded into the session (`./refresh-tokens.ts`).
+  if (revokedEnd === third) {
+    const fourth = raw.indexOf(',', third + 1);
+    if (fourth >= 0 && fourth < bar) throw malformed('session');
   }
-  throw malformed('session');
+  return [raw.slice(0, first), raw.slice(first + 1, second), raw.slice(second + 1, revokedEnd)];
 }
 
+/**
+ * A session from its stored value (see above). Reads the JSON array by index and fills the
+ * record in one literal: this runs on every uncached session read.
+ */
 export function parseSession(id: string, raw: string): ParsedSession {
   const what = 'session';
   const bar = raw.indexOf('|');
   if (bar < 0) throw malformed(what);
-  // A fourth field holds the refresh tokens folded into the session (`./refresh-tokens.ts`).
-  const [lastSeenAt, idleExpiresAt, revokedAt, , extra] = raw.slice(0, bar).split(',');
-  if (extra !== undefined) throw malformed(what);
-  let fields: unknown;
+  const [lastSeenAt, idleExpiresAt, revokedAt] = headerFields(raw, bar);
+  let parsed: unknown;
   try {
-    fields = JSON.parse(raw.slice(bar + 1));
+    parsed = JSON.parse(raw.slice(bar + 1));
   } catch {
     throw malformed(what);
   }
   // Older sessions have seven fields (before `persistent`) or eight (before the assurance).
-  if (!Array.isArray(fields) || ![7, 8, 11].includes(fields.length)) throw malformed(what);
-  const [userId, secretHash, mode, createdAt, absoluteExpiresAt, userAgent, ip, persistent = 0] =
-    fields as unknown[];
+  if (!Array.isArray(parsed)) throw malformed(what);
+  const fields = parsed as unknown[];
+  const count = fields.length;
+  if (count !== 7 && count !== 8 && count !== 11) throw malformed(what);
+  const userId = fields[0];
+  const secretHash = fields[1];
+  const mode = fields[2];
+  const createdAt = fields[3];
+  const absoluteExpiresAt = fields[4];
+  const userAgent = fields[5];
+  const ip = fields[6];
+  const persistent = count === 7 ? 0 : fields[7];
   if (persistent !== 0 && persistent !== 1) throw malformed(what);
-  const assurance = decodeAssurance(fields as unknown[], createdAt);
-  const agent = parseUserAgent(userAgent);
+  const assurance = decodeAssurance(fields, createdAt);
+  // The user-agent slot: a string, null, or `[ref]` (`./user-agents.ts`).
+  let inlineAgent: string | null = null;
+  let agentRef: string | null = null;
+  if (userAgent === null || typeof userAgent === 'string') inlineAgent = userAgent;
+  else if (Array.isArray(userAgent) && userAgent.length === 1 && typeof userAgent[0] === 'string') {
+    agentRef = userAgent[0];
+  } else throw malformed(what);
   if (
     typeof userId !== 'string' ||
     typeof secretHash !== 'string' ||
@@ -132,13 +159,15 @@ export function parseSession(id: string, raw: string): ParsedSession {
     lastSeenAt: requiredNumber(lastSeenAt, what),
     idleExpiresAt: requiredNumber(idleExpiresAt, what),
     absoluteExpiresAt,
-    userAgent: agent.inline,
+    userAgent: inlineAgent,
     ip,
     revokedAt: numberOrNull(revokedAt ?? '', what),
     persistent: persistent === 1,
-    ...assurance,
+    amr: assurance.amr,
+    authTime: assurance.authTime,
+    acr: assurance.acr,
   };
-  return { session, userAgentRef: agent.ref };
+  return { session, userAgentRef: agentRef };
 }
 
 /**

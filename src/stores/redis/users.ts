@@ -36,32 +36,68 @@ function encodeUser(user: UserRecord): string[] {
   ];
 }
 
-export function decodeUser(hash: Record<string, string>): UserRecord | null {
+/**
+ * The fields of a user's hash that make its record, in the order {@link decodeUserValues} takes
+ * their values (the session read's script fetches them with HMGET, `./session-with-user.ts`).
+ */
+export const USER_FIELDS = [
+  'id',
+  'email',
+  'passwordHash',
+  'status',
+  'roles',
+  'createdAt',
+  'updatedAt',
+  'emailVerifiedAt',
+] as const;
+
+/**
+ * A field's value as read: a string, or undefined when absent (HGETALL leaves it out; HMGET says
+ * null, or false once a script has passed it through Lua and cjson).
+ */
+function fieldValue(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined || value === false) return undefined;
+  throw malformed('user');
+}
+
+/**
+ * A user from the values of {@link USER_FIELDS}, in that order, from `offset` in `values`; null
+ * when the user is gone (no `id`).
+ */
+export function decodeUserValues(values: readonly unknown[], offset = 0): UserRecord | null {
   const what = 'user';
-  if (hash.id === undefined) return null;
+  const id = fieldValue(values[offset]);
+  if (id === undefined) return null;
+  const email = fieldValue(values[offset + 1]);
+  const passwordHash = fieldValue(values[offset + 2]);
+  const status = fieldValue(values[offset + 3]);
   let roles: unknown;
   try {
-    roles = JSON.parse(hash.roles ?? '');
+    roles = JSON.parse(fieldValue(values[offset + 4]) ?? '');
   } catch {
     throw malformed(what);
   }
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) throw malformed(what);
-  const { email, passwordHash, status } = hash;
   if (email === undefined || passwordHash === undefined || status === undefined) throw malformed(what);
+  const emailVerifiedAt = fieldValue(values[offset + 7]);
   return {
-    id: hash.id,
+    id,
     email,
     passwordHash,
     status: oneOf(status, USER_STATUSES, what),
     roles,
-    createdAt: requiredNumber(hash.createdAt, what),
-    updatedAt: requiredNumber(hash.updatedAt, what),
+    createdAt: requiredNumber(fieldValue(values[offset + 5]), what),
+    updatedAt: requiredNumber(fieldValue(values[offset + 6]), what),
     // Absent in users written before verification existed.
     emailVerifiedAt:
-      hash.emailVerifiedAt === undefined || hash.emailVerifiedAt === ''
-        ? null
-        : requiredNumber(hash.emailVerifiedAt, what),
+      emailVerifiedAt === undefined || emailVerifiedAt === '' ? null : requiredNumber(emailVerifiedAt, what),
   };
+}
+
+/** A user from its hash (HGETALL); null when the user is gone. */
+export function decodeUser(hash: Record<string, string>): UserRecord | null {
+  return decodeUserValues(USER_FIELDS.map((field) => hash[field]));
 }
 
 export async function getUserById({ client, keys }: RedisContext, id: string): Promise<UserRecord | null> {
