@@ -164,19 +164,13 @@ function checkedSession(
 }
 
 /**
- * The stored secret hash of each session record seen, decoded once: the near cache hands out
- * the same record on every request of a session (a slid session is a new record).
+ * Whether `secret` is the session's: its SHA-256 compared in constant time with the stored one.
+ * The stored hash is decoded on every call: a record read from the store is new each time, and
+ * a cached record's credential is checked once (`./verified-credentials.ts`), so keeping the
+ * decoded hash per record (a `WeakMap`) cost more in insertions than it saved.
  */
-const storedHashes = new WeakMap<SessionRecord, Buffer | null>();
-
-/** Whether `secret` is the session's: its SHA-256 compared in constant time with the stored one. */
 function secretMatches(secret: string, session: SessionRecord): boolean {
-  let stored = storedHashes.get(session);
-  if (stored === undefined) {
-    stored = sha256Bytes(session.secretHash);
-    storedHashes.set(session, stored);
-  }
-  return sha256Matches(secret, stored);
+  return sha256Matches(secret, sha256Bytes(session.secretHash));
 }
 
 /**
