@@ -7,17 +7,11 @@
  * first request of each slides its expiry, as in bench/lib/million.ts).
  * Usage: REDIS_URL=... tsx bench/micro-random.ts [--sessions 50000] [--rounds 3] [--ops 50000] [--concurrency 10]
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FastifyRequest } from 'fastify';
-import { startServer } from '../src/cli/serve.js';
-import { loadConfig } from '../src/config/config.js';
 import { parseCookies } from '../src/cookies/cookies.js';
-import { cookieNames } from '../src/http/auth-cookies.js';
 import { authenticateRequest } from '../src/http/authenticate.js';
 import { randomId, randomSecret, sha256 } from '../src/lib/secrets.js';
+import { cookieRequest, startMicroServer } from './lib/micro.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -27,16 +21,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '10' },
   },
 });
-const env = { LATCHKEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-micro-')), ...process.env };
-const config = loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', LATCHKEY_ISSUER: 'http://127.0.0.1:1' });
-const server = await startServer(config);
-const { app, latchkey } = server;
-await app.ready();
-const credentials = { email: 'bench@example.com', password: 'correct horse battery staple' };
-await app.inject({ method: 'POST', url: '/v1/signup', payload: credentials });
-const login = await app.inject({ method: 'POST', url: '/v1/login', payload: credentials });
-const names = cookieNames(config.insecureCookies);
-const token = login.cookies.find((c) => c.name === names.session)?.value ?? '';
+const { server, latchkey, names, cookie } = await startMicroServer();
+const token = parseCookies(cookie).get(names.session) ?? '';
 const template = await latchkey.store.getSession(token.slice(0, token.indexOf('.')));
 if (template === null) throw new Error('no session after login');
 
@@ -63,20 +49,7 @@ for (let start = 0; start < count; start += 1000) {
   await Promise.all(batch);
 }
 
-function request(): FastifyRequest {
-  const cookie = cookies[Math.floor(Math.random() * cookies.length)] ?? '';
-  let parsed: Map<string, string> | null = null;
-  return {
-    headers: { cookie, host: '127.0.0.1' },
-    get cookies() {
-      return (parsed ??= parseCookies(cookie));
-    },
-    ip: '127.0.0.1',
-    method: 'GET',
-    log: latchkey.logger,
-    authDuration: null,
-  } as unknown as FastifyRequest;
-}
+const request = () => cookieRequest(cookies[Math.floor(Math.random() * cookies.length)] ?? '', latchkey);
 
 const ops = Number(flags.ops);
 const concurrency = Number(flags.concurrency);

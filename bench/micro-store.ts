@@ -6,17 +6,11 @@
  * a bare ioredis GET and JSON.parse of the same session's value on a client of its own.
  * Usage: REDIS_URL=... LATCHKEY_SESSION_CACHE=0 tsx bench/micro-store.ts [--rounds 5] [--ops 50000] [--concurrency 10]
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FastifyRequest } from 'fastify';
 import { Redis } from 'ioredis';
-import { startServer } from '../src/cli/serve.js';
-import { loadConfig } from '../src/config/config.js';
 import { parseCookies } from '../src/cookies/cookies.js';
-import { cookieNames } from '../src/http/auth-cookies.js';
 import { authenticateRequest } from '../src/http/authenticate.js';
+import { cookieRequest, startMicroServer } from './lib/micro.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,32 +19,10 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '10' },
   },
 });
-const env = { LATCHKEY_DATA_DIR: mkdtempSync(join(tmpdir(), 'latchkey-micro-')), ...process.env };
-const config = loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1', LATCHKEY_ISSUER: 'http://127.0.0.1:1' });
-const server = await startServer(config);
-const { app, latchkey } = server;
-await app.ready();
-const credentials = { email: 'bench@example.com', password: 'correct horse battery staple' };
-await app.inject({ method: 'POST', url: '/v1/signup', payload: credentials });
-const login = await app.inject({ method: 'POST', url: '/v1/login', payload: credentials });
-const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-const names = cookieNames(config.insecureCookies);
+const { server, latchkey, names, cookie } = await startMicroServer();
 const token = parseCookies(cookie).get(names.session) ?? '';
 const sessionId = token.slice(0, token.indexOf('.'));
-
-function request(): FastifyRequest {
-  let parsed: Map<string, string> | null = null;
-  return {
-    headers: { cookie, host: '127.0.0.1' },
-    get cookies() {
-      return (parsed ??= parseCookies(cookie));
-    },
-    ip: '127.0.0.1',
-    method: 'GET',
-    log: latchkey.logger,
-    authDuration: null,
-  } as unknown as FastifyRequest;
-}
+const request = () => cookieRequest(cookie, latchkey);
 
 const redisURL = process.env.REDIS_URL;
 const raw = redisURL === undefined ? undefined : new Redis(redisURL, { enableAutoPipelining: true });
