@@ -64,7 +64,8 @@ function user(overrides: Partial<UserRecord> = {}): UserRecord {
   };
 }
 
-function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
+/** A cookie session record of the conformance suite (`session-1` of `user-1`), with `overrides`. */
+export function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id: 'session-1',
     userId: 'user-1',

@@ -19,9 +19,8 @@ import {
   probeRedis,
   REDIS_TEST_URL,
 } from '../helpers/services.js';
-import { T0 } from './conformance.js';
+import { session as sampleSession, T0 } from './conformance.js';
 
-const DAY = 24 * 60 * 60 * 1_000;
 const BROWSER =
   'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
 /** What the script takes for a reference when it appears outside a string. */
@@ -42,24 +41,7 @@ function user(id: string): UserRecord {
 }
 
 function session(id: string, overrides: Partial<SessionRecord>): SessionRecord {
-  return {
-    id,
-    userId: 'plain-user',
-    secretHash: 'c2VjcmV0LWhhc2g',
-    mode: 'cookie',
-    createdAt: T0,
-    lastSeenAt: T0,
-    idleExpiresAt: T0 + DAY,
-    absoluteExpiresAt: T0 + 30 * DAY,
-    userAgent: null,
-    ip: null,
-    revokedAt: null,
-    persistent: false,
-    amr: ['pwd'],
-    authTime: T0,
-    acr: '1',
-    ...overrides,
-  };
+  return sampleSession({ id, userId: 'plain-user', userAgent: null, ip: null, ...overrides });
 }
 
 describeWithServices('redis store: a session and its user in one read', [await probeRedis()], () => {
