@@ -498,10 +498,11 @@ function renderMillion(m: MillionReport, connections: number): string[] {
       `Then \`GET /v1/me\` at ${connections} connections, each request with the cookie of a session picked at random among all of them (not one hot session), interleaved rounds, medians. ` +
       'The near cache keeps 10 000 sessions, so at this size nearly every request misses it: the default row shows the store at scale, not a cache hit. ' +
       "Every session was last seen two minutes before the loads, so the first request of each slides its expiry (a background write the response does not wait for), as a returning user's does. " +
-      'The floor row is a bare Fastify route on the same Redis, loaded with the same cookies, that GETs the session each names and parses it, nothing else: the latency this machine gives one read a request, whoever serves it.',
+      'The floor row is a bare Fastify route on the same Redis, loaded with the same cookies, that GETs the session each names and parses it, nothing else: the latency this machine gives one read a request, whoever serves it. ' +
+      'Those loads are closed (each connection sends its next request when the last one is answered), so the server is saturated and the p99 measures its queue and the scheduling of two cores shared by the load generator, Node and Redis. The last column loads each random row once more at half its req/s, at a fixed rate (an open-loop load by autocannon, for as long as all the rounds together): the latency of a busy server that keeps up.',
     '',
     table(
-      ['Setup', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors'],
+      ['Setup', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors', 'half load: req/s, p50 ms, p99 ms'],
       m.rows.map((r) => [
         r.floor ? r.label : `Latchkey cookie session, ${r.label}`,
         formatCount(r.rps),
@@ -509,6 +510,9 @@ function renderMillion(m: MillionReport, connections: number): string[] {
         formatMs(r.p99),
         formatMicros(r.cpuPerRequest),
         String(r.errors),
+        r.halfLoad === null
+          ? '—'
+          : `${formatCount(r.halfLoad.rate)}, ${formatMs(r.halfLoad.p50)}, ${formatMs(r.halfLoad.p99)}${r.halfLoad.errors > 0 ? ` (${r.halfLoad.errors} errors)` : ''}`,
       ]),
     ),
     '',

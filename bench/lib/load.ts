@@ -26,6 +26,12 @@ export interface LoadOptions {
   rotate?: { header: string; values: readonly string[]; random?: boolean };
   /** POST /v1/refresh chains: each response's `refresh_token` is sent by a later request. */
   refreshChain?: { tokens: readonly string[] };
+  /**
+   * A fixed rate (requests per second over all connections) instead of as fast as the server
+   * answers: an open-loop load, for the latency at a given load rather than at saturation.
+   * Always run by autocannon (wrk has no rate).
+   */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -191,6 +197,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
         url: options.url,
         connections: options.connections,
         duration: options.seconds,
+        ...(options.rate !== undefined ? { overallRate: options.rate } : {}),
         headers: { ...options.headers },
         requests: [request],
       },
@@ -220,5 +227,7 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
 
 /** Runs one load with wrk, or autocannon when wrk is missing (or `forceAutocannon`). */
 export async function runLoad(options: LoadOptions, forceAutocannon = false): Promise<LoadResult> {
-  return hasWrk() && !forceAutocannon ? runWrk(options) : runAutocannon(options);
+  return hasWrk() && !forceAutocannon && options.rate === undefined
+    ? runWrk(options)
+    : runAutocannon(options);
 }

@@ -53,6 +53,11 @@ export interface MillionRow {
   p99: number;
   errors: number;
   cpuPerRequest: number;
+  /**
+   * Random rows: the latency at half the row's capacity (its median req/s above), at a fixed
+   * rate (an open-loop load by autocannon), not at saturation. Null for the other rows.
+   */
+  halfLoad: { rate: number; p50: number; p99: number; errors: number } | null;
 }
 
 export interface MillionReport {
@@ -261,6 +266,17 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
         );
       }
     }
+    // Then each random row at half its capacity, at a fixed rate: what a user sees from a
+    // server that is busy but not saturated (a closed load at saturation measures the queue).
+    const halfLoads = new Map<string, MillionRow['halfLoad']>();
+    for (const l of loads.filter((row) => row.random)) {
+      const rate = Math.max(1, Math.round(median(l.runs.map((r) => r.rps)) / 2));
+      const result = await runLoad({ ...l.load, seconds: options.seconds * options.rounds, rate });
+      halfLoads.set(l.id, { rate, p50: result.p50, p99: result.p99, errors: result.errors });
+      progress(
+        `million ${l.id} at ${rate} req/s (half its capacity, fixed rate): p50 ${result.p50.toFixed(3)} ms, p99 ${result.p99.toFixed(3)} ms`,
+      );
+    }
     return {
       sessions: options.sessions,
       users: options.users,
@@ -278,6 +294,7 @@ export async function runMillionSessions(options: MillionOptions): Promise<Milli
         p99: median(l.runs.map((r) => r.p99)),
         errors: l.runs.reduce((sum, r) => sum + r.errors, 0),
         cpuPerRequest: median(l.runs.map((r) => r.cpu).filter((c) => Number.isFinite(c))),
+        halfLoad: halfLoads.get(l.id) ?? null,
       })),
     };
   } finally {
