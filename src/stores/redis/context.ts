@@ -24,8 +24,6 @@ export interface RedisContext {
   readonly keys: RedisKeys;
   /** The user agents this process has read, by reference (immutable: `./user-agents.ts`). */
   readonly userAgents: Map<string, string>;
-  /** Whether the store is closed (every operation then rejects with {@link closedError}). */
-  readonly isClosed: () => boolean;
   /** Runs one operation; driver errors become `store_unavailable`, LatchkeyErrors pass through. */
   readonly run: <T>(operation: () => Promise<T>) => Promise<T>;
   /** EVALSHA, falling back to EVAL when the server does not have the script yet. */
@@ -53,7 +51,6 @@ export function createRedisContext(
     client,
     keys: redisKeys(prefix),
     userAgents: new Map(),
-    isClosed,
     // One promise chain on the operation's promise, not an async function awaiting it.
     run: <T>(operation: () => Promise<T>): Promise<T> => {
       if (isClosed()) return Promise.reject(closedError());
@@ -68,12 +65,12 @@ export function createRedisContext(
 }
 
 /** What every operation rejects with once the store is closed. */
-export function closedError(): LatchkeyError {
+function closedError(): LatchkeyError {
   return new LatchkeyError('store_unavailable', 'The Redis store is closed', { retryAfter: 1 });
 }
 
 /** The error an operation rejects with: a LatchkeyError as it is, anything else as `store_unavailable`. */
-export function storeError(error: unknown): LatchkeyError {
+function storeError(error: unknown): LatchkeyError {
   return error instanceof LatchkeyError ? error : storeUnavailable(sanitize(error));
 }
 

@@ -10,7 +10,7 @@
 
 import type { SessionWithUser } from '../../store.js';
 import { malformed } from './codec.js';
-import { closedError, storeError, type RedisContext } from './context.js';
+import type { RedisContext } from './context.js';
 import { defineScript } from './lua.js';
 import { getSession as getSessionRecord, parseSession } from './sessions.js';
 import { rememberUserAgent } from './user-agents.js';
@@ -99,53 +99,21 @@ function decodeReply(context: RedisContext, id: string, reply: unknown): Session
   return { session, user: decodeUserValues(values) };
 }
 
-/** {@link decodeReply}, with the errors of `RedisContext.run`. */
-function settle(context: RedisContext, id: string, reply: unknown): SessionWithUser | null {
-  try {
-    return decodeReply(context, id, reply);
-  } catch (error) {
-    throw storeError(error);
-  }
-}
-
-function rethrowStoreError(error: unknown): never {
-  throw storeError(error);
-}
-
-/** EVAL when the server does not have the script yet (as `RedisContext.runScript`). */
-function evalScript(
-  context: RedisContext,
-  id: string,
-  key: string,
-  error: unknown,
-): Promise<SessionWithUser | null> {
-  if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw storeError(error);
-  return context.client
-    .eval(getSessionWithUserScript.lua, 1, key)
-    .then((reply) => settle(context, id, reply), rethrowStoreError);
-}
-
 /**
- * The session `id` and its user (see above); null when the session is missing. Errors as
- * `RedisContext.run` gives them (`store_unavailable` when closed or for a driver error), in one
- * promise chain on the EVALSHA rather than `run` around `runScript`.
+ * The session `id` and its user (see above); null when the session is missing. On a Cluster, two
+ * commands (the user lives in another slot). `run` and `runScript` are single promise chains, so
+ * this is one chain on the EVALSHA with their error mapping and NOSCRIPT fallback.
  */
 export function getSessionWithUser(context: RedisContext, id: string): Promise<SessionWithUser | null> {
-  const { client } = context;
-  if (client.isCluster) {
+  if (context.client.isCluster) {
     return context.run(async () => {
       const session = await getSessionRecord(context, id);
       return session === null ? null : { session, user: await getUserRecord(context, session.userId) };
     });
   }
-  if (context.isClosed()) return Promise.reject(closedError());
-  try {
-    const key = context.keys.session(id);
-    return client.evalsha(getSessionWithUserScript.sha, 1, key).then(
-      (reply) => settle(context, id, reply),
-      (error: unknown) => evalScript(context, id, key, error),
-    );
-  } catch (error) {
-    return Promise.reject(storeError(error));
-  }
+  return context.run(() =>
+    context
+      .runScript(getSessionWithUserScript, [context.keys.session(id)], [])
+      .then((reply) => decodeReply(context, id, reply)),
+  );
 }

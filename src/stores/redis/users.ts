@@ -62,33 +62,33 @@ function fieldValue(value: unknown): string | undefined {
 }
 
 /**
- * A user from the values of {@link USER_FIELDS}, in that order, from `offset` in `values`; null
+ * A user from the values of {@link USER_FIELDS}, in that order, at the start of `values`; null
  * when the user is gone (no `id`).
  */
-export function decodeUserValues(values: readonly unknown[], offset = 0): UserRecord | null {
+export function decodeUserValues(values: readonly unknown[]): UserRecord | null {
   const what = 'user';
-  const id = fieldValue(values[offset]);
+  const id = fieldValue(values[0]);
   if (id === undefined) return null;
-  const email = fieldValue(values[offset + 1]);
-  const passwordHash = fieldValue(values[offset + 2]);
-  const status = fieldValue(values[offset + 3]);
+  const email = fieldValue(values[1]);
+  const passwordHash = fieldValue(values[2]);
+  const status = fieldValue(values[3]);
   let roles: unknown;
   try {
-    roles = JSON.parse(fieldValue(values[offset + 4]) ?? '');
+    roles = JSON.parse(fieldValue(values[4]) ?? '');
   } catch {
     throw malformed(what);
   }
   if (!Array.isArray(roles) || !roles.every((role) => typeof role === 'string')) throw malformed(what);
   if (email === undefined || passwordHash === undefined || status === undefined) throw malformed(what);
-  const emailVerifiedAt = fieldValue(values[offset + 7]);
+  const emailVerifiedAt = fieldValue(values[7]);
   return {
     id,
     email,
     passwordHash,
     status: oneOf(status, USER_STATUSES, what),
     roles,
-    createdAt: requiredNumber(fieldValue(values[offset + 5]), what),
-    updatedAt: requiredNumber(fieldValue(values[offset + 6]), what),
+    createdAt: requiredNumber(fieldValue(values[5]), what),
+    updatedAt: requiredNumber(fieldValue(values[6]), what),
     // Absent in users written before verification existed.
     emailVerifiedAt:
       emailVerifiedAt === undefined || emailVerifiedAt === '' ? null : requiredNumber(emailVerifiedAt, what),
