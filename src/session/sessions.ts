@@ -151,7 +151,7 @@ function assertLive(session: SessionRecord, now: number): void {
  * thrown (an unknown session, a wrong secret or mode, a dead session).
  */
 function checkedSession(
-  found: SessionWithUser | { session: SessionRecord } | null,
+  found: ValidatedSession | null,
   secret: string,
   mode: SessionMode | undefined,
   now: number,

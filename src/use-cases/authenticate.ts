@@ -61,50 +61,31 @@ const isForgedToken = (error: unknown): boolean =>
 export function createAuthenticator(context: UseCaseContext): Authenticator {
   const { sessions, accessTokens, credentialThrottle } = context;
 
-  /** Counts a forged credential against `ip`, then rethrows its refusal. */
-  async function countFailure(
-    ip: string | undefined,
-    forged: (error: unknown) => boolean,
-    error: unknown,
-  ): Promise<never> {
-    if (ip !== undefined && forged(error)) {
-      // A count the store could not take never turns the refusal into a 503.
-      await credentialThrottle.failed(ip).catch((countError: unknown) => {
-        if (isLatchkeyError(countError, 'too_many_requests')) throw countError;
-      });
-    }
-    throw error;
-  }
-
-  /**
-   * Runs `check`; a forged credential counts against `ip` before its refusal is rethrown. Not
-   * async: a success costs the check's own promise and nothing more.
-   */
-  function counted<T>(
+  /** Runs `check`; a forged credential counts against `ip` before its refusal is rethrown. */
+  async function counted<T>(
     ip: string | undefined,
     forged: (error: unknown) => boolean,
     check: () => T | Promise<T>,
   ): Promise<T> {
-    let checking: Promise<T>;
     try {
-      checking = Promise.resolve(check());
+      return await check();
     } catch (error) {
-      return countFailure(ip, forged, error);
+      if (ip !== undefined && forged(error)) {
+        // A count the store could not take never turns the refusal into a 503.
+        await credentialThrottle.failed(ip).catch((countError: unknown) => {
+          if (isLatchkeyError(countError, 'too_many_requests')) throw countError;
+        });
+      }
+      throw error;
     }
-    return checking.catch((error: unknown) => countFailure(ip, forged, error));
   }
 
   return {
-    sessionToken(token, ip) {
-      return counted(ip, isForgedSession, () =>
+    async sessionToken(token, ip) {
+      const { session, user } = await counted(ip, isForgedSession, () =>
         sessions.validateTokenWithUser(token, { mode: 'cookie' }),
-      ).then(({ session, user }): Principal | Promise<Principal> =>
-        user === undefined
-          ? context
-              .authenticatedUser(session.userId)
-              .then((read) => ({ user: read, session, via: 'cookie', ip }))
-          : { user: context.activeUserOf(user), session, via: 'cookie', ip },
       );
+      return { user: await context.authenticatedUser(session.userId, user), session, via: 'cookie', ip };
     },
 
     sessionTokenFromCache(token, ip) {

@@ -65,11 +65,6 @@ export interface UseCaseContext extends UseCaseOptions {
    */
   authenticatedUser(userId: string, read?: UserRecord | null): Promise<UserRecord>;
   /**
-   * {@link authenticatedUser} of a user already read with the session (null when gone), at
-   * once: the user, or `unauthenticated` / `account_disabled` thrown.
-   */
-  activeUserOf(read: UserRecord | null): UserRecord;
-  /**
    * {@link authenticatedUser} when the near cache holds the user and they are active, at once;
    * undefined otherwise (ask `authenticatedUser`, which reads the store and says why it refuses).
    */
@@ -107,20 +102,16 @@ export function createUseCaseContext(options: UseCaseOptions): UseCaseContext {
     return user;
   }
 
-  function activeUserOf(read: UserRecord | null): UserRecord {
-    if (read === null) throw new LatchkeyError('unauthenticated');
-    if (read.status !== 'active') throw new LatchkeyError('account_disabled');
-    return read;
-  }
-
   return {
     ...options,
     activeUser,
 
-    activeUserOf,
-
     async authenticatedUser(userId, read) {
-      if (read !== undefined) return activeUserOf(read);
+      if (read !== undefined) {
+        if (read === null) throw new LatchkeyError('unauthenticated');
+        if (read.status !== 'active') throw new LatchkeyError('account_disabled');
+        return read;
+      }
       if (cache === undefined) return activeUser(userId);
       const user = await cache.user(userId, () => store.getUserById(userId));
       if (user === null) throw new LatchkeyError('unauthenticated');
