@@ -7,14 +7,13 @@
  * `GET /v1/me`), and its resident memory read after: the figure of the memory target.
  */
 
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, ROOT } from '../../test/helpers/process.js';
+import { ROOT, startServer } from '../../test/helpers/process.js';
 import { BENCH_EMAIL, BENCH_PASSWORD, loginCookie, postJSON, STORE_VARIABLES } from './latchkey.js';
 import { runLoad } from './load.js';
 import { processMemory, type ProcessMemory } from './memory.js';
-import { stopChild, trackChild } from './processes.js';
+import { trackChild } from './processes.js';
 
 export interface ServedOptions {
   dataDir: string;
@@ -23,43 +22,18 @@ export interface ServedOptions {
   rounds: number;
 }
 
-async function waitUntilServing(url: string, child: { exitCode: number | null }): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      const response = await fetch(`${url}/.well-known/jwks.json`);
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error('latchkey serve (dist) did not start');
-}
-
 /** Peak and current resident memory of `latchkey serve` from dist/ after its loads (see above). */
 export async function servedMemory(options: ServedOptions): Promise<ProcessMemory | null> {
-  const main = join(ROOT, 'dist', 'cli', 'main.js');
-  if (!existsSync(main)) throw new Error('dist/cli/main.js is missing: run npm run build first');
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/cli/main.js is missing: run npm run build first');
   const cleared = Object.fromEntries(STORE_VARIABLES.map((name) => [name, '']));
-  const child = spawn(process.execPath, [main, 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...cleared,
-      LATCHKEY_DATA_DIR: options.dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LATCHKEY_ISSUER: url,
-    },
-    stdio: ['ignore', 'ignore', 'ignore'],
-  });
-  trackChild(child);
+  const server = await startServer(
+    { ...cleared, LATCHKEY_DATA_DIR: options.dataDir },
+    { fromDist: true, timeoutMs: 120_000 },
+  );
+  trackChild(server.child);
+  const { url } = server;
   try {
-    await waitUntilServing(url, child);
     const signup = await postJSON(`${url}/v1/signup`, { email: BENCH_EMAIL, password: BENCH_PASSWORD });
     await signup.arrayBuffer();
     const cookie = await loginCookie(url);
@@ -68,8 +42,8 @@ export async function servedMemory(options: ServedOptions): Promise<ProcessMemor
       await runLoad({ ...load, url: `${url}/.well-known/jwks.json` });
       await runLoad({ ...load, url: `${url}/v1/me`, headers: { cookie } });
     }
-    return processMemory(child.pid);
+    return processMemory(server.child.pid);
   } finally {
-    await stopChild(child, 10_000);
+    await server.stop();
   }
 }

@@ -26,14 +26,18 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `latchkey serve` from source (through tsx) and waits for /healthz. */
+/**
+ * Starts `latchkey serve` from source (through tsx), or with `fromDist` as `npm start` runs it
+ * (`dist/cli/main.js`, built first), and waits for /healthz.
+ */
 export async function startServer(
   env: Record<string, string>,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; fromDist?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const entry = options.fromDist === true ? ['dist/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const child = spawn(process.execPath, [...entry, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: port, HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
